@@ -1,0 +1,107 @@
+//! Building and running the server, the same way for `main` and for tests.
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::auth::Auth;
+use crate::cli::ServeArgs;
+use crate::config;
+use crate::http::rate_limit::SessionRateLimiter;
+use crate::http::{self, AppState};
+use crate::pubsub::PubSub;
+use crate::storage::Store;
+
+/// How long in-flight requests get to finish after a shutdown signal.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A built server, bound to its port but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    admin_token: String,
+}
+
+impl Application {
+    /// Opens the database, builds the keys and binds the listener.
+    pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+        let settings = config::auth_settings(args)?;
+        let admin_token = settings.admin_token.clone();
+        let auth = Arc::new(Auth::new(settings)?);
+        let store = Store::open(&args.db.database).await.with_context(|| format!("opening {}", args.db.database))?;
+        let state = AppState {
+            store,
+            auth,
+            pubsub: PubSub::local(),
+            rate_limiter: Arc::new(SessionRateLimiter::new(args.session_event_rate)),
+            dev: args.dev,
+        };
+        let listener = TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+        Ok(Application { listener, state, admin_token })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    /// The admin token in force (printed in dev mode).
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// The shared state (for in-process helpers such as the demo crowd).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests
+    /// for at most [`DRAIN_TIMEOUT`].
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let router = http::router(self.state.clone());
+        let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = draining_tx.send(());
+        });
+        let mut server = std::pin::pin!(server.into_future());
+        tokio::select! {
+            result = &mut server => return result.context("serving"),
+            _ = draining_rx => {}
+        }
+        match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
+            Ok(result) => result.context("serving"),
+            Err(_) => {
+                tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting anyway");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutdown signal received; draining");
+}

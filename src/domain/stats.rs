@@ -1,0 +1,174 @@
+//! The figures of the stats and timeline endpoints (SPEC §5), assembled
+//! from Fenwick prefix sums.
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use super::bins::Bins;
+use super::prompt::Prompt;
+use super::rules::Category;
+
+/// Counts per rating, serialized as `{"1": n, "2": m, …}` in rating order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RatingCounts(pub Vec<(i64, i64)>);
+
+impl Serialize for RatingCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (rating, count) in &self.0 {
+            map.serialize_entry(&rating.to_string(), count)?;
+        }
+        map.end()
+    }
+}
+
+/// Totals over all events in bins `≤ bin`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stats {
+    /// Start of the bin, `bin · bin_width`.
+    pub prompt_time: f64,
+    /// Width of a bin in seconds.
+    pub bin_width: f64,
+    /// Users present.
+    pub users: i64,
+    /// Likes so far.
+    pub likes: i64,
+    /// Numeric prompts: current answers per rating.
+    pub numeric_active: Option<RatingCounts>,
+    /// Press prompts: sessions pressing now.
+    pub press_active: Option<i64>,
+    /// Press prompts: presses so far.
+    pub press: Option<i64>,
+    /// Colour prompts: current answers per colour.
+    pub color_active: Option<Vec<i64>>,
+    /// Word prompts: current answers per option.
+    pub word_active: Option<Vec<i64>>,
+}
+
+impl Stats {
+    /// Assembles the stats of `bin` from a prefix-sum lookup.
+    pub fn assemble(prompt: &Prompt, bins: Bins, bin: u32, mut sum: impl FnMut(Category) -> i64) -> Self {
+        let mut stats = Stats {
+            prompt_time: bin as f64 * bins.width(),
+            bin_width: bins.width(),
+            users: sum(Category::Users),
+            likes: sum(Category::Likes),
+            numeric_active: None,
+            press_active: None,
+            press: None,
+            color_active: None,
+            word_active: None,
+        };
+        match prompt {
+            Prompt::Numeric { min, max, .. } => {
+                stats.numeric_active =
+                    Some(RatingCounts((*min..=*max).map(|r| (r, sum(Category::NumericActive(r)))).collect()))
+            }
+            Prompt::Press { .. } => {
+                stats.press_active = Some(sum(Category::PressActive));
+                stats.press = Some(sum(Category::Press));
+            }
+            Prompt::Color { colors, .. } => {
+                stats.color_active = Some((0..colors.len() as i64).map(|i| sum(Category::ColorActive(i))).collect())
+            }
+            Prompt::Word { options, .. } => {
+                stats.word_active = Some((0..options.len() as i64).map(|i| sum(Category::WordActive(i))).collect())
+            }
+        }
+        stats
+    }
+}
+
+/// The stats of every bin at once, as arrays indexed by bin.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timeline {
+    /// Width of a bin in seconds.
+    pub bin_width: f64,
+    /// Number of bins.
+    pub bins: u32,
+    /// Users present, per bin.
+    pub users: Vec<i64>,
+    /// Likes so far, per bin.
+    pub likes: Vec<i64>,
+    /// Numeric prompts: per bin, answers per rating.
+    pub numeric_active: Option<Vec<RatingCounts>>,
+    /// Press prompts: per bin, sessions pressing.
+    pub press_active: Option<Vec<i64>>,
+    /// Press prompts: per bin, presses so far.
+    pub press: Option<Vec<i64>>,
+    /// Colour prompts: per bin, answers per colour.
+    pub color_active: Option<Vec<Vec<i64>>>,
+    /// Word prompts: per bin, answers per option.
+    pub word_active: Option<Vec<Vec<i64>>>,
+}
+
+impl Timeline {
+    /// Assembles the timeline from every category's prefix sums (one
+    /// entry per bin, from [`super::fenwick::all_prefix_sums`]).
+    pub fn assemble(prompt: &Prompt, bins: Bins, mut sums: impl FnMut(Category) -> Vec<i64>) -> Self {
+        let n = bins.count() as usize;
+        let per_bin = |series: Vec<Vec<i64>>| -> Vec<Vec<i64>> {
+            (0..n).map(|b| series.iter().map(|s| s[b]).collect()).collect()
+        };
+        let mut t = Timeline {
+            bin_width: bins.width(),
+            bins: bins.count(),
+            users: sums(Category::Users),
+            likes: sums(Category::Likes),
+            numeric_active: None,
+            press_active: None,
+            press: None,
+            color_active: None,
+            word_active: None,
+        };
+        match prompt {
+            Prompt::Numeric { min, max, .. } => {
+                let series: Vec<(i64, Vec<i64>)> = (*min..=*max).map(|r| (r, sums(Category::NumericActive(r)))).collect();
+                t.numeric_active =
+                    Some((0..n).map(|b| RatingCounts(series.iter().map(|(r, s)| (*r, s[b])).collect())).collect());
+            }
+            Prompt::Press { .. } => {
+                t.press_active = Some(sums(Category::PressActive));
+                t.press = Some(sums(Category::Press));
+            }
+            Prompt::Color { colors, .. } => {
+                t.color_active = Some(per_bin((0..colors.len() as i64).map(|i| sums(Category::ColorActive(i))).collect()))
+            }
+            Prompt::Word { options, .. } => {
+                t.word_active = Some(per_bin((0..options.len() as i64).map(|i| sums(Category::WordActive(i))).collect()))
+            }
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_the_styles_fields_are_set() {
+        let p = Prompt::Numeric { text: "t".into(), min: 1, max: 3, step: 1 };
+        let s = Stats::assemble(&p, Bins::new(10), 2, |c| match c {
+            Category::NumericActive(r) => r * 10,
+            _ => 1,
+        });
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["numeric_active"], json!({"1": 10, "2": 20, "3": 30}));
+        assert_eq!(v["press"], json!(null));
+        assert_eq!(v["users"], json!(1));
+        assert!((s.prompt_time - 2.0 * 10.0 / 15.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn timelines_are_indexed_by_bin() {
+        let p = Prompt::Word { text: "w".into(), options: vec!["a".into(), "b".into()] };
+        let t = Timeline::assemble(&p, Bins::new(3), |c| match c {
+            Category::WordActive(i) => vec![i, i + 1, i + 2],
+            _ => vec![0, 1, 2],
+        });
+        assert_eq!(t.word_active, Some(vec![vec![0, 1], vec![1, 2], vec![2, 3]]));
+        assert_eq!(t.users, vec![0, 1, 2]);
+    }
+}

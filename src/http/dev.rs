@@ -1,0 +1,31 @@
+//! Dev-mode login (SPEC §8): `POST /api/1/dev/login {"name"}` → `{"user_jwt"}`.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::extract::JsonBody;
+use super::state::AppState;
+
+/// Body of the dev login.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevLogin {
+    name: String,
+}
+
+/// Mints a user token for a fresh dev user named `name`.
+pub async fn login(State(s): State<AppState>, JsonBody(body): JsonBody<DevLogin>) -> Result<Json<Value>, ApiError> {
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(ApiError::unprocessable("name must be 1 to 64 characters"));
+    }
+    let sub = crate::domain::uid::generate("dev");
+    let jwt = s
+        .auth
+        .mint_dev_user_token(&sub, name)
+        .ok_or_else(|| ApiError::unprocessable("dev login needs HS256 user tokens (CHORUS_USER_JWT_SECRET)"))?;
+    Ok(Json(json!({"user_jwt": jwt, "sub": sub})))
+}

@@ -1,0 +1,85 @@
+//! Extractors: JSON bodies with precise 422s, and the three kinds of auth.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::auth::{AuthError, bearer_token};
+use crate::storage::UserIdentity;
+
+/// A JSON body. Any content type is accepted; malformed JSON and wrong
+/// shapes are 422 naming where and why; oversized bodies are 413.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request bodies are limited to 64 KiB")
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses JSON, describing the failure's location (`$.path` plus line and
+/// column) in a 422.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let at = if path == "." || path.is_empty() { "body".to_owned() } else { path };
+        ApiError::unprocessable(format!("invalid request body at {at}: {inner}"))
+    })
+}
+
+fn authorization(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let value = headers.get(AUTHORIZATION).map(|v| v.to_str().map_err(|_| AuthError::BadFormat));
+    bearer_token(value.transpose()?)
+}
+
+/// An authenticated user (user JWT in `Authorization`).
+pub struct User(pub UserIdentity);
+
+impl FromRequestParts<AppState> for User {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = authorization(&parts.headers)?;
+        Ok(User(state.auth.verify_user(token)?))
+    }
+}
+
+/// The admin (admin token in `Authorization`).
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = authorization(&parts.headers)?;
+        if state.auth.is_admin(token) { Ok(Admin) } else { Err(AuthError::Invalid.into()) }
+    }
+}
+
+/// A prompt token in `Authorization`: the prompt uid it grants.
+pub struct PromptGrant(pub String);
+
+impl FromRequestParts<AppState> for PromptGrant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = authorization(&parts.headers)?;
+        Ok(PromptGrant(state.auth.verify_prompt(token)?))
+    }
+}

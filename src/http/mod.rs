@@ -1,0 +1,44 @@
+//! The HTTP API (SPEC §5): one file per resource, one error type, auth as
+//! extractors.
+
+pub mod dev;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod health;
+pub mod prompts;
+pub mod rate_limit;
+pub mod search;
+pub mod state;
+pub mod stats;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::trace::TraceLayer;
+
+pub use state::AppState;
+
+/// Largest request body (SPEC §12).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    let mut api = Router::new()
+        .route("/api/1/interactive_prompts", post(prompts::create))
+        .route("/api/1/interactive_prompts/start_session", post(prompts::start_session))
+        .route("/api/1/interactive_prompts/{uid}", get(prompts::read).delete(prompts::delete))
+        .route("/api/1/interactive_prompts/events/stats", get(stats::stats))
+        .route("/api/1/interactive_prompts/events/stats/timeline", get(stats::timeline))
+        .route("/api/1/interactive_prompts/events/search", post(search::search))
+        .merge(events::routes())
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
+    if state.dev {
+        api = api.route("/api/1/dev/login", post(dev::login));
+    }
+    api.fallback(|| async { error::ApiError::not_found("not_found", "no such route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,24 @@
+//! The state every handler shares; cheap to clone.
+
+use std::sync::Arc;
+
+use crate::auth::Auth;
+use crate::pubsub::PubSub;
+use crate::storage::Store;
+
+use super::rate_limit::SessionRateLimiter;
+
+/// Shared handles: storage, keys, pub/sub and limits.
+#[derive(Clone)]
+pub struct AppState {
+    /// The storage engine.
+    pub store: Store,
+    /// Token keys.
+    pub auth: Arc<Auth>,
+    /// Where accepted events are published.
+    pub pubsub: PubSub,
+    /// Per-session event rate limit.
+    pub rate_limiter: Arc<SessionRateLimiter>,
+    /// Whether dev-only routes are enabled.
+    pub dev: bool,
+}

@@ -1,0 +1,59 @@
+//! Pub/sub of accepted events (SPEC §7).
+//!
+//! After an event commits, the server publishes it on the prompt's channel
+//! `ps:interactive_prompts:{prompt_uid}:events`. [`Hub`] fans messages out
+//! to the live viewers of this process, holding one subscription per
+//! prompt with viewers (not one per viewer); the backend decides where
+//! messages travel: within this process ([`local`]) or through Redis.
+
+pub mod hub;
+pub mod local;
+pub mod message;
+
+pub use hub::{Hub, Subscription};
+pub use message::LiveEvent;
+
+/// The channel name of a prompt's events.
+pub fn channel(prompt_uid: &str) -> String {
+    format!("ps:interactive_prompts:{prompt_uid}:events")
+}
+
+use std::sync::Arc;
+
+use crate::storage::StoredEvent;
+
+/// The pub/sub backend, chosen by configuration.
+#[derive(Clone)]
+pub enum PubSub {
+    /// In-process (the default; one server process).
+    Local(local::LocalPubSub),
+}
+
+impl PubSub {
+    /// The in-process default.
+    pub fn local() -> Self {
+        PubSub::Local(local::LocalPubSub::default())
+    }
+
+    /// Publishes a committed event on its prompt's channel.
+    pub async fn publish(&self, event: &StoredEvent) {
+        let live = Arc::new(LiveEvent::from_stored(event));
+        match self {
+            PubSub::Local(l) => l.publish(&event.interactive_prompt_uid, live),
+        }
+    }
+
+    /// The hub this process's viewers subscribe to.
+    pub fn hub(&self) -> &Hub {
+        match self {
+            PubSub::Local(l) => l.hub(),
+        }
+    }
+
+    /// Whether the backend is reachable.
+    pub async fn ping(&self) -> Result<(), String> {
+        match self {
+            PubSub::Local(_) => Ok(()),
+        }
+    }
+}

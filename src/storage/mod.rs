@@ -1,0 +1,258 @@
+//! Storage engines behind one narrow interface.
+//!
+//! [`Store`] is chosen by the `--database` URL: embedded SQLite (the
+//! default, one server process) or PostgreSQL (any number of processes).
+//! Both check events with [`crate::domain::rules::check`] and keep the
+//! aggregates with [`aggregates::PendingAggregates`], so they agree.
+
+pub mod aggregates;
+pub mod schema;
+pub mod search_sql;
+pub mod sqlite;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::domain::event::{ANONYMOUS, EventKind};
+use crate::domain::prompt::{Prompt, PromptRecord};
+use crate::domain::rules::Violation;
+use crate::domain::search::SearchQuery;
+use crate::domain::stats::{Stats, Timeline};
+
+/// A failure of the storage engine itself (never a rule violation).
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// SQLite reported an error.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database URL is not understood.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH, sqlite::memory: or postgres://…")]
+    BadUrl(String),
+    /// The engine's worker stopped (the process is shutting down).
+    #[error("the storage engine has stopped")]
+    Stopped,
+    /// The transaction holding this request failed to commit.
+    #[error("commit failed: {0}")]
+    Commit(String),
+    /// A stored row could not be decoded.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// The user posting an event or starting a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserIdentity {
+    /// The token's `sub`.
+    pub sub: String,
+    /// Display name derived from the token's claims, if any.
+    pub display_name: Option<String>,
+}
+
+/// An event to check and store.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// The prompt's uid.
+    pub prompt_uid: String,
+    /// The session's uid.
+    pub session_uid: String,
+    /// The posting user's `sub`.
+    pub user_sub: String,
+    /// Type and data.
+    pub kind: EventKind,
+    /// Seconds into the prompt.
+    pub prompt_time: f64,
+}
+
+/// A stored event as it leaves the server (search items, stream packets,
+/// pub/sub messages and event responses all derive from it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEvent {
+    /// `ipe_…`
+    pub uid: String,
+    /// The user's `sub`.
+    pub user_sub: String,
+    /// `ips_…`
+    pub session_uid: String,
+    /// `ip_…`
+    pub interactive_prompt_uid: String,
+    /// The event type.
+    pub evtype: &'static str,
+    /// Always null (kept for Oseh clients).
+    pub icon: Option<String>,
+    /// Stored data, or `{"name"}` for join/leave.
+    pub data: Value,
+    /// Seconds into the prompt.
+    pub prompt_time: f64,
+    /// Unix seconds when stored.
+    pub created_at: f64,
+}
+
+impl StoredEvent {
+    /// Builds the outgoing form of a stored row.
+    pub fn new(
+        uid: String,
+        user_sub: String,
+        session_uid: String,
+        interactive_prompt_uid: String,
+        kind: EventKind,
+        display_name: Option<&str>,
+        prompt_time: f64,
+        created_at: f64,
+    ) -> Self {
+        StoredEvent {
+            uid,
+            user_sub,
+            session_uid,
+            interactive_prompt_uid,
+            evtype: kind.event_type().as_str(),
+            icon: None,
+            data: kind.public_data(display_name.unwrap_or(ANONYMOUS)),
+            prompt_time,
+            created_at,
+        }
+    }
+}
+
+/// A started session.
+#[derive(Debug, Clone)]
+pub struct StartedSession {
+    /// The prompt.
+    pub prompt: PromptRecord,
+    /// `ips_…`
+    pub session_uid: String,
+}
+
+/// The result of `chorus check` for one prompt.
+#[derive(Debug, Clone)]
+pub struct PromptCheck {
+    /// The prompt's uid.
+    pub prompt_uid: String,
+    /// Number of events examined.
+    pub events: usize,
+    /// Differences found; empty when consistent.
+    pub differences: Vec<String>,
+}
+
+/// A result page of a search.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    /// Matching events, in the requested order.
+    pub items: Vec<StoredEvent>,
+    /// Sort to request the next page with, if there may be one.
+    pub next_page_sort: Option<Value>,
+}
+
+/// A storage engine, chosen by URL.
+#[derive(Clone)]
+pub enum Store {
+    /// Embedded SQLite.
+    Sqlite(sqlite::SqliteStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $body:expr) => {
+        match $self {
+            Store::Sqlite($s) => $body,
+        }
+    };
+}
+
+impl Store {
+    /// Opens (creating and migrating) the database at `url`.
+    pub async fn open(url: &str) -> Result<Store, StorageError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            Ok(Store::Sqlite(sqlite::SqliteStore::open(sqlite::Location::File(path.into())).await?))
+        } else if url == "sqlite::memory:" {
+            Ok(Store::Sqlite(sqlite::SqliteStore::open(sqlite::Location::Memory).await?))
+        } else {
+            Err(StorageError::BadUrl(url.to_owned()))
+        }
+    }
+
+    /// Stores a new prompt.
+    pub async fn create_prompt(&self, prompt: Prompt, duration_seconds: i64) -> Result<PromptRecord, StorageError> {
+        dispatch!(self, s => s.create_prompt(prompt, duration_seconds).await)
+    }
+
+    /// Looks a prompt up by uid (deleted ones included).
+    pub async fn prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
+        dispatch!(self, s => s.prompt(uid).await)
+    }
+
+    /// Soft-deletes a prompt; returns it, or `None` if there is no such prompt.
+    pub async fn delete_prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
+        dispatch!(self, s => s.delete_prompt(uid).await)
+    }
+
+    /// Starts a session of a live prompt, creating the user on first sight;
+    /// `None` when the prompt does not exist or is deleted.
+    pub async fn start_session(&self, prompt_uid: &str, user: UserIdentity) -> Result<Option<StartedSession>, StorageError> {
+        dispatch!(self, s => s.start_session(prompt_uid, user).await)
+    }
+
+    /// Checks an event against the rules and, if accepted, stores it and
+    /// updates its aggregates in one committed transaction.
+    pub async fn append_event(&self, event: NewEvent) -> Result<Result<StoredEvent, Violation>, StorageError> {
+        dispatch!(self, s => s.append_event(event).await)
+    }
+
+    /// Stats through `bin` (< bins) of a prompt.
+    pub async fn stats(&self, prompt: &PromptRecord, bin: u32) -> Result<Stats, StorageError> {
+        dispatch!(self, s => s.stats(prompt, bin).await)
+    }
+
+    /// Stats of every bin of a prompt.
+    pub async fn timeline(&self, prompt: &PromptRecord) -> Result<Timeline, StorageError> {
+        dispatch!(self, s => s.timeline(prompt).await)
+    }
+
+    /// Runs a search within one prompt.
+    pub async fn search(&self, prompt: &PromptRecord, query: SearchQuery) -> Result<SearchPage, StorageError> {
+        dispatch!(self, s => s.search(prompt, query).await)
+    }
+
+    /// Verifies every prompt's aggregates against its events.
+    pub async fn check(&self) -> Result<Vec<PromptCheck>, StorageError> {
+        dispatch!(self, s => s.check().await)
+    }
+
+    /// Recomputes every prompt's aggregates from its events.
+    pub async fn rebuild(&self) -> Result<Vec<PromptCheck>, StorageError> {
+        dispatch!(self, s => s.rebuild().await)
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        dispatch!(self, s => s.ping().await)
+    }
+}
+
+/// Current unix time in seconds.
+pub fn now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// Turns the rows of a rendered search into a page: applies
+/// `dropout_for_total` sampling (each row kept with probability
+/// `min(1, m / count)`), random order, the limit and `next_page_sort`.
+pub fn finish_search(query: &SearchQuery, mut rows: Vec<StoredEvent>, bucket_count: i64) -> SearchPage {
+    use rand::Rng;
+    use rand::seq::SliceRandom;
+    let mut rng = rand::rng();
+    if let Some(d) = query.dropout {
+        let keep = if bucket_count <= 0 { 1.0 } else { (d.total as f64 / bucket_count as f64).min(1.0) };
+        rows.retain(|_| rng.random_bool(keep));
+        if query.random {
+            rows.shuffle(&mut rng);
+        }
+        rows.truncate(query.limit);
+        return SearchPage { items: rows, next_page_sort: None };
+    }
+    let more = rows.len() > query.limit;
+    rows.truncate(query.limit);
+    let next_page_sort = match rows.last() {
+        Some(last) if more => query.next_page_sort(last.prompt_time, &last.uid),
+        _ => None,
+    };
+    SearchPage { items: rows, next_page_sort }
+}

@@ -1,0 +1,186 @@
+//! The embedded SQLite engine: one writer thread with group commit
+//! ([`writer`]) and a pool of read-only connections for queries.
+//!
+//! SQLite allows one writer at a time, so this engine serves exactly one
+//! server process; use PostgreSQL to run several.
+
+mod connection;
+mod reads;
+mod writer;
+mod writes;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use tokio::sync::Semaphore;
+
+use self::writer::Writer;
+use crate::domain::prompt::{Prompt, PromptRecord};
+use crate::domain::rules::Violation;
+use crate::domain::search::SearchQuery;
+use crate::domain::stats::{Stats, Timeline};
+use crate::storage::aggregates::expected_aggregates;
+use crate::storage::{NewEvent, PromptCheck, SearchPage, StartedSession, StorageError, StoredEvent, UserIdentity, search_sql};
+
+/// Where the database lives.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// A file (created if missing).
+    File(PathBuf),
+    /// Memory, gone when the process exits (tests and demos).
+    Memory,
+}
+
+/// Most read-only connections open at once.
+const READERS: usize = 8;
+
+/// The SQLite engine; cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Option<Arc<ReadPool>>,
+}
+
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+impl SqliteStore {
+    /// Opens the database, migrating it, and starts the writer.
+    pub async fn open(location: Location) -> Result<Self, StorageError> {
+        tokio::task::spawn_blocking(move || {
+            let (mut conn, readers) = match &location {
+                Location::File(path) => {
+                    let conn = connection::open(path)?;
+                    let pool = ReadPool { path: path.clone(), idle: Mutex::new(Vec::new()), permits: Semaphore::new(READERS) };
+                    (conn, Some(Arc::new(pool)))
+                }
+                Location::Memory => (connection::open_memory()?, None),
+            };
+            connection::migrate(&mut conn)?;
+            Ok(SqliteStore { writer: Writer::spawn(conn), readers })
+        })
+        .await
+        .map_err(|_| StorageError::Stopped)?
+    }
+
+    /// Runs a read on a pooled read-only connection (or, in memory, on the writer).
+    async fn read<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
+    {
+        let Some(pool) = self.readers.clone() else {
+            return self.writer.run(move |conn, _| f(conn)).await;
+        };
+        let _permit = pool.permits.acquire().await.map_err(|_| StorageError::Stopped)?;
+        let pool = pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.idle.lock().expect("reader pool").pop();
+            let conn = match conn {
+                Some(c) => c,
+                None => connection::open_reader(&pool.path)?,
+            };
+            let result = f(&conn);
+            pool.idle.lock().expect("reader pool").push(conn);
+            result
+        })
+        .await
+        .map_err(|_| StorageError::Stopped)?
+    }
+
+    /// See [`crate::storage::Store::create_prompt`].
+    pub async fn create_prompt(&self, prompt: Prompt, duration_seconds: i64) -> Result<PromptRecord, StorageError> {
+        self.writer.run(move |c, _| writes::create_prompt(c, prompt, duration_seconds)).await
+    }
+
+    /// See [`crate::storage::Store::prompt`].
+    pub async fn prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
+        let uid = uid.to_owned();
+        self.read(move |c| reads::prompt_by_uid(c, &uid)).await
+    }
+
+    /// See [`crate::storage::Store::delete_prompt`].
+    pub async fn delete_prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
+        let uid = uid.to_owned();
+        self.writer.run(move |c, _| writes::delete_prompt(c, &uid)).await
+    }
+
+    /// See [`crate::storage::Store::start_session`].
+    pub async fn start_session(&self, prompt_uid: &str, user: UserIdentity) -> Result<Option<StartedSession>, StorageError> {
+        let prompt_uid = prompt_uid.to_owned();
+        self.writer.run(move |c, _| writes::start_session(c, &prompt_uid, &user)).await
+    }
+
+    /// See [`crate::storage::Store::append_event`].
+    pub async fn append_event(&self, event: NewEvent) -> Result<Result<StoredEvent, Violation>, StorageError> {
+        self.writer.run(move |c, agg| writes::append_event(c, &event, agg)).await
+    }
+
+    /// See [`crate::storage::Store::stats`].
+    pub async fn stats(&self, prompt: &PromptRecord, bin: u32) -> Result<Stats, StorageError> {
+        let prompt = prompt.clone();
+        self.read(move |c| reads::stats(c, &prompt, bin)).await
+    }
+
+    /// See [`crate::storage::Store::timeline`].
+    pub async fn timeline(&self, prompt: &PromptRecord) -> Result<Timeline, StorageError> {
+        let prompt = prompt.clone();
+        self.read(move |c| reads::timeline(c, &prompt)).await
+    }
+
+    /// See [`crate::storage::Store::search`].
+    pub async fn search(&self, prompt: &PromptRecord, query: SearchQuery) -> Result<SearchPage, StorageError> {
+        let (id, uid) = (prompt.id, prompt.uid.clone());
+        self.read(move |c| {
+            let (sql, params) = search_sql::render(id, &query);
+            let rows = reads::query_events(c, &sql, params, &uid)?;
+            let count = match query.dropout {
+                Some(d) => reads::bucket_count(c, id, d.bucket)?,
+                None => 0,
+            };
+            Ok(crate::storage::finish_search(&query, rows, count))
+        })
+        .await
+    }
+
+    /// See [`crate::storage::Store::check`].
+    pub async fn check(&self) -> Result<Vec<PromptCheck>, StorageError> {
+        self.read(|c| {
+            let mut out = Vec::new();
+            for prompt in reads::all_prompts(c)? {
+                let events = reads::events_for_check(c, prompt.id)?;
+                let expected = expected_aggregates(prompt.duration_seconds, &events);
+                let stored = reads::stored_aggregates(c, prompt.id)?;
+                out.push(PromptCheck { prompt_uid: prompt.uid, events: events.len(), differences: stored.differences(&expected) });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// See [`crate::storage::Store::rebuild`].
+    pub async fn rebuild(&self) -> Result<Vec<PromptCheck>, StorageError> {
+        self.writer
+            .run(|c, _| {
+                let mut out = Vec::new();
+                for prompt in reads::all_prompts(c)? {
+                    let events = reads::events_for_check(c, prompt.id)?;
+                    let expected = expected_aggregates(prompt.duration_seconds, &events);
+                    let differences = reads::stored_aggregates(c, prompt.id)?.differences(&expected);
+                    writes::replace_aggregates(c, prompt.id, &expected)?;
+                    out.push(PromptCheck { prompt_uid: prompt.uid, events: events.len(), differences });
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    /// See [`crate::storage::Store::ping`].
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+}

@@ -1,0 +1,183 @@
+//! Read queries on any SQLite connection: prompts, aggregates, searches.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+
+use crate::domain::bins::Bins;
+use crate::domain::event::{EventKind, EventType};
+use crate::domain::fenwick;
+use crate::domain::prompt::PromptRecord;
+use crate::domain::rules::Category;
+use crate::domain::stats::{Stats, Timeline};
+use crate::storage::aggregates::PromptAggregates;
+use crate::storage::search_sql::SqlParam;
+use crate::storage::{StorageError, StoredEvent};
+
+const PROMPT_COLUMNS: &str = "id, uid, prompt, duration_seconds, created_at, deleted_at";
+
+fn prompt_from_row(row: &Row) -> rusqlite::Result<(i64, String, String, i64, f64, Option<f64>)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+}
+
+fn decode_prompt(raw: (i64, String, String, i64, f64, Option<f64>)) -> Result<PromptRecord, StorageError> {
+    let (id, uid, prompt, duration_seconds, created_at, deleted_at) = raw;
+    let prompt = serde_json::from_str(&prompt).map_err(|e| StorageError::Corrupt(format!("prompt {uid}: {e}")))?;
+    Ok(PromptRecord { id, uid, prompt, duration_seconds, created_at, deleted_at })
+}
+
+/// A prompt by uid, deleted or not.
+pub fn prompt_by_uid(conn: &Connection, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {PROMPT_COLUMNS} FROM interactive_prompts WHERE uid = $1"))?;
+    stmt.query_row(params![uid], prompt_from_row).optional()?.map(decode_prompt).transpose()
+}
+
+/// Every prompt, oldest first.
+pub fn all_prompts(conn: &Connection) -> Result<Vec<PromptRecord>, StorageError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {PROMPT_COLUMNS} FROM interactive_prompts ORDER BY id"))?;
+    let rows = stmt.query_map([], prompt_from_row)?.collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().map(decode_prompt).collect()
+}
+
+/// Decodes stored event data of type `evtype`.
+pub fn decode_kind(evtype: &str, data: &str) -> Result<EventKind, StorageError> {
+    let ty = EventType::parse(evtype).ok_or_else(|| StorageError::Corrupt(format!("unknown evtype {evtype:?}")))?;
+    let value = serde_json::from_str(data).map_err(|e| StorageError::Corrupt(format!("event data {data:?}: {e}")))?;
+    EventKind::from_data(ty, value).map_err(|e| StorageError::Corrupt(format!("event data {data:?}: {e}")))
+}
+
+/// Decodes a row selected with [`crate::storage::search_sql::EVENT_COLUMNS`].
+pub fn event_from_row(row: &Row, prompt_uid: &str) -> Result<StoredEvent, StorageError> {
+    let evtype: String = row.get(3)?;
+    let data: String = row.get(4)?;
+    let kind = decode_kind(&evtype, &data)?;
+    let name: Option<String> = row.get(7)?;
+    Ok(StoredEvent::new(row.get(0)?, row.get(1)?, row.get(2)?, prompt_uid.to_owned(), kind, name.as_deref(), row.get(5)?, row.get(6)?))
+}
+
+/// Runs a rendered search query.
+pub fn query_events(conn: &Connection, sql: &str, params: Vec<SqlParam>, prompt_uid: &str) -> Result<Vec<StoredEvent>, StorageError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let values = params.into_iter().map(|p| match p {
+        SqlParam::Int(i) => rusqlite::types::Value::Integer(i),
+        SqlParam::Real(r) => rusqlite::types::Value::Real(r),
+        SqlParam::Text(t) => rusqlite::types::Value::Text(t),
+    });
+    let mut rows = stmt.query(params_from_iter(values))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(event_from_row(row, prompt_uid)?);
+    }
+    Ok(out)
+}
+
+/// The count row of one bucket (0 when missing).
+pub fn bucket_count(conn: &Connection, prompt_id: i64, bucket: i64) -> Result<i64, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT total FROM interactive_prompt_event_counts WHERE interactive_prompt_id = $1 AND bucket = $2",
+    )?;
+    Ok(stmt.query_row(params![prompt_id, bucket], |r| r.get(0)).optional()?.unwrap_or(0))
+}
+
+/// Stats through `bin`, reading only the O(log bins) Fenwick rows of each figure.
+pub fn stats(conn: &Connection, prompt: &PromptRecord, bin: u32) -> Result<Stats, StorageError> {
+    let bins = Bins::new(prompt.duration_seconds);
+    let positions: Vec<String> = fenwick::prefix_positions(bin).map(|p| p.to_string()).collect();
+    let positions = positions.join(",");
+    let categories = Category::all_for(&prompt.prompt);
+    let mut sums: HashMap<Category, i64> = HashMap::with_capacity(categories.len());
+    let null_names: Vec<&str> = categories.iter().filter(|c| c.value().is_none()).map(|c| c.name()).collect();
+    let sql = format!(
+        "SELECT category, NULL, val FROM interactive_prompt_event_fenwick_trees
+         WHERE interactive_prompt_id = $1 AND category IN ('{}') AND category_value IS NULL AND idx IN ({positions})",
+        null_names.join("','")
+    );
+    collect_sums(conn, &sql, prompt.id, &mut sums)?;
+    let valued: Vec<i64> = categories.iter().filter_map(|c| c.value()).collect();
+    if let Some(name) = categories.iter().find(|c| c.value().is_some()).map(|c| c.name()) {
+        let values: Vec<String> = valued.iter().map(i64::to_string).collect();
+        let sql = format!(
+            "SELECT category, category_value, val FROM interactive_prompt_event_fenwick_trees
+             WHERE interactive_prompt_id = $1 AND category = '{name}' AND category_value IN ({}) AND idx IN ({positions})",
+            values.join(",")
+        );
+        collect_sums(conn, &sql, prompt.id, &mut sums)?;
+    }
+    Ok(Stats::assemble(&prompt.prompt, bins, bin, |c| sums.get(&c).copied().unwrap_or(0)))
+}
+
+fn collect_sums(conn: &Connection, sql: &str, prompt_id: i64, sums: &mut HashMap<Category, i64>) -> Result<(), StorageError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params![prompt_id])?;
+    while let Some(row) = rows.next()? {
+        let name: String = row.get(0)?;
+        let value: Option<i64> = row.get(1)?;
+        let category = Category::from_columns(&name, value)
+            .ok_or_else(|| StorageError::Corrupt(format!("fenwick category {name:?} {value:?}")))?;
+        *sums.entry(category).or_default() += row.get::<_, i64>(2)?;
+    }
+    Ok(())
+}
+
+/// A prompt's stored aggregate rows (zero rows omitted).
+pub fn stored_aggregates(conn: &Connection, prompt_id: i64) -> Result<PromptAggregates, StorageError> {
+    let mut out = PromptAggregates::default();
+    let mut stmt = conn.prepare_cached(
+        "SELECT category, category_value, idx, val FROM interactive_prompt_event_fenwick_trees WHERE interactive_prompt_id = $1",
+    )?;
+    let mut rows = stmt.query(params![prompt_id])?;
+    while let Some(row) = rows.next()? {
+        let (name, value): (String, Option<i64>) = (row.get(0)?, row.get(1)?);
+        let category = Category::from_columns(&name, value)
+            .ok_or_else(|| StorageError::Corrupt(format!("fenwick category {name:?} {value:?}")))?;
+        let val: i64 = row.get(3)?;
+        if val != 0 {
+            out.fenwick.insert((category, row.get(2)?), val);
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT bucket, total FROM interactive_prompt_event_counts WHERE interactive_prompt_id = $1",
+    )?;
+    let mut rows = stmt.query(params![prompt_id])?;
+    while let Some(row) = rows.next()? {
+        let total: i64 = row.get(1)?;
+        if total != 0 {
+            out.counts.insert(row.get(0)?, total);
+        }
+    }
+    Ok(out)
+}
+
+/// Every bin's stats, from all of the prompt's Fenwick rows.
+pub fn timeline(conn: &Connection, prompt: &PromptRecord) -> Result<Timeline, StorageError> {
+    let bins = Bins::new(prompt.duration_seconds);
+    let stored = stored_aggregates(conn, prompt.id)?;
+    let mut trees: HashMap<Category, Vec<i64>> = HashMap::new();
+    for (&(category, idx), &val) in &stored.fenwick {
+        if idx < bins.count() {
+            trees.entry(category).or_insert_with(|| vec![0; bins.count() as usize])[idx as usize] = val;
+        }
+    }
+    Ok(Timeline::assemble(&prompt.prompt, bins, |c| match trees.get(&c) {
+        Some(tree) => fenwick::all_prefix_sums(tree),
+        None => vec![0; bins.count() as usize],
+    }))
+}
+
+/// Every event of a prompt with its session id, in the order sessions
+/// accepted them: `(session id, kind, prompt time)`.
+pub fn events_for_check(conn: &Connection, prompt_id: i64) -> Result<Vec<(i64, EventKind, f64)>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.interactive_prompt_session_id, e.evtype, e.data, e.prompt_time
+         FROM interactive_prompt_events e JOIN interactive_prompt_sessions s ON s.id = e.interactive_prompt_session_id
+         WHERE s.interactive_prompt_id = $1 ORDER BY e.interactive_prompt_session_id, e.prompt_time, e.id",
+    )?;
+    let mut rows = stmt.query(params![prompt_id])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let evtype: String = row.get(1)?;
+        let data: String = row.get(2)?;
+        out.push((row.get(0)?, decode_kind(&evtype, &data)?, row.get(3)?));
+    }
+    Ok(out)
+}
