@@ -1,0 +1,7 @@
+//! The integration suite: one binary, one module per feature. Every test
+//! starts the real `chorus` binary on a random port against a fresh
+//! database and talks HTTP (and WebSocket) to it.
+
+mod support;
+
+mod api_basics;

@@ -1,0 +1,212 @@
+//! Spawning the real server and talking to it like a client would.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// User tokens in tests are signed with this.
+pub const USER_SECRET: &str = "test-user-secret";
+/// Prompt tokens are signed with this.
+pub const PROMPT_SECRET: &str = "test-prompt-secret";
+/// The admin token.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// A running `chorus serve` process, killed on drop.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// The database URL it serves.
+    pub database: String,
+    /// HTTP client.
+    pub http: reqwest::Client,
+    child: Child,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a server on a fresh SQLite file.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts a server on a fresh SQLite file with extra `serve` flags.
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database = format!("sqlite://{}", dir.path().join("chorus.db").display());
+    spawn_on(&database, extra, Some(dir))
+}
+
+/// Starts a server on an existing database.
+pub fn spawn_on(database: &str, extra: &[&str], dir: Option<tempfile::TempDir>) -> TestApp {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chorus"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .args(extra)
+        .env("CHORUS_USER_JWT_SECRET", USER_SECRET)
+        .env("CHORUS_PROMPT_JWT_SECRET", PROMPT_SECRET)
+        .env("CHORUS_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start chorus");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+    let base = line.trim().rsplit(' ').next().expect("address").to_owned();
+    assert!(base.starts_with("http://"), "unexpected first line {line:?}");
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    TestApp { base, database: database.to_owned(), http, child, _dir: dir }
+}
+
+/// Mints a user token as an identity provider would.
+pub fn user_token(sub: &str, name: Option<&str>) -> String {
+    let now = jsonwebtoken::get_current_timestamp();
+    let mut claims = json!({"sub": sub, "iat": now, "exp": now + 3600});
+    if let Some(n) = name {
+        claims["given_name"] = json!(n);
+    }
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(USER_SECRET.as_bytes()))
+        .unwrap()
+}
+
+/// A started session, ready to post events.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The prompt's uid.
+    pub prompt_uid: String,
+    /// The session's uid.
+    pub session_uid: String,
+    /// The prompt token.
+    pub jwt: String,
+    /// The user token.
+    pub user_token: String,
+    /// The user's sub.
+    pub sub: String,
+}
+
+impl TestApp {
+    /// `url` relative to the server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request and returns status and JSON body (Null if none).
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Creates a prompt as admin; panics unless 201.
+    pub async fn create_prompt(&self, prompt: Value, duration_seconds: i64) -> String {
+        let (status, body) = self
+            .send(
+                self.http
+                    .post(self.url("/api/1/interactive_prompts"))
+                    .bearer_auth(ADMIN_TOKEN)
+                    .json(&json!({"prompt": prompt, "duration_seconds": duration_seconds})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["uid"].as_str().unwrap().to_owned()
+    }
+
+    /// Starts a session for user `sub`; panics unless 201.
+    pub async fn start_session(&self, prompt_uid: &str, sub: &str) -> Session {
+        let token = user_token(sub, Some(&format!("Name-{sub}")));
+        let (status, body) = self
+            .send(
+                self.http
+                    .post(self.url("/api/1/interactive_prompts/start_session"))
+                    .bearer_auth(&token)
+                    .json(&json!({"interactive_prompt_uid": prompt_uid})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        Session {
+            prompt_uid: prompt_uid.to_owned(),
+            session_uid: body["session_uid"].as_str().unwrap().to_owned(),
+            jwt: body["jwt"].as_str().unwrap().to_owned(),
+            user_token: token,
+            sub: sub.to_owned(),
+        }
+    }
+
+    /// Posts an event on `route` (e.g. `join`, `respond_press_prompt/start`).
+    pub async fn post_event(&self, s: &Session, route: &str, prompt_time: f64, data: Value) -> (StatusCode, Value) {
+        self.send(
+            self.http.post(self.url(&format!("/api/1/interactive_prompts/events/{route}"))).bearer_auth(&s.user_token).json(&json!({
+                "interactive_prompt_uid": s.prompt_uid,
+                "interactive_prompt_jwt": s.jwt,
+                "session_uid": s.session_uid,
+                "prompt_time": prompt_time,
+                "data": data,
+            })),
+        )
+        .await
+    }
+
+    /// Stats of one bin.
+    pub async fn stats(&self, s: &Session, bin: i64) -> (StatusCode, Value) {
+        self.send(
+            self.http
+                .get(self.url(&format!("/api/1/interactive_prompts/events/stats?uid={}&bin={bin}", s.prompt_uid)))
+                .bearer_auth(&s.jwt),
+        )
+        .await
+    }
+
+    /// The timeline.
+    pub async fn timeline(&self, s: &Session) -> (StatusCode, Value) {
+        self.send(
+            self.http
+                .get(self.url(&format!("/api/1/interactive_prompts/events/stats/timeline?uid={}", s.prompt_uid)))
+                .bearer_auth(&s.jwt),
+        )
+        .await
+    }
+
+    /// A search with the session's prompt token.
+    pub async fn search(&self, s: &Session, body: Value) -> (StatusCode, Value) {
+        self.send(self.http.post(self.url("/api/1/interactive_prompts/events/search")).bearer_auth(&s.jwt).json(&body)).await
+    }
+
+    /// Runs `chorus <cmd> --database <this database>`; returns exit code and stdout.
+    pub fn run_command(&self, cmd: &str) -> (i32, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_chorus"))
+            .args([cmd, "--database", &self.database])
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run chorus");
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+/// Example prompts of every style.
+pub fn numeric_prompt() -> Value {
+    json!({"style": "numeric", "text": "How do you feel?", "min": 1, "max": 10, "step": 1})
+}
+/// A press prompt.
+pub fn press_prompt() -> Value {
+    json!({"style": "press", "text": "Press while you like it"})
+}
+/// A colour prompt with three colours.
+pub fn color_prompt() -> Value {
+    json!({"style": "color", "text": "Which colour is this song?", "colors": ["#ff0000", "#00FF00", "#0000ff"]})
+}
+/// A word prompt with four options.
+pub fn word_prompt() -> Value {
+    json!({"style": "word", "text": "Pick a word", "options": ["calm", "joy", "fear", "awe"]})
+}
