@@ -22,6 +22,7 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// A built server, bound to its port but not yet serving.
 pub struct Application {
     listener: TcpListener,
+    draining: tokio::sync::watch::Sender<bool>,
     state: AppState,
     admin_token: String,
 }
@@ -32,21 +33,34 @@ impl Application {
         let settings = config::auth_settings(args)?;
         let admin_token = settings.admin_token.clone();
         let auth = Arc::new(Auth::new(settings)?);
-        let store = Store::open(&args.db.database).await.with_context(|| format!("opening {}", args.db.database))?;
+        let (draining, shutdown) = tokio::sync::watch::channel(false);
+        let store = Store::open(&args.db.database)
+            .await
+            .with_context(|| format!("opening {}", args.db.database))?;
         let state = AppState {
             store,
             auth,
             pubsub: PubSub::local(),
             rate_limiter: Arc::new(SessionRateLimiter::new(args.session_event_rate)),
             dev: args.dev,
+            shutdown,
         };
-        let listener = TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
-        Ok(Application { listener, state, admin_token })
+        let listener = TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
+        Ok(Application {
+            listener,
+            draining,
+            state,
+            admin_token,
+        })
     }
 
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     /// The admin token in force (printed in dev mode).
@@ -61,22 +75,28 @@ impl Application {
 
     /// Serves until `shutdown` completes, then drains in-flight requests
     /// for at most [`DRAIN_TIMEOUT`].
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let router = http::router(self.state.clone());
-        let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+        let draining = self.draining;
+        let mut draining_rx = draining.subscribe();
         let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
             shutdown.await;
-            let _ = draining_tx.send(());
+            let _ = draining.send(true);
         });
         let mut server = std::pin::pin!(server.into_future());
         tokio::select! {
             result = &mut server => return result.context("serving"),
-            _ = draining_rx => {}
+            _ = draining_rx.changed() => {}
         }
         match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
             Ok(result) => result.context("serving"),
             Err(_) => {
-                tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting anyway");
+                tracing::warn!(
+                    "in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting anyway"
+                );
                 Ok(())
             }
         }

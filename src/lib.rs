@@ -24,4 +24,5 @@ pub mod domain;
 pub mod http;
 pub mod pubsub;
 pub mod storage;
+pub mod stream;
 pub mod telemetry;

@@ -26,12 +26,25 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     let mut api = Router::new()
         .route("/api/1/interactive_prompts", post(prompts::create))
-        .route("/api/1/interactive_prompts/start_session", post(prompts::start_session))
-        .route("/api/1/interactive_prompts/{uid}", get(prompts::read).delete(prompts::delete))
+        .route(
+            "/api/1/interactive_prompts/start_session",
+            post(prompts::start_session),
+        )
+        .route(
+            "/api/1/interactive_prompts/{uid}",
+            get(prompts::read).delete(prompts::delete),
+        )
         .route("/api/1/interactive_prompts/events/stats", get(stats::stats))
-        .route("/api/1/interactive_prompts/events/stats/timeline", get(stats::timeline))
-        .route("/api/1/interactive_prompts/events/search", post(search::search))
+        .route(
+            "/api/1/interactive_prompts/events/stats/timeline",
+            get(stats::timeline),
+        )
+        .route(
+            "/api/1/interactive_prompts/events/search",
+            post(search::search),
+        )
         .merge(events::routes())
+        .route("/api/2/interactive_prompts/live", get(crate::stream::live))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     if state.dev {

@@ -21,4 +21,6 @@ pub struct AppState {
     pub rate_limiter: Arc<SessionRateLimiter>,
     /// Whether dev-only routes are enabled.
     pub dev: bool,
+    /// Becomes `true` when the server starts draining (streams close with 1001).
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

@@ -161,16 +161,24 @@ impl Store {
     /// Opens (creating and migrating) the database at `url`.
     pub async fn open(url: &str) -> Result<Store, StorageError> {
         if let Some(path) = url.strip_prefix("sqlite://") {
-            Ok(Store::Sqlite(sqlite::SqliteStore::open(sqlite::Location::File(path.into())).await?))
+            Ok(Store::Sqlite(
+                sqlite::SqliteStore::open(sqlite::Location::File(path.into())).await?,
+            ))
         } else if url == "sqlite::memory:" {
-            Ok(Store::Sqlite(sqlite::SqliteStore::open(sqlite::Location::Memory).await?))
+            Ok(Store::Sqlite(
+                sqlite::SqliteStore::open(sqlite::Location::Memory).await?,
+            ))
         } else {
             Err(StorageError::BadUrl(url.to_owned()))
         }
     }
 
     /// Stores a new prompt.
-    pub async fn create_prompt(&self, prompt: Prompt, duration_seconds: i64) -> Result<PromptRecord, StorageError> {
+    pub async fn create_prompt(
+        &self,
+        prompt: Prompt,
+        duration_seconds: i64,
+    ) -> Result<PromptRecord, StorageError> {
         dispatch!(self, s => s.create_prompt(prompt, duration_seconds).await)
     }
 
@@ -186,13 +194,20 @@ impl Store {
 
     /// Starts a session of a live prompt, creating the user on first sight;
     /// `None` when the prompt does not exist or is deleted.
-    pub async fn start_session(&self, prompt_uid: &str, user: UserIdentity) -> Result<Option<StartedSession>, StorageError> {
+    pub async fn start_session(
+        &self,
+        prompt_uid: &str,
+        user: UserIdentity,
+    ) -> Result<Option<StartedSession>, StorageError> {
         dispatch!(self, s => s.start_session(prompt_uid, user).await)
     }
 
     /// Checks an event against the rules and, if accepted, stores it and
     /// updates its aggregates in one committed transaction.
-    pub async fn append_event(&self, event: NewEvent) -> Result<Result<StoredEvent, Violation>, StorageError> {
+    pub async fn append_event(
+        &self,
+        event: NewEvent,
+    ) -> Result<Result<StoredEvent, Violation>, StorageError> {
         dispatch!(self, s => s.append_event(event).await)
     }
 
@@ -207,8 +222,22 @@ impl Store {
     }
 
     /// Runs a search within one prompt.
-    pub async fn search(&self, prompt: &PromptRecord, query: SearchQuery) -> Result<SearchPage, StorageError> {
+    pub async fn search(
+        &self,
+        prompt: &PromptRecord,
+        query: SearchQuery,
+    ) -> Result<SearchPage, StorageError> {
         dispatch!(self, s => s.search(prompt, query).await)
+    }
+
+    /// Every event of a prompt in the one-second bucket `[k, k + 1)`, in
+    /// `(prompt_time, uid)` order (for stream replay).
+    pub async fn bucket_events(
+        &self,
+        prompt: &PromptRecord,
+        bucket: i64,
+    ) -> Result<Vec<StoredEvent>, StorageError> {
+        dispatch!(self, s => s.bucket_events(prompt, bucket).await)
     }
 
     /// Verifies every prompt's aggregates against its events.
@@ -229,24 +258,38 @@ impl Store {
 
 /// Current unix time in seconds.
 pub fn now() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Turns the rows of a rendered search into a page: applies
 /// `dropout_for_total` sampling (each row kept with probability
 /// `min(1, m / count)`), random order, the limit and `next_page_sort`.
-pub fn finish_search(query: &SearchQuery, mut rows: Vec<StoredEvent>, bucket_count: i64) -> SearchPage {
+pub fn finish_search(
+    query: &SearchQuery,
+    mut rows: Vec<StoredEvent>,
+    bucket_count: i64,
+) -> SearchPage {
     use rand::Rng;
     use rand::seq::SliceRandom;
     let mut rng = rand::rng();
     if let Some(d) = query.dropout {
-        let keep = if bucket_count <= 0 { 1.0 } else { (d.total as f64 / bucket_count as f64).min(1.0) };
+        let keep = if bucket_count <= 0 {
+            1.0
+        } else {
+            (d.total as f64 / bucket_count as f64).min(1.0)
+        };
         rows.retain(|_| rng.random_bool(keep));
         if query.random {
             rows.shuffle(&mut rng);
         }
         rows.truncate(query.limit);
-        return SearchPage { items: rows, next_page_sort: None };
+        return SearchPage {
+            items: rows,
+            next_page_sort: None,
+        };
     }
     let more = rows.len() > query.limit;
     rows.truncate(query.limit);
@@ -254,5 +297,8 @@ pub fn finish_search(query: &SearchQuery, mut rows: Vec<StoredEvent>, bucket_cou
         Some(last) if more => query.next_page_sort(last.prompt_time, &last.uid),
         _ => None,
     };
-    SearchPage { items: rows, next_page_sort }
+    SearchPage {
+        items: rows,
+        next_page_sort,
+    }
 }

@@ -25,7 +25,8 @@ impl From<Scalar> for SqlParam {
 
 /// Columns selected for every event row, in this order: event uid, user
 /// sub, session uid, evtype, data, prompt time, created at, display name.
-pub const EVENT_COLUMNS: &str = "e.uid, u.sub, s.uid, e.evtype, e.data, e.prompt_time, e.created_at, u.given_name";
+pub const EVENT_COLUMNS: &str =
+    "e.uid, u.sub, s.uid, e.evtype, e.data, e.prompt_time, e.created_at, u.given_name";
 
 /// The joins behind [`EVENT_COLUMNS`].
 pub const EVENT_JOINS: &str = "FROM interactive_prompt_events e
@@ -66,12 +67,16 @@ impl Builder {
 /// `q`. Paginated queries fetch `limit + 1` rows so the caller can tell
 /// whether there is a next page; sampled ones fetch the whole bucket.
 pub fn render(prompt_id: i64, q: &SearchQuery) -> (String, Vec<SqlParam>) {
-    let mut b = Builder { sql: format!("SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE s.interactive_prompt_id = "), params: vec![] };
+    let mut b = Builder {
+        sql: format!("SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE s.interactive_prompt_id = "),
+        params: vec![],
+    };
     let p = b.bind(SqlParam::Int(prompt_id));
     b.sql.push_str(&p);
     for (field, cmp, value) in &q.conditions {
         let p = b.bind(value.clone().into());
-        b.sql.push_str(&format!(" AND {} {} {p}", column(*field), cmp.sql()));
+        b.sql
+            .push_str(&format!(" AND {} {} {p}", column(*field), cmp.sql()));
     }
     // Keyset pagination: rows strictly after the `after` tuple in sort order.
     let bounded: Vec<_> = q.sort.iter().take_while(|s| s.after.is_some()).collect();
@@ -85,9 +90,16 @@ pub fn render(prompt_id: i64, q: &SearchQuery) -> (String, Vec<SqlParam>) {
             let p1 = b.bind(after.clone().into());
             let p2 = b.bind(after.into());
             let strict = if s.dir.ascending() { Cmp::Gt } else { Cmp::Lt };
-            clause.push_str(&format!("({col} {} {p1} OR ({col} = {p2} AND ", strict.sql()));
+            clause.push_str(&format!(
+                "({col} {} {p1} OR ({col} = {p2} AND ",
+                strict.sql()
+            ));
         }
-        clause.push_str(if bounded.last().is_some_and(|s| s.dir.inclusive()) { "1=1" } else { "1=0" });
+        clause.push_str(if bounded.last().is_some_and(|s| s.dir.inclusive()) {
+            "1=1"
+        } else {
+            "1=0"
+        });
         clause.push_str(&"))".repeat(bounded.len()));
         b.sql.push_str(&format!(" AND {clause}"));
     }
@@ -97,7 +109,13 @@ pub fn render(prompt_id: i64, q: &SearchQuery) -> (String, Vec<SqlParam>) {
     let order: Vec<String> = q
         .sort
         .iter()
-        .map(|s| format!("{} {}", sort_column(s.key), if s.dir.ascending() { "ASC" } else { "DESC" }))
+        .map(|s| {
+            format!(
+                "{} {}",
+                sort_column(s.key),
+                if s.dir.ascending() { "ASC" } else { "DESC" }
+            )
+        })
         .collect();
     b.sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
     if q.dropout.is_some() {
@@ -106,6 +124,23 @@ pub fn render(prompt_id: i64, q: &SearchQuery) -> (String, Vec<SqlParam>) {
     let p = b.bind(SqlParam::Int(q.limit as i64 + 1));
     b.sql.push_str(&format!(" LIMIT {p}"));
     (b.sql, b.params)
+}
+
+/// SQL and parameters fetching the events of prompt `prompt_id` in the
+/// one-second bucket `[bucket, bucket + 1)`, in `(prompt_time, uid)` order.
+pub fn bucket(prompt_id: i64, bucket: i64) -> (String, Vec<SqlParam>) {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE s.interactive_prompt_id = $1
+         AND e.prompt_time >= $2 AND e.prompt_time < $3 ORDER BY e.prompt_time, e.uid"
+    );
+    (
+        sql,
+        vec![
+            SqlParam::Int(prompt_id),
+            SqlParam::Real(bucket as f64),
+            SqlParam::Real(bucket as f64 + 1.0),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -119,11 +154,15 @@ mod tests {
         let req = serde_json::from_value(json!({"sort": [
             {"key": "prompt_time", "dir": "asc", "after": 1.5},
             {"key": "uid", "dir": "asc", "after": "ipe_b"}
-        ], "limit": 10})).unwrap();
+        ], "limit": 10}))
+        .unwrap();
         let q = SearchQuery::parse(req, "ip_a").unwrap();
         let (sql, params) = render(7, &q);
         assert!(sql.contains("(e.prompt_time > $2 OR (e.prompt_time = $3 AND (e.uid > $4 OR (e.uid = $5 AND 1=0))))"), "{sql}");
-        assert!(sql.ends_with("ORDER BY e.prompt_time ASC, e.uid ASC LIMIT $6"), "{sql}");
+        assert!(
+            sql.ends_with("ORDER BY e.prompt_time ASC, e.uid ASC LIMIT $6"),
+            "{sql}"
+        );
         assert_eq!(params.last(), Some(&SqlParam::Int(11)));
     }
 }

@@ -2,6 +2,8 @@
 //! starts the real `chorus` binary on a random port against a fresh
 //! database and talks HTTP (and WebSocket) to it.
 
+mod stream_support;
 mod support;
 
 mod api_basics;
+mod stream;

@@ -21,7 +21,10 @@ use crate::domain::rules::Violation;
 use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
 use crate::storage::aggregates::expected_aggregates;
-use crate::storage::{NewEvent, PromptCheck, SearchPage, StartedSession, StorageError, StoredEvent, UserIdentity, search_sql};
+use crate::storage::{
+    NewEvent, PromptCheck, SearchPage, StartedSession, StorageError, StoredEvent, UserIdentity,
+    search_sql,
+};
 
 /// Where the database lives.
 #[derive(Debug, Clone)]
@@ -55,13 +58,20 @@ impl SqliteStore {
             let (mut conn, readers) = match &location {
                 Location::File(path) => {
                     let conn = connection::open(path)?;
-                    let pool = ReadPool { path: path.clone(), idle: Mutex::new(Vec::new()), permits: Semaphore::new(READERS) };
+                    let pool = ReadPool {
+                        path: path.clone(),
+                        idle: Mutex::new(Vec::new()),
+                        permits: Semaphore::new(READERS),
+                    };
                     (conn, Some(Arc::new(pool)))
                 }
                 Location::Memory => (connection::open_memory()?, None),
             };
             connection::migrate(&mut conn)?;
-            Ok(SqliteStore { writer: Writer::spawn(conn), readers })
+            Ok(SqliteStore {
+                writer: Writer::spawn(conn),
+                readers,
+            })
         })
         .await
         .map_err(|_| StorageError::Stopped)?
@@ -76,7 +86,11 @@ impl SqliteStore {
         let Some(pool) = self.readers.clone() else {
             return self.writer.run(move |conn, _| f(conn)).await;
         };
-        let _permit = pool.permits.acquire().await.map_err(|_| StorageError::Stopped)?;
+        let _permit = pool
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StorageError::Stopped)?;
         let pool = pool.clone();
         tokio::task::spawn_blocking(move || {
             let conn = pool.idle.lock().expect("reader pool").pop();
@@ -93,8 +107,14 @@ impl SqliteStore {
     }
 
     /// See [`crate::storage::Store::create_prompt`].
-    pub async fn create_prompt(&self, prompt: Prompt, duration_seconds: i64) -> Result<PromptRecord, StorageError> {
-        self.writer.run(move |c, _| writes::create_prompt(c, prompt, duration_seconds)).await
+    pub async fn create_prompt(
+        &self,
+        prompt: Prompt,
+        duration_seconds: i64,
+    ) -> Result<PromptRecord, StorageError> {
+        self.writer
+            .run(move |c, _| writes::create_prompt(c, prompt, duration_seconds))
+            .await
     }
 
     /// See [`crate::storage::Store::prompt`].
@@ -106,18 +126,31 @@ impl SqliteStore {
     /// See [`crate::storage::Store::delete_prompt`].
     pub async fn delete_prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
         let uid = uid.to_owned();
-        self.writer.run(move |c, _| writes::delete_prompt(c, &uid)).await
+        self.writer
+            .run(move |c, _| writes::delete_prompt(c, &uid))
+            .await
     }
 
     /// See [`crate::storage::Store::start_session`].
-    pub async fn start_session(&self, prompt_uid: &str, user: UserIdentity) -> Result<Option<StartedSession>, StorageError> {
+    pub async fn start_session(
+        &self,
+        prompt_uid: &str,
+        user: UserIdentity,
+    ) -> Result<Option<StartedSession>, StorageError> {
         let prompt_uid = prompt_uid.to_owned();
-        self.writer.run(move |c, _| writes::start_session(c, &prompt_uid, &user)).await
+        self.writer
+            .run(move |c, _| writes::start_session(c, &prompt_uid, &user))
+            .await
     }
 
     /// See [`crate::storage::Store::append_event`].
-    pub async fn append_event(&self, event: NewEvent) -> Result<Result<StoredEvent, Violation>, StorageError> {
-        self.writer.run(move |c, agg| writes::append_event(c, &event, agg)).await
+    pub async fn append_event(
+        &self,
+        event: NewEvent,
+    ) -> Result<Result<StoredEvent, Violation>, StorageError> {
+        self.writer
+            .run(move |c, agg| writes::append_event(c, &event, agg))
+            .await
     }
 
     /// See [`crate::storage::Store::stats`].
@@ -133,7 +166,11 @@ impl SqliteStore {
     }
 
     /// See [`crate::storage::Store::search`].
-    pub async fn search(&self, prompt: &PromptRecord, query: SearchQuery) -> Result<SearchPage, StorageError> {
+    pub async fn search(
+        &self,
+        prompt: &PromptRecord,
+        query: SearchQuery,
+    ) -> Result<SearchPage, StorageError> {
         let (id, uid) = (prompt.id, prompt.uid.clone());
         self.read(move |c| {
             let (sql, params) = search_sql::render(id, &query);
@@ -147,6 +184,20 @@ impl SqliteStore {
         .await
     }
 
+    /// See [`crate::storage::Store::bucket_events`].
+    pub async fn bucket_events(
+        &self,
+        prompt: &PromptRecord,
+        bucket: i64,
+    ) -> Result<Vec<StoredEvent>, StorageError> {
+        let (id, uid) = (prompt.id, prompt.uid.clone());
+        self.read(move |c| {
+            let (sql, params) = search_sql::bucket(id, bucket);
+            reads::query_events(c, &sql, params, &uid)
+        })
+        .await
+    }
+
     /// See [`crate::storage::Store::check`].
     pub async fn check(&self) -> Result<Vec<PromptCheck>, StorageError> {
         self.read(|c| {
@@ -155,7 +206,11 @@ impl SqliteStore {
                 let events = reads::events_for_check(c, prompt.id)?;
                 let expected = expected_aggregates(prompt.duration_seconds, &events);
                 let stored = reads::stored_aggregates(c, prompt.id)?;
-                out.push(PromptCheck { prompt_uid: prompt.uid, events: events.len(), differences: stored.differences(&expected) });
+                out.push(PromptCheck {
+                    prompt_uid: prompt.uid,
+                    events: events.len(),
+                    differences: stored.differences(&expected),
+                });
             }
             Ok(out)
         })
@@ -170,9 +225,14 @@ impl SqliteStore {
                 for prompt in reads::all_prompts(c)? {
                     let events = reads::events_for_check(c, prompt.id)?;
                     let expected = expected_aggregates(prompt.duration_seconds, &events);
-                    let differences = reads::stored_aggregates(c, prompt.id)?.differences(&expected);
+                    let differences =
+                        reads::stored_aggregates(c, prompt.id)?.differences(&expected);
                     writes::replace_aggregates(c, prompt.id, &expected)?;
-                    out.push(PromptCheck { prompt_uid: prompt.uid, events: events.len(), differences });
+                    out.push(PromptCheck {
+                        prompt_uid: prompt.uid,
+                        events: events.len(),
+                        differences,
+                    });
                 }
                 Ok(out)
             })
@@ -181,6 +241,7 @@ impl SqliteStore {
 
     /// See [`crate::storage::Store::ping`].
     pub async fn ping(&self) -> Result<(), StorageError> {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
     }
 }

@@ -1,0 +1,350 @@
+//! One viewer's connection: the handshake, then a loop merging near-live
+//! events from pub/sub with replayed buckets, paced by a token bucket.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::clock::PromptClock;
+use super::pacing::{RateMeter, TokenBucket};
+use super::packets::{self, Authorize, ClientPacket, SyncResponse};
+use super::replay::{Delivered, Replay};
+use crate::domain::prompt::PromptRecord;
+use crate::http::AppState;
+use crate::pubsub::{LiveEvent, Subscription};
+
+/// How long each handshake packet may take to arrive.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one send may block before the viewer counts as a slow reader.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(1);
+/// How often due events are gathered into a batch.
+pub const TICK: Duration = Duration::from_millis(100);
+/// How often `latency_detection` is sent.
+pub const LATENCY_EVERY: Duration = Duration::from_secs(2);
+/// Seconds after `duration + lookback` at which the stream closes.
+pub const END_GRACE_SECONDS: f64 = 10.0;
+
+type Sink = SplitSink<WebSocket, Message>;
+type Incoming = SplitStream<WebSocket>;
+
+/// Why a handshake failed.
+enum Refusal {
+    /// Send an error packet, then close.
+    Error(u16, &'static str, String),
+    /// The client went away or was too slow; just close.
+    Gone,
+}
+
+fn unprocessable(message: impl Into<String>) -> Refusal {
+    Refusal::Error(422, "unprocessable_entity", message.into())
+}
+
+struct Ready {
+    prompt: PromptRecord,
+    opts: Authorize,
+    clock: PromptClock,
+    subscription: Subscription,
+}
+
+/// Serves one WebSocket until it ends.
+pub async fn serve(socket: WebSocket, state: AppState) {
+    let (mut sink, mut incoming) = socket.split();
+    match handshake(&mut sink, &mut incoming, &state).await {
+        Ok(ready) => run(sink, incoming, state, ready).await,
+        Err(Refusal::Error(code, kind, message)) => {
+            let _ = send(&mut sink, packets::error_packet(code, kind, &message)).await;
+            close(&mut sink, 1008, "handshake refused").await;
+        }
+        Err(Refusal::Gone) => close(&mut sink, 1008, "handshake not completed").await,
+    }
+}
+
+async fn next_packet(incoming: &mut Incoming) -> Result<ClientPacket, Refusal> {
+    let read = async {
+        loop {
+            match incoming.next().await {
+                Some(Ok(Message::Text(text))) => return Ok(text),
+                Some(Ok(Message::Binary(bytes))) => {
+                    return String::from_utf8(bytes.to_vec())
+                        .map(Utf8Bytes::from)
+                        .map_err(|_| unprocessable("packets are UTF-8 JSON"));
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                _ => return Err(Refusal::Gone),
+            }
+        }
+    };
+    let text = tokio::time::timeout(HANDSHAKE_TIMEOUT, read)
+        .await
+        .map_err(|_| Refusal::Gone)??;
+    serde_json::from_str(&text).map_err(|e| unprocessable(format!("malformed packet: {e}")))
+}
+
+fn data_of<T: serde::de::DeserializeOwned>(
+    packet: ClientPacket,
+    expected: &str,
+) -> Result<T, Refusal> {
+    if packet.kind != expected {
+        return Err(unprocessable(format!(
+            "expected a {expected} packet, got {:?}",
+            packet.kind
+        )));
+    }
+    serde_json::from_value(packet.data)
+        .map_err(|e| unprocessable(format!("malformed {expected} data: {e}")))
+}
+
+async fn handshake(
+    sink: &mut Sink,
+    incoming: &mut Incoming,
+    state: &AppState,
+) -> Result<Ready, Refusal> {
+    let opts: Authorize = data_of(next_packet(incoming).await?, "authorize")?;
+    opts.validate().map_err(unprocessable)?;
+    state
+        .auth
+        .verify_prompt_for(&opts.jwt, &opts.interactive_prompt_uid)
+        .map_err(|_| {
+            Refusal::Error(
+                403,
+                "forbidden",
+                "the token is invalid, expired or for another prompt".into(),
+            )
+        })?;
+    let prompt = match state.store.prompt(&opts.interactive_prompt_uid).await {
+        Ok(Some(p)) if p.deleted_at.is_none() => p,
+        Ok(_) => {
+            return Err(Refusal::Error(
+                404,
+                "not_found",
+                "interactive prompt not found".into(),
+            ));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "stream: loading the prompt failed");
+            return Err(Refusal::Error(
+                503,
+                "service_unavailable",
+                "try again later".into(),
+            ));
+        }
+    };
+    // Subscribe before the clock starts so nothing published from here on is missed.
+    let subscription = state.pubsub.hub().subscribe(&prompt.uid);
+    send(sink, packets::server_packet("sync_request", json!({})))
+        .await
+        .map_err(|_| Refusal::Gone)?;
+    let sync_sent = Instant::now();
+    let sync: SyncResponse = data_of(next_packet(incoming).await?, "sync_response")?;
+    let arrived = Instant::now();
+    sync.validate().map_err(unprocessable)?;
+    send(sink, packets::server_packet("auth_response", json!({})))
+        .await
+        .map_err(|_| Refusal::Gone)?;
+    Ok(Ready {
+        prompt,
+        opts,
+        clock: PromptClock::new(sync_sent, arrived, sync),
+        subscription,
+    })
+}
+
+/// The state of an authorized viewer.
+struct Viewer {
+    opts: Authorize,
+    clock: PromptClock,
+    bucket: TokenBucket,
+    near_live_rate: RateMeter,
+    near_live: VecDeque<Arc<LiveEvent>>,
+    replay: Option<Replay>,
+    delivered: Delivered,
+}
+
+impl Viewer {
+    fn p(&self) -> f64 {
+        self.clock.at(Instant::now())
+    }
+
+    /// Routes a published event: near-live now, replay later, or not at all.
+    fn on_published(&mut self, event: Arc<LiveEvent>) {
+        let p = self.p();
+        let t = event.prompt_time;
+        if t >= p - self.opts.lookback && t <= p + self.opts.lookahead {
+            if !self.delivered.contains(&event.uid) {
+                if self.near_live.len() >= self.opts.bandwidth as usize {
+                    self.near_live.pop_front();
+                }
+                self.near_live.push_back(event);
+            }
+        } else if let Some(replay) = &mut self.replay
+            && t > p
+            && replay.missed_by_load(t, event.created_at)
+        {
+            replay.insert(event);
+        }
+    }
+
+    /// Gathers the events due now within the bandwidth, in order.
+    fn due_batch(&mut self, now: Instant) -> Vec<Arc<LiveEvent>> {
+        let p = self.clock.at(now);
+        let mut tokens = self.bucket.available(now);
+        let mut batch = Vec::new();
+        while tokens > 0 {
+            let Some(e) = self.near_live.pop_front() else {
+                break;
+            };
+            if !self.delivered.contains(&e.uid) {
+                self.delivered.insert(&e.uid, e.prompt_time);
+                batch.push(e);
+                tokens -= 1;
+            }
+        }
+        self.near_live_rate.record(batch.len(), now);
+        if let Some(replay) = &mut self.replay {
+            while let Some(e) = replay.peek_due(p, self.opts.lookahead) {
+                let late = e.prompt_time < p - self.opts.lookback.max(0.25);
+                if tokens == 0 && !late {
+                    break;
+                }
+                let e = replay.pop().expect("peeked");
+                if tokens > 0 && !late && !self.delivered.contains(&e.uid) {
+                    self.delivered.insert(&e.uid, e.prompt_time);
+                    batch.push(e);
+                    tokens -= 1;
+                }
+            }
+        }
+        self.bucket.spend(batch.len());
+        batch.sort_by(|a, b| {
+            (a.prompt_time, &*a.uid)
+                .partial_cmp(&(b.prompt_time, &*b.uid))
+                .expect("finite times")
+        });
+        batch
+    }
+}
+
+async fn run(mut sink: Sink, mut incoming: Incoming, state: AppState, ready: Ready) {
+    let Ready {
+        prompt,
+        opts,
+        clock,
+        mut subscription,
+    } = ready;
+    let now = Instant::now();
+    let mut viewer = Viewer {
+        bucket: TokenBucket::new(opts.bandwidth, now),
+        near_live_rate: RateMeter::new(now),
+        near_live: VecDeque::new(),
+        replay: opts.replay.then(|| Replay::new(prompt.duration_seconds)),
+        delivered: Delivered::default(),
+        clock,
+        opts,
+    };
+    let start = viewer.p() - viewer.opts.lookback;
+    if let Some(r) = &mut viewer.replay {
+        r.skip_before(start);
+    }
+    let end = prompt.duration_seconds as f64 + viewer.opts.lookback + END_GRACE_SECONDS;
+    let mut shutdown = state.shutdown.clone();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next_latency = Instant::now() + LATENCY_EVERY;
+    loop {
+        tokio::select! {
+            received = subscription.receiver.recv() => match received {
+                Ok(event) => viewer.on_published(event),
+                Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "stream lagged behind pub/sub"),
+                Err(RecvError::Closed) => return close(&mut sink, 1011, "pub/sub closed").await,
+            },
+            message = incoming.next() => match message {
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => return close(&mut sink, 1008, "no packets are expected after the handshake").await,
+            },
+            _ = shutdown.changed() => return close(&mut sink, 1001, "server shutting down").await,
+            _ = tick.tick() => {
+                let now = Instant::now();
+                let p = viewer.clock.at(now);
+                if p > end {
+                    return close(&mut sink, 1000, "prompt finished").await;
+                }
+                if load_due_buckets(&mut viewer, &state, &prompt, p).await.is_err() {
+                    return close(&mut sink, 1011, "storage unavailable").await;
+                }
+                let batch = viewer.due_batch(now);
+                if !batch.is_empty() && send(&mut sink, packets::event_batch(batch.iter().map(|e| &*e.json))).await.is_err() {
+                    return;
+                }
+                if now >= next_latency {
+                    next_latency = now + LATENCY_EVERY;
+                    let packet = packets::server_packet("latency_detection", json!({"expected_receive_prompt_time": p}));
+                    if send(&mut sink, packet).await.is_err() {
+                        return;
+                    }
+                    let horizon = p - viewer.opts.lookback - 1.0;
+                    viewer.delivered.forget_before(horizon);
+                    if let Some(r) = &mut viewer.replay {
+                        r.forget_before(horizon);
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn load_due_buckets(
+    viewer: &mut Viewer,
+    state: &AppState,
+    prompt: &PromptRecord,
+    p: f64,
+) -> Result<(), ()> {
+    let horizon = p + viewer.opts.lookahead;
+    loop {
+        let Some(bucket) = viewer
+            .replay
+            .as_ref()
+            .and_then(|r| r.bucket_to_load(horizon))
+        else {
+            return Ok(());
+        };
+        let read_at = crate::storage::now();
+        let events = state
+            .store
+            .bucket_events(prompt, bucket)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "stream: loading a replay bucket failed");
+            })?;
+        let live: Vec<_> = events
+            .iter()
+            .map(|e| Arc::new(LiveEvent::from_stored(e)))
+            .collect();
+        let share =
+            (viewer.opts.bandwidth as f64 - viewer.near_live_rate.rate(Instant::now())).max(1.0);
+        if let Some(r) = &mut viewer.replay {
+            r.add_bucket(bucket, live, share, read_at);
+        }
+    }
+}
+
+async fn send(sink: &mut Sink, text: String) -> Result<(), ()> {
+    match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text.into()))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+}

@@ -1,0 +1,30 @@
+//! The live stream (SPEC §6): `GET /api/2/interactive_prompts/live`.
+//!
+//! A viewer authorizes, syncs its clock, and then receives `event_batch`
+//! packets: near-live events from pub/sub the moment they are published
+//! (if their prompt time is within its window), and stored events replayed
+//! one one-second bucket at a time, thinned to the bandwidth left over.
+//! Each connection is a small state machine in [`connection`]; the pieces
+//! it uses ([`clock`], [`pacing`], [`replay`], [`packets`]) are pure and
+//! unit-tested.
+
+pub mod clock;
+pub mod connection;
+pub mod pacing;
+pub mod packets;
+pub mod replay;
+
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::response::Response;
+
+use crate::http::AppState;
+
+/// Largest client packet accepted, in bytes.
+pub const MAX_PACKET_BYTES: usize = 16 * 1024;
+
+/// Upgrades the request and serves the stream.
+pub async fn live(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.max_message_size(MAX_PACKET_BYTES)
+        .on_upgrade(move |socket| connection::serve(socket, state))
+}

@@ -1,0 +1,229 @@
+//! Replay of stored events, one one-second bucket at a time, thinned to
+//! the bandwidth, plus the bookkeeping that delivers each event at most
+//! once per connection.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use rand::Rng;
+
+use crate::pubsub::LiveEvent;
+
+/// A compact key for an event uid (kept per delivered event).
+pub fn uid_key(uid: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    uid.hash(&mut h);
+    h.finish()
+}
+
+/// Events delivered recently, so none is delivered twice. Only events no
+/// older than the viewer's near-live window are kept.
+#[derive(Debug, Default)]
+pub struct Delivered {
+    keys: HashMap<u64, f64>,
+}
+
+impl Delivered {
+    /// Whether the event was delivered.
+    pub fn contains(&self, uid: &str) -> bool {
+        self.keys.contains_key(&uid_key(uid))
+    }
+
+    /// Records a delivery.
+    pub fn insert(&mut self, uid: &str, prompt_time: f64) {
+        self.keys.insert(uid_key(uid), prompt_time);
+    }
+
+    /// Forgets events before prompt time `t` (they can no longer arrive).
+    pub fn forget_before(&mut self, t: f64) {
+        self.keys.retain(|_, pt| *pt >= t);
+    }
+
+    /// Number of remembered events.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether none is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// The replay cursor of one viewer.
+#[derive(Debug)]
+pub struct Replay {
+    /// The next bucket to load.
+    next_bucket: i64,
+    /// Last bucket of the prompt.
+    last_bucket: i64,
+    /// When each loaded bucket (still of interest) was read, in unix seconds.
+    loaded_at: VecDeque<(i64, f64)>,
+    /// Kept events waiting to be due, in `(prompt_time, uid)` order.
+    queue: VecDeque<Arc<LiveEvent>>,
+}
+
+impl Replay {
+    /// A cursor for a prompt of `duration_seconds`.
+    pub fn new(duration_seconds: i64) -> Self {
+        Replay {
+            next_bucket: 0,
+            last_bucket: duration_seconds,
+            loaded_at: VecDeque::new(),
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// The bucket to load now, if the viewer's horizon `p + lookahead`
+    /// reached it.
+    pub fn bucket_to_load(&self, horizon: f64) -> Option<i64> {
+        (self.next_bucket <= self.last_bucket && horizon >= self.next_bucket as f64)
+            .then_some(self.next_bucket)
+    }
+
+    /// Skips buckets entirely behind prompt time `t` (a viewer joining late
+    /// does not replay what it already passed).
+    pub fn skip_before(&mut self, t: f64) {
+        let first = t.floor() as i64;
+        if first > self.next_bucket {
+            self.next_bucket = first.min(self.last_bucket + 1);
+        }
+    }
+
+    /// Adds a loaded bucket, keeping each event with probability
+    /// `min(1, share / count)`; returns how many were thinned away.
+    pub fn add_bucket(
+        &mut self,
+        bucket: i64,
+        events: Vec<Arc<LiveEvent>>,
+        share: f64,
+        read_at: f64,
+    ) -> usize {
+        self.next_bucket = bucket + 1;
+        self.loaded_at.push_back((bucket, read_at));
+        let count = events.len();
+        let keep = if count == 0 {
+            1.0
+        } else {
+            (share / count as f64).clamp(0.0, 1.0)
+        };
+        let mut rng = rand::rng();
+        let before = self.queue.len();
+        self.queue.extend(
+            events
+                .into_iter()
+                .filter(|_| keep >= 1.0 || rng.random_bool(keep)),
+        );
+        count - (self.queue.len() - before)
+    }
+
+    /// Whether a live-published event at prompt time `t`, created at
+    /// `created_at`, missed the load of its bucket (so replay must take it
+    /// from pub/sub instead). Buckets not loaded yet will include it.
+    pub fn missed_by_load(&self, t: f64, created_at: f64) -> bool {
+        let bucket = t.floor() as i64;
+        self.loaded_at
+            .iter()
+            .any(|&(b, read_at)| b == bucket && created_at >= read_at)
+    }
+
+    /// Inserts a late event into the queue in order (unless queued already).
+    pub fn insert(&mut self, event: Arc<LiveEvent>) {
+        if self.queue.iter().any(|e| e.uid == event.uid) {
+            return;
+        }
+        let at = self
+            .queue
+            .partition_point(|e| (e.prompt_time, &*e.uid) < (event.prompt_time, &*event.uid));
+        self.queue.insert(at, event);
+    }
+
+    /// The next queued event, if due at prompt time `p` with `lookahead`.
+    pub fn peek_due(&self, p: f64, lookahead: f64) -> Option<&Arc<LiveEvent>> {
+        self.queue
+            .front()
+            .filter(|e| e.prompt_time - lookahead <= p)
+    }
+
+    /// Removes the front event.
+    pub fn pop(&mut self) -> Option<Arc<LiveEvent>> {
+        self.queue.pop_front()
+    }
+
+    /// Forgets load times of buckets before prompt time `t`.
+    pub fn forget_before(&mut self, t: f64) {
+        while self
+            .loaded_at
+            .front()
+            .is_some_and(|&(b, _)| ((b + 1) as f64) < t)
+        {
+            self.loaded_at.pop_front();
+        }
+    }
+
+    /// Whether every bucket was loaded and every kept event delivered.
+    pub fn finished(&self) -> bool {
+        self.next_bucket > self.last_bucket && self.queue.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(uid: &str, t: f64) -> Arc<LiveEvent> {
+        Arc::new(LiveEvent {
+            uid: uid.into(),
+            prompt_time: t,
+            created_at: 0.0,
+            json: "{}".into(),
+        })
+    }
+
+    #[test]
+    fn buckets_load_when_the_horizon_reaches_them() {
+        let mut r = Replay::new(3);
+        assert_eq!(r.bucket_to_load(-0.5), None);
+        assert_eq!(r.bucket_to_load(0.0), Some(0));
+        r.add_bucket(0, vec![ev("a", 0.2), ev("b", 0.7)], 10.0, 100.0);
+        assert_eq!(r.bucket_to_load(0.9), None);
+        assert_eq!(r.peek_due(0.1, 0.1).map(|e| &*e.uid), Some("a"));
+        assert!(r.peek_due(0.05, 0.1).is_none());
+        r.skip_before(2.5);
+        assert_eq!(r.bucket_to_load(3.0), Some(2));
+    }
+
+    #[test]
+    fn thinning_keeps_about_the_share() {
+        let mut r = Replay::new(10);
+        let events: Vec<_> = (0..10_000).map(|i| ev(&format!("e{i:05}"), 0.5)).collect();
+        let thinned = r.add_bucket(0, events, 1_000.0, 0.0);
+        assert!((8_800..9_200).contains(&thinned), "{thinned}");
+    }
+
+    #[test]
+    fn late_events_are_inserted_in_order_once() {
+        let mut r = Replay::new(10);
+        r.add_bucket(0, vec![ev("a", 0.2), ev("c", 0.7)], 10.0, 100.0);
+        assert!(r.missed_by_load(0.5, 101.0));
+        assert!(!r.missed_by_load(0.5, 99.0));
+        assert!(!r.missed_by_load(1.5, 101.0));
+        r.insert(ev("b", 0.5));
+        r.insert(ev("b", 0.5));
+        let order: Vec<_> = std::iter::from_fn(|| r.pop())
+            .map(|e| e.uid.to_string())
+            .collect();
+        assert_eq!(order, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn delivered_events_are_forgotten_once_behind() {
+        let mut d = Delivered::default();
+        d.insert("a", 1.0);
+        d.insert("b", 5.0);
+        d.forget_before(2.0);
+        assert!(!d.contains("a") && d.contains("b") && d.len() == 1);
+    }
+}

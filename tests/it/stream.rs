@@ -1,0 +1,324 @@
+//! The live stream: handshake, near-live delivery, replay, pacing, closing.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use crate::stream_support::*;
+use crate::support::*;
+
+fn prompt_token(uid: &str) -> String {
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = json!({"sub": uid, "iss": "chorus", "aud": "chorus-interactive-prompt", "iat": now, "exp": now + 600});
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(PROMPT_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+async fn handshake_error(app: &TestApp, first: Value) -> Value {
+    let mut socket = connect(app).await;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            first.to_string().into(),
+        ))
+        .await
+        .unwrap();
+    let packet = next_packet(&mut socket).await;
+    assert_eq!(packet["success"], false, "{packet}");
+    assert_eq!(packet["type"], "error");
+    assert!(
+        close_code(&mut socket, Duration::from_secs(5))
+            .await
+            .is_some()
+    );
+    packet["data"].clone()
+}
+
+use futures::SinkExt;
+
+#[tokio::test]
+async fn handshake_errors_say_what_went_wrong_and_close() {
+    let app = spawn_app().await;
+    let prompt = app.create_prompt(press_prompt(), 5).await;
+    let s = app.start_session(&prompt, "v").await;
+
+    let bad_json = handshake_error(&app, json!("not a packet")).await;
+    assert_eq!(
+        (bad_json["code"].as_u64(), bad_json["type"].as_str()),
+        (Some(422), Some("unprocessable_entity"))
+    );
+    let mut bad = authorize(&s, 0, 1.0, 1.0, true);
+    assert_eq!(handshake_error(&app, bad.clone()).await["code"], 422);
+    bad["data"]["bandwidth"] = json!(10);
+    bad["data"]["lookahead"] = json!(11);
+    assert_eq!(handshake_error(&app, bad).await["code"], 422);
+
+    let mut forged = authorize(&s, 10, 1.0, 1.0, true);
+    forged["data"]["jwt"] = json!("garbage");
+    let e = handshake_error(&app, forged).await;
+    assert_eq!(
+        (e["code"].as_u64(), e["type"].as_str()),
+        (Some(403), Some("forbidden"))
+    );
+    let other = app.create_prompt(press_prompt(), 5).await;
+    let mut mismatched = authorize(&s, 10, 1.0, 1.0, true);
+    mismatched["data"]["interactive_prompt_uid"] = json!(other);
+    assert_eq!(handshake_error(&app, mismatched).await["code"], 403);
+
+    let mut unknown = authorize(&s, 10, 1.0, 1.0, true);
+    unknown["data"]["interactive_prompt_uid"] = json!("ip_unknown");
+    unknown["data"]["jwt"] = json!(prompt_token("ip_unknown"));
+    let e = handshake_error(&app, unknown).await;
+    assert_eq!(
+        (e["code"].as_u64(), e["type"].as_str()),
+        (Some(404), Some("not_found"))
+    );
+    let (status, _) = app
+        .send(
+            app.http
+                .delete(app.url(&format!("/api/1/interactive_prompts/{prompt}")))
+                .bearer_auth(ADMIN_TOKEN),
+        )
+        .await;
+    assert!(status.is_success());
+    assert_eq!(
+        handshake_error(&app, authorize(&s, 10, 1.0, 1.0, true)).await["code"],
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_silent_client_is_closed_after_five_seconds() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app).await;
+    let started = std::time::Instant::now();
+    assert!(
+        close_code(&mut socket, Duration::from_secs(8))
+            .await
+            .is_some()
+    );
+    assert!(started.elapsed() >= Duration::from_secs(4));
+}
+
+#[tokio::test]
+async fn a_full_session_gets_latency_packets_and_closes_after_the_prompt() {
+    let app = spawn_app().await;
+    let prompt = app.create_prompt(numeric_prompt(), 1).await;
+    let s = app.start_session(&prompt, "v").await;
+    // Start near the end: duration 1 + lookback 0 + 10 s grace → closes at p > 11.
+    let mut viewer = Viewer::join(&app, authorize(&s, 10, 0.0, 1.0, true), 8.5).await;
+    let packet = next_packet(&mut viewer.socket).await;
+    assert_eq!(packet["type"], "latency_detection", "{packet}");
+    let expected = packet["data"]["expected_receive_prompt_time"]
+        .as_f64()
+        .unwrap();
+    assert!((expected - viewer.prompt_time()).abs() < 0.5, "{expected}");
+    let (_, code) = viewer.collect(Duration::from_secs(6)).await;
+    assert_eq!(code, Some(1000));
+    assert!(viewer.prompt_time() >= 11.0);
+}
+
+#[tokio::test]
+async fn a_packet_after_the_handshake_closes_the_stream() {
+    let app = spawn_app().await;
+    let prompt = app.create_prompt(numeric_prompt(), 60).await;
+    let s = app.start_session(&prompt, "v").await;
+    let mut viewer = Viewer::join(&app, authorize(&s, 10, 1.0, 1.0, true), 0.0).await;
+    send(
+        &mut viewer.socket,
+        json!({"type": "sync_response", "data": {}}),
+    )
+    .await;
+    assert!(
+        close_code(&mut viewer.socket, Duration::from_secs(3))
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn viewers_in_a_premiere_see_each_others_events_near_live() {
+    let app = spawn_app().await;
+    let prompt = app.create_prompt(word_prompt(), 30).await;
+    let alice = app.start_session(&prompt, "alice").await;
+    let bob = app.start_session(&prompt, "bob").await;
+    let mut va = Viewer::join(&app, authorize(&alice, 100, 1.0, 1.0, false), 0.0).await;
+    let mut vb = Viewer::join(&app, authorize(&bob, 100, 1.0, 1.0, false), 0.0).await;
+    let participant = app.start_session(&prompt, "carol").await;
+    let mut posted = Vec::new();
+    for (route, t, data) in [
+        ("join", 0.2, json!({})),
+        ("respond_word_prompt", 0.5, json!({"index": 2})),
+        ("like", 0.8, json!({})),
+    ] {
+        let (status, body) = app.post_event(&participant, route, t, data).await;
+        assert_eq!(status, 201, "{body}");
+        posted.push(body["uid"].as_str().unwrap().to_owned());
+    }
+    let (status, a_join) = app.post_event(&alice, "join", 1.0, json!({})).await;
+    assert_eq!(status, 201);
+    for v in [&mut va, &mut vb] {
+        let (got, _) = v.collect(Duration::from_millis(1200)).await;
+        let uids: Vec<&str> = got
+            .iter()
+            .map(|r| r.event["uid"].as_str().unwrap())
+            .collect();
+        for uid in posted
+            .iter()
+            .chain([&a_join["uid"].as_str().unwrap().to_owned()])
+        {
+            assert!(uids.contains(&uid.as_str()), "{uid} missing from {uids:?}");
+        }
+        let word = got
+            .iter()
+            .find(|r| r.event["evtype"] == "word_prompt_response")
+            .unwrap();
+        assert_eq!(word.event["prompt_time"], 0.5);
+        assert_eq!(word.event["data"], json!({"index": 2}));
+        assert_eq!(word.event["user_sub"], "carol");
+        assert!(
+            word.event.get("created_at").is_none()
+                && word.event.get("interactive_prompt_uid").is_none()
+        );
+    }
+}
+
+/// Posts `sessions` sessions of `per_session` events spread over `[0, duration)`.
+async fn fill_history(
+    app: &TestApp,
+    prompt: &str,
+    sessions: usize,
+    per_session: usize,
+    duration: f64,
+) -> Vec<String> {
+    let mut all = Vec::new();
+    let jobs = (0..sessions).map(|i| async move {
+        let s = app.start_session(prompt, &format!("h{i}")).await;
+        let mut uids = Vec::new();
+        for j in 0..per_session {
+            let t = duration * (j as f64 + (i as f64 / sessions as f64)) / per_session as f64;
+            let route = if j == 0 { "join" } else { "like" };
+            let (status, body) = app.post_event(&s, route, t, json!({})).await;
+            assert_eq!(status, 201, "{body}");
+            uids.push(body["uid"].as_str().unwrap().to_owned());
+        }
+        uids
+    });
+    let mut results = futures::stream::iter(jobs).buffer_unordered(8);
+    while let Some(uids) = results.next().await {
+        all.extend(uids);
+    }
+    all
+}
+
+#[tokio::test]
+async fn replay_delivers_the_whole_history_when_it_fits_the_bandwidth() {
+    let app = spawn_app_with(&["--session-event-rate", "0"]).await;
+    let prompt = app.create_prompt(press_prompt(), 3).await;
+    let history = fill_history(&app, &prompt, 10, 6, 3.0).await;
+    let s = app.start_session(&prompt, "viewer").await;
+    let mut viewer = Viewer::join(&app, authorize(&s, 100, 0.5, 1.0, true), 0.0).await;
+    let (got, _) = viewer.collect(Duration::from_millis(4500)).await;
+    let uids: Vec<&str> = got
+        .iter()
+        .map(|r| r.event["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        uids.iter().collect::<HashSet<_>>().len(),
+        uids.len(),
+        "an event was delivered twice"
+    );
+    let expected: HashSet<&str> = history.iter().map(String::as_str).collect();
+    assert_eq!(uids.iter().copied().collect::<HashSet<_>>(), expected);
+    for r in &got {
+        let t = r.event["prompt_time"].as_f64().unwrap();
+        assert!(
+            t - r.at <= 1.0 + 0.15,
+            "event at {t} arrived at {} — more than lookahead early",
+            r.at
+        );
+    }
+    let times: Vec<f64> = got
+        .iter()
+        .map(|r| r.event["prompt_time"].as_f64().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "replay not in prompt-time order"
+    );
+}
+
+#[tokio::test]
+async fn replay_is_thinned_to_the_bandwidth_second_by_second() {
+    let app = spawn_app_with(&["--session-event-rate", "0"]).await;
+    let prompt = app.create_prompt(press_prompt(), 4).await;
+    // 1,600 events: 400 per second of prompt time.
+    let history = fill_history(&app, &prompt, 80, 20, 4.0).await;
+    assert_eq!(history.len(), 1600);
+    let s = app.start_session(&prompt, "viewer").await;
+    let bandwidth = 50u32;
+    let mut viewer = Viewer::join(&app, authorize(&s, bandwidth, 0.5, 1.0, true), 0.0).await;
+    let (got, _) = viewer.collect(Duration::from_millis(5000)).await;
+    let uids: HashSet<&str> = got
+        .iter()
+        .map(|r| r.event["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(uids.len(), got.len(), "an event was delivered twice");
+    let mut per_second = [0usize; 4];
+    for r in &got {
+        let t = r.event["prompt_time"].as_f64().unwrap();
+        per_second[t.floor() as usize] += 1;
+        assert!(t - r.at <= 1.15, "too early: {t} at {}", r.at);
+    }
+    for (k, n) in per_second.iter().enumerate() {
+        assert!(
+            (25..=80).contains(n),
+            "second {k}: {n} events for bandwidth {bandwidth}"
+        );
+    }
+    // Never more than the bandwidth over the connection plus a one-second burst.
+    assert!(got.len() as f64 <= bandwidth as f64 * 5.0 + bandwidth as f64);
+}
+
+#[tokio::test]
+async fn live_and_replayed_events_merge_without_duplicates() {
+    let app = spawn_app_with(&["--session-event-rate", "0"]).await;
+    let prompt = app.create_prompt(press_prompt(), 4).await;
+    let history = fill_history(&app, &prompt, 5, 4, 4.0).await;
+    let s = app.start_session(&prompt, "viewer").await;
+    let mut viewer = Viewer::join(&app, authorize(&s, 200, 1.0, 1.0, true), 0.0).await;
+    // Live participant: one event near the viewer's time, one far ahead (replayed later).
+    let live = app.start_session(&prompt, "live").await;
+    let (_, near) = app.post_event(&live, "join", 0.3, json!({})).await;
+    let (_, ahead) = app.post_event(&live, "like", 3.5, json!({})).await;
+    let (got, _) = viewer.collect(Duration::from_millis(5000)).await;
+    let uids: Vec<&str> = got
+        .iter()
+        .map(|r| r.event["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        uids.iter().collect::<HashSet<_>>().len(),
+        uids.len(),
+        "an event was delivered twice"
+    );
+    for uid in history.iter().map(String::as_str).chain([
+        near["uid"].as_str().unwrap(),
+        ahead["uid"].as_str().unwrap(),
+    ]) {
+        assert!(uids.contains(&uid), "{uid} missing");
+    }
+    let ahead_at = got
+        .iter()
+        .find(|r| r.event["uid"] == ahead["uid"])
+        .unwrap()
+        .at;
+    assert!(
+        ahead_at >= 3.5 - 1.0 - 0.15,
+        "a future event arrived at {ahead_at}, more than lookahead early"
+    );
+}
