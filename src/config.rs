@@ -36,13 +36,17 @@ pub fn auth_settings(args: &ServeArgs) -> Result<AuthSettings, ConfigError> {
         _ if args.dev => Ok(random_secret()),
         _ => Err(ConfigError::Missing(name)),
     };
-    let user_key = match (&args.user_jwt_secret, &args.user_jwt_public_key) {
-        (Some(_), Some(_)) => return Err(ConfigError::BothUserKeys),
-        (None, Some(path)) => UserKey::PublicKeyPem(
-            std::fs::read(path).map_err(|error| ConfigError::Unreadable { path: path.display().to_string(), error })?,
-        ),
-        (secret, None) => UserKey::Secret(or_generate(secret, "CHORUS_USER_JWT_SECRET")?),
-    };
+    let user_key =
+        match (&args.user_jwt_secret, &args.user_jwt_public_key) {
+            (Some(_), Some(_)) => return Err(ConfigError::BothUserKeys),
+            (None, Some(path)) => UserKey::PublicKeyPem(std::fs::read(path).map_err(|error| {
+                ConfigError::Unreadable {
+                    path: path.display().to_string(),
+                    error,
+                }
+            })?),
+            (secret, None) => UserKey::Secret(or_generate(secret, "CHORUS_USER_JWT_SECRET")?),
+        };
     Ok(AuthSettings {
         user_key,
         user_issuer: args.user_jwt_issuer.clone(),

@@ -13,8 +13,16 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
-        Command::Check(db) => commands::check::check(&db.database).await.map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }),
-        Command::Rebuild(db) => commands::check::rebuild(&db.database).await.map(|_| ExitCode::SUCCESS),
+        Command::Check(db) => commands::check::check(&db.database).await.map(|ok| {
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }),
+        Command::Rebuild(db) => commands::check::rebuild(&db.database)
+            .await
+            .map(|_| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| {
         eprintln!("chorus: {e:#}");

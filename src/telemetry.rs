@@ -7,7 +7,9 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber (once; later calls do nothing).
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = if std::env::var("CHORUS_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().try_init()
     } else {

@@ -97,12 +97,18 @@ impl Auth {
     /// Builds the keys.
     pub fn new(s: AuthSettings) -> Result<Self, KeyError> {
         let (user_decoding, algorithm, dev_user_encoding) = match &s.user_key {
-            UserKey::Secret(secret) => {
-                (DecodingKey::from_secret(secret.as_bytes()), Algorithm::HS256, Some(EncodingKey::from_secret(secret.as_bytes())))
-            }
+            UserKey::Secret(secret) => (
+                DecodingKey::from_secret(secret.as_bytes()),
+                Algorithm::HS256,
+                Some(EncodingKey::from_secret(secret.as_bytes())),
+            ),
             UserKey::PublicKeyPem(pem) => match DecodingKey::from_rsa_pem(pem) {
                 Ok(k) => (k, Algorithm::RS256, None),
-                Err(_) => (DecodingKey::from_ec_pem(pem).map_err(|e| KeyError(e.to_string()))?, Algorithm::ES256, None),
+                Err(_) => (
+                    DecodingKey::from_ec_pem(pem).map_err(|e| KeyError(e.to_string()))?,
+                    Algorithm::ES256,
+                    None,
+                ),
             },
         };
         let mut user_validation = Validation::new(algorithm);
@@ -134,12 +140,16 @@ impl Auth {
 
     /// Verifies a user token, returning who it is.
     pub fn verify_user(&self, token: &str) -> Result<UserIdentity, AuthError> {
-        let data = decode::<UserClaims>(token, &self.user_decoding, &self.user_validation).map_err(|_| AuthError::Invalid)?;
+        let data = decode::<UserClaims>(token, &self.user_decoding, &self.user_validation)
+            .map_err(|_| AuthError::Invalid)?;
         let claims = data.claims;
         if claims.sub.is_empty() {
             return Err(AuthError::Invalid);
         }
-        Ok(UserIdentity { sub: claims.sub, display_name: display_name_from_claims(&claims.rest) })
+        Ok(UserIdentity {
+            sub: claims.sub,
+            display_name: display_name_from_claims(&claims.rest),
+        })
     }
 
     /// Mints a prompt token for `prompt_uid`.
@@ -152,7 +162,12 @@ impl Auth {
             iat,
             exp: iat + PROMPT_TOKEN_SECONDS,
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.prompt_encoding).expect("HS256 signing cannot fail")
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.prompt_encoding,
+        )
+        .expect("HS256 signing cannot fail")
     }
 
     /// Verifies a prompt token, returning the prompt uid it grants.
@@ -164,7 +179,11 @@ impl Auth {
 
     /// Verifies a prompt token for exactly `prompt_uid`.
     pub fn verify_prompt_for(&self, token: &str, prompt_uid: &str) -> Result<(), AuthError> {
-        if self.verify_prompt(token)? == prompt_uid { Ok(()) } else { Err(AuthError::Invalid) }
+        if self.verify_prompt(token)? == prompt_uid {
+            Ok(())
+        } else {
+            Err(AuthError::Invalid)
+        }
     }
 
     /// Whether `token` is the admin token (compared in constant time).
@@ -178,10 +197,20 @@ impl Auth {
         let key = self.dev_user_encoding.as_ref()?;
         let iat = unix_now();
         let mut claims = serde_json::json!({"sub": sub, "iat": iat, "exp": iat + DEV_TOKEN_SECONDS, "name": name});
-        if let Some(iss) = self.user_validation.iss.as_ref().and_then(|s| s.iter().next()) {
+        if let Some(iss) = self
+            .user_validation
+            .iss
+            .as_ref()
+            .and_then(|s| s.iter().next())
+        {
             claims["iss"] = iss.clone().into();
         }
-        if let Some(aud) = self.user_validation.aud.as_ref().and_then(|s| s.iter().next()) {
+        if let Some(aud) = self
+            .user_validation
+            .aud
+            .as_ref()
+            .and_then(|s| s.iter().next())
+        {
             claims["aud"] = aud.clone().into();
         }
         encode(&Header::new(Algorithm::HS256), &claims, key).ok()
@@ -239,7 +268,10 @@ mod tests {
         let u = a.mint_dev_user_token("u1", "Ann Lee").unwrap();
         assert_eq!(a.verify_prompt(&u), Err(AuthError::Invalid));
         let who = a.verify_user(&u).unwrap();
-        assert_eq!((who.sub.as_str(), who.display_name.as_deref()), ("u1", Some("Ann")));
+        assert_eq!(
+            (who.sub.as_str(), who.display_name.as_deref()),
+            ("u1", Some("Ann"))
+        );
     }
 
     #[test]

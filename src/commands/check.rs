@@ -9,7 +9,12 @@ fn report(checks: &[PromptCheck], verb: &str) -> usize {
             println!("ok        {} ({} events)", c.prompt_uid, c.events);
         } else {
             bad += 1;
-            println!("{verb:<9} {} ({} events, {} differences)", c.prompt_uid, c.events, c.differences.len());
+            println!(
+                "{verb:<9} {} ({} events, {} differences)",
+                c.prompt_uid,
+                c.events,
+                c.differences.len()
+            );
             for d in c.differences.iter().take(20) {
                 println!("          {d}");
             }

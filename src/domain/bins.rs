@@ -17,7 +17,10 @@ impl Bins {
             let pow = (duration_seconds as u64).next_power_of_two();
             (pow - 1) as u32
         };
-        Self { duration_seconds, count }
+        Self {
+            duration_seconds,
+            count,
+        }
     }
 
     /// Number of bins.
@@ -48,7 +51,17 @@ mod tests {
 
     #[test]
     fn bin_counts_follow_the_formula() {
-        let cases = [(1, 1), (2, 1), (3, 3), (4, 3), (5, 7), (8, 7), (9, 15), (600, 1023), (86_400, 131_071)];
+        let cases = [
+            (1, 1),
+            (2, 1),
+            (3, 3),
+            (4, 3),
+            (5, 7),
+            (8, 7),
+            (9, 15),
+            (600, 1023),
+            (86_400, 131_071),
+        ];
         for (d, bins) in cases {
             assert_eq!(Bins::new(d).count(), bins, "duration {d}");
         }

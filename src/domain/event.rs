@@ -144,18 +144,30 @@ impl EventKind {
             return Err(serde::de::Error::custom("data must be a JSON object"));
         }
         Ok(match ty {
-            EventType::Join => serde_json::from_value::<EmptyData>(data).map(|_| EventKind::Join)?,
-            EventType::Leave => serde_json::from_value::<EmptyData>(data).map(|_| EventKind::Leave)?,
-            EventType::Like => serde_json::from_value::<EmptyData>(data).map(|_| EventKind::Like)?,
+            EventType::Join => {
+                serde_json::from_value::<EmptyData>(data).map(|_| EventKind::Join)?
+            }
+            EventType::Leave => {
+                serde_json::from_value::<EmptyData>(data).map(|_| EventKind::Leave)?
+            }
+            EventType::Like => {
+                serde_json::from_value::<EmptyData>(data).map(|_| EventKind::Like)?
+            }
             EventType::PressPromptStartResponse => {
                 serde_json::from_value::<EmptyData>(data).map(|_| EventKind::PressStart)?
             }
-            EventType::PressPromptEndResponse => serde_json::from_value::<EmptyData>(data).map(|_| EventKind::PressEnd)?,
-            EventType::NumericPromptResponse => {
-                EventKind::Numeric { rating: serde_json::from_value::<RatingData>(data)?.rating }
+            EventType::PressPromptEndResponse => {
+                serde_json::from_value::<EmptyData>(data).map(|_| EventKind::PressEnd)?
             }
-            EventType::ColorPromptResponse => EventKind::Color { index: serde_json::from_value::<IndexData>(data)?.index },
-            EventType::WordPromptResponse => EventKind::Word { index: serde_json::from_value::<IndexData>(data)?.index },
+            EventType::NumericPromptResponse => EventKind::Numeric {
+                rating: serde_json::from_value::<RatingData>(data)?.rating,
+            },
+            EventType::ColorPromptResponse => EventKind::Color {
+                index: serde_json::from_value::<IndexData>(data)?.index,
+            },
+            EventType::WordPromptResponse => EventKind::Word {
+                index: serde_json::from_value::<IndexData>(data)?.index,
+            },
         })
     }
 
@@ -170,14 +182,24 @@ impl EventKind {
 
     /// The data as it leaves the server: join/leave carry the display name.
     pub fn public_data(self, display_name: &str) -> Value {
-        if self.event_type().carries_name() { json!({ "name": display_name }) } else { self.stored_data() }
+        if self.event_type().carries_name() {
+            json!({ "name": display_name })
+        } else {
+            self.stored_data()
+        }
     }
 }
 
 /// Display name for a user from token claims (SPEC §1): the first present of
 /// `given_name`, first word of `name`, `preferred_username`, `nickname`.
 pub fn display_name_from_claims(claims: &serde_json::Map<String, Value>) -> Option<String> {
-    let get = |k: &str| claims.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+    let get = |k: &str| {
+        claims
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
     get("given_name")
         .or_else(|| get("name").and_then(|n| n.split_whitespace().next()))
         .or_else(|| get("preferred_username"))
@@ -202,12 +224,18 @@ mod tests {
 
     #[test]
     fn data_is_parsed_strictly() {
-        assert_eq!(EventKind::from_data(EventType::Join, json!({})).unwrap(), EventKind::Join);
+        assert_eq!(
+            EventKind::from_data(EventType::Join, json!({})).unwrap(),
+            EventKind::Join
+        );
         assert!(EventKind::from_data(EventType::Join, json!({"x": 1})).is_err());
         assert!(EventKind::from_data(EventType::Join, json!([])).is_err());
-        let r = EventKind::from_data(EventType::NumericPromptResponse, json!({"rating": 3})).unwrap();
+        let r =
+            EventKind::from_data(EventType::NumericPromptResponse, json!({"rating": 3})).unwrap();
         assert_eq!(r.stored_data(), json!({"rating": 3}));
-        assert!(EventKind::from_data(EventType::NumericPromptResponse, json!({"rating": 3.5})).is_err());
+        assert!(
+            EventKind::from_data(EventType::NumericPromptResponse, json!({"rating": 3.5})).is_err()
+        );
         assert!(EventKind::from_data(EventType::ColorPromptResponse, json!({})).is_err());
         assert_eq!(EventKind::Leave.public_data("Ann"), json!({"name": "Ann"}));
     }
@@ -215,9 +243,20 @@ mod tests {
     #[test]
     fn display_names_follow_the_claim_order() {
         let claims = |v: Value| v.as_object().unwrap().clone();
-        assert_eq!(display_name_from_claims(&claims(json!({"name": "Ada Lovelace", "nickname": "x"}))).unwrap(), "Ada");
-        assert_eq!(display_name_from_claims(&claims(json!({"given_name": "Bo", "name": "Ada L"}))).unwrap(), "Bo");
-        assert_eq!(display_name_from_claims(&claims(json!({"nickname": "nick"}))).unwrap(), "nick");
+        assert_eq!(
+            display_name_from_claims(&claims(json!({"name": "Ada Lovelace", "nickname": "x"})))
+                .unwrap(),
+            "Ada"
+        );
+        assert_eq!(
+            display_name_from_claims(&claims(json!({"given_name": "Bo", "name": "Ada L"})))
+                .unwrap(),
+            "Bo"
+        );
+        assert_eq!(
+            display_name_from_claims(&claims(json!({"nickname": "nick"}))).unwrap(),
+            "nick"
+        );
         assert_eq!(display_name_from_claims(&claims(json!({}))), None);
     }
 }

@@ -91,7 +91,9 @@ mod tests {
         let mut points = vec![0i64; n as usize];
         let mut seed = 12345u64;
         for _ in 0..2000 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let bin = ((seed >> 33) % n as u64) as u32;
             let delta = ((seed >> 20) % 5) as i64 - 2;
             points[bin as usize] += delta;

@@ -92,29 +92,42 @@ pub struct PromptError {
 }
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> PromptError {
-    PromptError { field: field.into(), reason: reason.into() }
+    PromptError {
+        field: field.into(),
+        reason: reason.into(),
+    }
 }
 
 fn trimmed_text(field: &str, raw: &str, max: usize) -> Result<String, PromptError> {
     let text = raw.trim();
     let chars = text.chars().count();
     if chars == 0 || chars > max {
-        return Err(invalid(field, format!("must be 1 to {max} characters after trimming, got {chars}")));
+        return Err(invalid(
+            field,
+            format!("must be 1 to {max} characters after trimming, got {chars}"),
+        ));
     }
     Ok(text.to_owned())
 }
 
 fn check_choice_count(field: &str, len: usize) -> Result<(), PromptError> {
     if !(2..=8).contains(&len) {
-        return Err(invalid(field, format!("must have 2 to 8 entries, got {len}")));
+        return Err(invalid(
+            field,
+            format!("must have 2 to 8 entries, got {len}"),
+        ));
     }
     Ok(())
 }
 
 fn parse_color(field: String, raw: &str) -> Result<String, PromptError> {
-    let ok = raw.len() == 7 && raw.starts_with('#') && raw[1..].chars().all(|c| c.is_ascii_hexdigit());
+    let ok =
+        raw.len() == 7 && raw.starts_with('#') && raw[1..].chars().all(|c| c.is_ascii_hexdigit());
     if !ok {
-        return Err(invalid(field, format!("must be a colour like #A1B2C3, got {raw:?}")));
+        return Err(invalid(
+            field,
+            format!("must be a colour like #A1B2C3, got {raw:?}"),
+        ));
     }
     Ok(raw.to_ascii_uppercase())
 }
@@ -123,10 +136,18 @@ impl Prompt {
     /// Validates a client's prompt (SPEC §1).
     pub fn parse(input: PromptInput) -> Result<Self, PromptError> {
         Ok(match input {
-            PromptInput::Numeric { text, min, max, step } => {
+            PromptInput::Numeric {
+                text,
+                min,
+                max,
+                step,
+            } => {
                 let text = trimmed_text("prompt.text", &text, MAX_TEXT_CHARS)?;
                 if min > max {
-                    return Err(invalid("prompt.min", format!("must be at most max ({max}), got {min}")));
+                    return Err(invalid(
+                        "prompt.min",
+                        format!("must be at most max ({max}), got {min}"),
+                    ));
                 }
                 if step != 1 {
                     return Err(invalid("prompt.step", format!("must be 1, got {step}")));
@@ -134,9 +155,16 @@ impl Prompt {
                 if max.checked_sub(min).is_none_or(|span| span > 10) {
                     return Err(invalid("prompt.max", "max − min must be at most 10"));
                 }
-                Prompt::Numeric { text, min, max, step }
+                Prompt::Numeric {
+                    text,
+                    min,
+                    max,
+                    step,
+                }
             }
-            PromptInput::Press { text } => Prompt::Press { text: trimmed_text("prompt.text", &text, MAX_TEXT_CHARS)? },
+            PromptInput::Press { text } => Prompt::Press {
+                text: trimmed_text("prompt.text", &text, MAX_TEXT_CHARS)?,
+            },
             PromptInput::Color { text, colors } => {
                 let text = trimmed_text("prompt.text", &text, MAX_TEXT_CHARS)?;
                 check_choice_count("prompt.colors", colors.len())?;
@@ -153,7 +181,9 @@ impl Prompt {
                 let options = options
                     .iter()
                     .enumerate()
-                    .map(|(i, o)| trimmed_text(&format!("prompt.options[{i}]"), o, MAX_OPTION_CHARS))
+                    .map(|(i, o)| {
+                        trimmed_text(&format!("prompt.options[{i}]"), o, MAX_OPTION_CHARS)
+                    })
                     .collect::<Result<_, _>>()?;
                 Prompt::Word { text, options }
             }
@@ -219,10 +249,27 @@ mod tests {
 
     #[test]
     fn numeric_prompts_are_bounded() {
-        assert!(parse(json!({"style":"numeric","text":" Mood ","min":1,"max":10,"step":1})).is_ok());
-        assert_eq!(parse(json!({"style":"numeric","text":"x","min":0,"max":11,"step":1})).unwrap_err().field, "prompt.max");
-        assert_eq!(parse(json!({"style":"numeric","text":"x","min":5,"max":4,"step":1})).unwrap_err().field, "prompt.min");
-        assert_eq!(parse(json!({"style":"numeric","text":"x","min":1,"max":4,"step":2})).unwrap_err().field, "prompt.step");
+        assert!(
+            parse(json!({"style":"numeric","text":" Mood ","min":1,"max":10,"step":1})).is_ok()
+        );
+        assert_eq!(
+            parse(json!({"style":"numeric","text":"x","min":0,"max":11,"step":1}))
+                .unwrap_err()
+                .field,
+            "prompt.max"
+        );
+        assert_eq!(
+            parse(json!({"style":"numeric","text":"x","min":5,"max":4,"step":1}))
+                .unwrap_err()
+                .field,
+            "prompt.min"
+        );
+        assert_eq!(
+            parse(json!({"style":"numeric","text":"x","min":1,"max":4,"step":2}))
+                .unwrap_err()
+                .field,
+            "prompt.step"
+        );
         let extreme = json!({"style":"numeric","text":"x","min":i64::MIN,"max":i64::MAX,"step":1});
         assert!(parse(extreme).is_err());
     }
@@ -230,7 +277,12 @@ mod tests {
     #[test]
     fn text_is_trimmed_and_limited() {
         let p = parse(json!({"style":"press","text":"  hold  "})).unwrap();
-        assert_eq!(p, Prompt::Press { text: "hold".into() });
+        assert_eq!(
+            p,
+            Prompt::Press {
+                text: "hold".into()
+            }
+        );
         assert!(parse(json!({"style":"press","text":"   "})).is_err());
         assert!(parse(json!({"style":"press","text":"é".repeat(75)})).is_ok());
         assert!(parse(json!({"style":"press","text":"é".repeat(76)})).is_err());
@@ -240,15 +292,37 @@ mod tests {
     fn colors_are_upper_cased_and_checked() {
         let p = parse(json!({"style":"color","text":"c","colors":["#aabbcc","#000000"]})).unwrap();
         assert_eq!(p.choice_count(), Some(2));
-        assert_eq!(p, Prompt::Color { text: "c".into(), colors: vec!["#AABBCC".into(), "#000000".into()] });
-        assert_eq!(parse(json!({"style":"color","text":"c","colors":["#aabbcc"]})).unwrap_err().field, "prompt.colors");
-        assert_eq!(parse(json!({"style":"color","text":"c","colors":["#aabbcc","red"]})).unwrap_err().field, "prompt.colors[1]");
+        assert_eq!(
+            p,
+            Prompt::Color {
+                text: "c".into(),
+                colors: vec!["#AABBCC".into(), "#000000".into()]
+            }
+        );
+        assert_eq!(
+            parse(json!({"style":"color","text":"c","colors":["#aabbcc"]}))
+                .unwrap_err()
+                .field,
+            "prompt.colors"
+        );
+        assert_eq!(
+            parse(json!({"style":"color","text":"c","colors":["#aabbcc","red"]}))
+                .unwrap_err()
+                .field,
+            "prompt.colors[1]"
+        );
     }
 
     #[test]
     fn word_options_are_trimmed_and_limited() {
         let p = parse(json!({"style":"word","text":"w","options":[" a ","b"]})).unwrap();
-        assert_eq!(p, Prompt::Word { text: "w".into(), options: vec!["a".into(), "b".into()] });
+        assert_eq!(
+            p,
+            Prompt::Word {
+                text: "w".into(),
+                options: vec!["a".into(), "b".into()]
+            }
+        );
         let many: Vec<String> = (0..9).map(|i| i.to_string()).collect();
         assert!(parse(json!({"style":"word","text":"w","options":many})).is_err());
         assert!(parse(json!({"style":"word","text":"w","options":["a","x".repeat(46)]})).is_err());
@@ -256,8 +330,13 @@ mod tests {
 
     #[test]
     fn unknown_styles_and_fields_are_refused() {
-        assert!(serde_json::from_value::<PromptInput>(json!({"style":"slider","text":"x"})).is_err());
-        assert!(serde_json::from_value::<PromptInput>(json!({"style":"press","text":"x","extra":1})).is_err());
+        assert!(
+            serde_json::from_value::<PromptInput>(json!({"style":"slider","text":"x"})).is_err()
+        );
+        assert!(
+            serde_json::from_value::<PromptInput>(json!({"style":"press","text":"x","extra":1}))
+                .is_err()
+        );
         assert!(parse_duration(0).is_err());
         assert!(parse_duration(86_401).is_err());
         assert_eq!(parse_duration(60), Ok(60));

@@ -63,7 +63,11 @@ impl Violation {
 
     /// The HTTP status: 404 for rule 1, 409 for the rest.
     pub fn status(self) -> u16 {
-        if self == Violation::NotFound { 404 } else { 409 }
+        if self == Violation::NotFound {
+            404
+        } else {
+            409
+        }
     }
 }
 
@@ -164,7 +168,9 @@ impl Category {
     /// The stored `category_value` column.
     pub fn value(self) -> Option<i64> {
         match self {
-            Category::NumericActive(v) | Category::ColorActive(v) | Category::WordActive(v) => Some(v),
+            Category::NumericActive(v) | Category::ColorActive(v) | Category::WordActive(v) => {
+                Some(v)
+            }
             _ => None,
         }
     }
@@ -187,10 +193,16 @@ impl Category {
     pub fn all_for(prompt: &Prompt) -> Vec<Category> {
         let mut out = vec![Category::Users, Category::Likes];
         match prompt {
-            Prompt::Numeric { min, max, .. } => out.extend((*min..=*max).map(Category::NumericActive)),
+            Prompt::Numeric { min, max, .. } => {
+                out.extend((*min..=*max).map(Category::NumericActive))
+            }
             Prompt::Press { .. } => out.extend([Category::Press, Category::PressActive]),
-            Prompt::Color { colors, .. } => out.extend((0..colors.len() as i64).map(Category::ColorActive)),
-            Prompt::Word { options, .. } => out.extend((0..options.len() as i64).map(Category::WordActive)),
+            Prompt::Color { colors, .. } => {
+                out.extend((0..colors.len() as i64).map(Category::ColorActive))
+            }
+            Prompt::Word { options, .. } => {
+                out.extend((0..options.len() as i64).map(Category::WordActive))
+            }
         }
         out
     }
@@ -219,7 +231,9 @@ pub fn check(
     kind: EventKind,
     t: f64,
 ) -> Result<Effects, Violation> {
-    let prompt = prompt.filter(|p| p.deleted_at.is_none()).ok_or(Violation::NotFound)?;
+    let prompt = prompt
+        .filter(|p| p.deleted_at.is_none())
+        .ok_or(Violation::NotFound)?;
     if !(t.is_finite() && 0.0 <= t && t <= prompt.duration_seconds as f64) {
         return Err(Violation::ImpossiblePromptTime);
     }
@@ -257,7 +271,9 @@ pub fn check(
         return Err(Violation::ImpossibleEvent);
     }
     let data_ok = match (kind, &prompt.prompt) {
-        (EventKind::Numeric { rating }, Prompt::Numeric { min, max, .. }) => (*min..=*max).contains(&rating),
+        (EventKind::Numeric { rating }, Prompt::Numeric { min, max, .. }) => {
+            (*min..=*max).contains(&rating)
+        }
         (EventKind::Color { index } | EventKind::Word { index }, p) => {
             index >= 0 && (index as u64) < p.choice_count().unwrap_or(0) as u64
         }
@@ -290,18 +306,30 @@ pub fn effects(duration_seconds: i64, state: &SessionState, kind: EventKind, t: 
                 deltas.push((Category::PressActive, -1));
             }
         }
-        EventKind::Numeric { rating } => {
-            replace(Category::NumericActive(rating), state.rating.map(Category::NumericActive))
-        }
-        EventKind::Color { index } => replace(Category::ColorActive(index), state.color.map(Category::ColorActive)),
-        EventKind::Word { index } => replace(Category::WordActive(index), state.word.map(Category::WordActive)),
+        EventKind::Numeric { rating } => replace(
+            Category::NumericActive(rating),
+            state.rating.map(Category::NumericActive),
+        ),
+        EventKind::Color { index } => replace(
+            Category::ColorActive(index),
+            state.color.map(Category::ColorActive),
+        ),
+        EventKind::Word { index } => replace(
+            Category::WordActive(index),
+            state.word.map(Category::WordActive),
+        ),
         EventKind::PressStart => {
             deltas.push((Category::Press, 1));
             deltas.push((Category::PressActive, 1));
         }
         EventKind::PressEnd => deltas.push((Category::PressActive, -1)),
     }
-    Effects { bin: bins.bin_of(t), bins: bins.count(), bucket: t.floor() as i64, deltas }
+    Effects {
+        bin: bins.bin_of(t),
+        bins: bins.count(),
+        bucket: t.floor() as i64,
+        deltas,
+    }
 }
 
 #[cfg(test)]
@@ -309,15 +337,27 @@ mod tests {
     use super::*;
 
     fn prompt(p: Prompt) -> PromptRecord {
-        PromptRecord { id: 1, uid: "ip_x".into(), prompt: p, duration_seconds: 10, created_at: 0.0, deleted_at: None }
+        PromptRecord {
+            id: 1,
+            uid: "ip_x".into(),
+            prompt: p,
+            duration_seconds: 10,
+            created_at: 0.0,
+            deleted_at: None,
+        }
     }
 
     fn press() -> PromptRecord {
-        prompt(Prompt::Press { text: "hold".into() })
+        prompt(Prompt::Press {
+            text: "hold".into(),
+        })
     }
 
     fn owner() -> SessionOwner {
-        SessionOwner { prompt_id: 1, user_sub: "u".into() }
+        SessionOwner {
+            prompt_id: 1,
+            user_sub: "u".into(),
+        }
     }
 
     #[test]
@@ -325,14 +365,35 @@ mod tests {
         let p = press();
         let fresh = SessionState::default();
         let o = owner();
-        assert_eq!(check(None, None, "u", EventKind::Join, 99.0), Err(Violation::NotFound));
-        assert_eq!(check(Some(&p), None, "u", EventKind::Join, 99.0), Err(Violation::ImpossiblePromptTime));
-        assert_eq!(check(Some(&p), None, "u", EventKind::Join, 1.0), Err(Violation::SessionNotFound));
-        assert_eq!(check(Some(&p), Some((&o, &fresh)), "v", EventKind::Join, 1.0), Err(Violation::SessionNotFound));
-        assert_eq!(check(Some(&p), Some((&o, &fresh)), "u", EventKind::Like, 1.0), Err(Violation::SessionNotStarted));
+        assert_eq!(
+            check(None, None, "u", EventKind::Join, 99.0),
+            Err(Violation::NotFound)
+        );
+        assert_eq!(
+            check(Some(&p), None, "u", EventKind::Join, 99.0),
+            Err(Violation::ImpossiblePromptTime)
+        );
+        assert_eq!(
+            check(Some(&p), None, "u", EventKind::Join, 1.0),
+            Err(Violation::SessionNotFound)
+        );
+        assert_eq!(
+            check(Some(&p), Some((&o, &fresh)), "v", EventKind::Join, 1.0),
+            Err(Violation::SessionNotFound)
+        );
+        assert_eq!(
+            check(Some(&p), Some((&o, &fresh)), "u", EventKind::Like, 1.0),
+            Err(Violation::SessionNotStarted)
+        );
         let joined = SessionState::from_events([(EventKind::Join, 2.0)]);
-        assert_eq!(check(Some(&p), Some((&o, &joined)), "u", EventKind::Join, 3.0), Err(Violation::SessionAlreadyStarted));
-        assert_eq!(check(Some(&p), Some((&o, &joined)), "u", EventKind::Like, 1.0), Err(Violation::SessionHasLaterEvent));
+        assert_eq!(
+            check(Some(&p), Some((&o, &joined)), "u", EventKind::Join, 3.0),
+            Err(Violation::SessionAlreadyStarted)
+        );
+        assert_eq!(
+            check(Some(&p), Some((&o, &joined)), "u", EventKind::Like, 1.0),
+            Err(Violation::SessionHasLaterEvent)
+        );
         assert!(check(Some(&p), Some((&o, &joined)), "u", EventKind::Like, 2.0).is_ok());
         let liked = SessionState::from_events([(EventKind::Join, 2.0), (EventKind::Like, 2.0)]);
         assert_eq!(
@@ -340,31 +401,76 @@ mod tests {
             Err(Violation::SessionHasSameEventAtSameTime)
         );
         assert_eq!(
-            check(Some(&p), Some((&o, &liked)), "u", EventKind::Numeric { rating: 1 }, 2.0),
+            check(
+                Some(&p),
+                Some((&o, &liked)),
+                "u",
+                EventKind::Numeric { rating: 1 },
+                2.0
+            ),
             Err(Violation::ImpossibleEvent)
         );
-        assert_eq!(check(Some(&p), Some((&o, &liked)), "u", EventKind::PressEnd, 3.0), Err(Violation::ImpossibleEventData));
+        assert_eq!(
+            check(Some(&p), Some((&o, &liked)), "u", EventKind::PressEnd, 3.0),
+            Err(Violation::ImpossibleEventData)
+        );
         let left = SessionState::from_events([(EventKind::Join, 2.0), (EventKind::Leave, 3.0)]);
-        assert_eq!(check(Some(&p), Some((&o, &left)), "u", EventKind::Like, 1.0), Err(Violation::SessionAlreadyEnded));
+        assert_eq!(
+            check(Some(&p), Some((&o, &left)), "u", EventKind::Like, 1.0),
+            Err(Violation::SessionAlreadyEnded)
+        );
     }
 
     #[test]
     fn leaving_while_pressing_releases_the_press() {
         let p = press();
-        let state = SessionState::from_events([(EventKind::Join, 0.0), (EventKind::PressStart, 1.0)]);
-        let fx = check(Some(&p), Some((&owner(), &state)), "u", EventKind::Leave, 10.0).unwrap();
-        assert_eq!(fx.deltas, vec![(Category::Users, -1), (Category::PressActive, -1)]);
+        let state =
+            SessionState::from_events([(EventKind::Join, 0.0), (EventKind::PressStart, 1.0)]);
+        let fx = check(
+            Some(&p),
+            Some((&owner(), &state)),
+            "u",
+            EventKind::Leave,
+            10.0,
+        )
+        .unwrap();
+        assert_eq!(
+            fx.deltas,
+            vec![(Category::Users, -1), (Category::PressActive, -1)]
+        );
         assert_eq!((fx.bin, fx.bins, fx.bucket), (14, 15, 10));
     }
 
     #[test]
     fn a_new_answer_replaces_the_previous_one() {
-        let p = prompt(Prompt::Word { text: "w".into(), options: vec!["a".into(), "b".into()] });
-        let state = SessionState::from_events([(EventKind::Join, 0.0), (EventKind::Word { index: 0 }, 1.0)]);
-        let fx = check(Some(&p), Some((&owner(), &state)), "u", EventKind::Word { index: 1 }, 5.5).unwrap();
-        assert_eq!(fx.deltas, vec![(Category::WordActive(1), 1), (Category::WordActive(0), -1)]);
+        let p = prompt(Prompt::Word {
+            text: "w".into(),
+            options: vec!["a".into(), "b".into()],
+        });
+        let state = SessionState::from_events([
+            (EventKind::Join, 0.0),
+            (EventKind::Word { index: 0 }, 1.0),
+        ]);
+        let fx = check(
+            Some(&p),
+            Some((&owner(), &state)),
+            "u",
+            EventKind::Word { index: 1 },
+            5.5,
+        )
+        .unwrap();
+        assert_eq!(
+            fx.deltas,
+            vec![(Category::WordActive(1), 1), (Category::WordActive(0), -1)]
+        );
         assert_eq!(fx.bucket, 5);
-        let bad = check(Some(&p), Some((&owner(), &state)), "u", EventKind::Word { index: 2 }, 5.5);
+        let bad = check(
+            Some(&p),
+            Some((&owner(), &state)),
+            "u",
+            EventKind::Word { index: 2 },
+            5.5,
+        );
         assert_eq!(bad, Err(Violation::ImpossibleEventData));
     }
 
@@ -372,6 +478,9 @@ mod tests {
     fn deleted_prompts_refuse_events() {
         let mut p = press();
         p.deleted_at = Some(1.0);
-        assert_eq!(check(Some(&p), None, "u", EventKind::Join, 1.0), Err(Violation::NotFound));
+        assert_eq!(
+            check(Some(&p), None, "u", EventKind::Join, 1.0),
+            Err(Violation::NotFound)
+        );
     }
 }

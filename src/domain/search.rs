@@ -283,8 +283,15 @@ fn finite(field: &str, v: &Value) -> Result<f64, SearchError> {
     }
 }
 
-fn number_conditions(field: Field, name: &str, f: &NumberFilter, out: &mut Vec<(Field, Cmp, Scalar)>) -> Result<(), SearchError> {
-    let single = |cmp| -> Result<(Field, Cmp, Scalar), SearchError> { Ok((field, cmp, Scalar::Real(finite(name, &f.value)?))) };
+fn number_conditions(
+    field: Field,
+    name: &str,
+    f: &NumberFilter,
+    out: &mut Vec<(Field, Cmp, Scalar)>,
+) -> Result<(), SearchError> {
+    let single = |cmp| -> Result<(Field, Cmp, Scalar), SearchError> {
+        Ok((field, cmp, Scalar::Real(finite(name, &f.value)?)))
+    };
     match f.operator {
         NumberOp::Eq => out.push(single(Cmp::Eq)?),
         NumberOp::Neq => out.push(single(Cmp::Neq)?),
@@ -293,12 +300,22 @@ fn number_conditions(field: Field, name: &str, f: &NumberFilter, out: &mut Vec<(
         NumberOp::Lt => out.push(single(Cmp::Lt)?),
         NumberOp::Lte => out.push(single(Cmp::Lte)?),
         NumberOp::Bt | NumberOp::Bte => {
-            let Some([lo, hi]) = f.value.as_array().and_then(|a| <&[Value; 2]>::try_from(a.as_slice()).ok()) else {
-                return invalid(format!("filters.{name}.value must be a [lo, hi] pair for bt/bte"));
+            let Some([lo, hi]) = f
+                .value
+                .as_array()
+                .and_then(|a| <&[Value; 2]>::try_from(a.as_slice()).ok())
+            else {
+                return invalid(format!(
+                    "filters.{name}.value must be a [lo, hi] pair for bt/bte"
+                ));
             };
             let (lo, hi) = (finite(name, lo)?, finite(name, hi)?);
             out.push((field, Cmp::Gte, Scalar::Real(lo)));
-            let end = if f.operator == NumberOp::Bt { Cmp::Lte } else { Cmp::Lt };
+            let end = if f.operator == NumberOp::Bt {
+                Cmp::Lte
+            } else {
+                Cmp::Lt
+            };
             out.push((field, end, Scalar::Real(hi)));
         }
     }
@@ -310,7 +327,9 @@ impl SearchQuery {
     pub fn parse(req: SearchRequest, prompt_uid: &str) -> Result<Self, SearchError> {
         let limit = req.limit.unwrap_or(DEFAULT_LIMIT as i64);
         if !(1..=MAX_LIMIT as i64).contains(&limit) {
-            return invalid(format!("limit must be between 1 and {MAX_LIMIT}, got {limit}"));
+            return invalid(format!(
+                "limit must be between 1 and {MAX_LIMIT}, got {limit}"
+            ));
         }
         let f = req.filters;
         if let Some(p) = &f.interactive_prompt_uid
@@ -319,9 +338,17 @@ impl SearchQuery {
             return Err(SearchError::OtherPrompt);
         }
         let mut conditions = Vec::new();
-        for (field, filter) in [(Field::UserSub, &f.user_sub), (Field::SessionUid, &f.session_uid), (Field::Evtype, &f.evtype)] {
+        for (field, filter) in [
+            (Field::UserSub, &f.user_sub),
+            (Field::SessionUid, &f.session_uid),
+            (Field::Evtype, &f.evtype),
+        ] {
             if let Some(t) = filter {
-                let cmp = if t.operator == TextOp::Eq { Cmp::Eq } else { Cmp::Neq };
+                let cmp = if t.operator == TextOp::Eq {
+                    Cmp::Eq
+                } else {
+                    Cmp::Neq
+                };
                 conditions.push((field, cmp, Scalar::Text(t.value.clone())));
             }
         }
@@ -335,13 +362,24 @@ impl SearchQuery {
             None => None,
             Some(d) => {
                 if d.operator != TextOp::Eq || d.value < 1 {
-                    return invalid("filters.dropout_for_total must be {\"operator\": \"eq\", \"value\": m} with m ≥ 1");
+                    return invalid(
+                        "filters.dropout_for_total must be {\"operator\": \"eq\", \"value\": m} with m ≥ 1",
+                    );
                 }
-                Some(Dropout { total: d.value, bucket: dropout_bucket(f.prompt_time.as_ref())? })
+                Some(Dropout {
+                    total: d.value,
+                    bucket: dropout_bucket(f.prompt_time.as_ref())?,
+                })
             }
         };
         let (sort, random) = parse_sort(req.sort, dropout)?;
-        Ok(SearchQuery { conditions, dropout, sort, random, limit: limit as usize })
+        Ok(SearchQuery {
+            conditions,
+            dropout,
+            sort,
+            random,
+            limit: limit as usize,
+        })
     }
 
     /// The `next_page_sort` continuing after `last` (its prompt time and
@@ -358,7 +396,11 @@ impl SearchQuery {
                         SortKey::PromptTime => ("prompt_time", json!(last_prompt_time)),
                         _ => ("uid", json!(last_uid)),
                     };
-                    let dir = if s.dir.ascending() { SortDir::Asc } else { SortDir::Desc };
+                    let dir = if s.dir.ascending() {
+                        SortDir::Asc
+                    } else {
+                        SortDir::Desc
+                    };
                     json!({"key": key, "dir": dir.as_str(), "after": after})
                 })
                 .collect(),
@@ -368,27 +410,47 @@ impl SearchQuery {
 
 fn dropout_bucket(prompt_time: Option<&NumberFilter>) -> Result<i64, SearchError> {
     const NEED: &str = "dropout_for_total requires a prompt_time filter {\"operator\": \"bte\", \"value\": [k, k + 1]} with integer k";
-    let Some(f) = prompt_time.filter(|f| f.operator == NumberOp::Bte) else { return invalid(NEED) };
+    let Some(f) = prompt_time.filter(|f| f.operator == NumberOp::Bte) else {
+        return invalid(NEED);
+    };
     let pair = f.value.as_array().filter(|a| a.len() == 2);
-    let Some((lo, hi)) = pair.and_then(|a| Some((a[0].as_f64()?, a[1].as_f64()?))) else { return invalid(NEED) };
+    let Some((lo, hi)) = pair.and_then(|a| Some((a[0].as_f64()?, a[1].as_f64()?))) else {
+        return invalid(NEED);
+    };
     if lo.fract() != 0.0 || hi != lo + 1.0 || !lo.is_finite() || lo.abs() > 1e12 {
         return invalid(NEED);
     }
     Ok(lo as i64)
 }
 
-fn parse_sort(input: Option<Vec<SortItemInput>>, dropout: Option<Dropout>) -> Result<(Vec<SortItem>, bool), SearchError> {
+fn parse_sort(
+    input: Option<Vec<SortItemInput>>,
+    dropout: Option<Dropout>,
+) -> Result<(Vec<SortItem>, bool), SearchError> {
     let input = input.unwrap_or_else(|| {
         vec![
-            SortItemInput { key: SortKey::PromptTime, dir: SortDir::Asc, after: None },
-            SortItemInput { key: SortKey::Uid, dir: SortDir::Asc, after: None },
+            SortItemInput {
+                key: SortKey::PromptTime,
+                dir: SortDir::Asc,
+                after: None,
+            },
+            SortItemInput {
+                key: SortKey::Uid,
+                dir: SortDir::Asc,
+                after: None,
+            },
         ]
     });
     if input.iter().any(|s| s.key == SortKey::Random) {
         if dropout.is_none_or(|d| d.total > MAX_RANDOM_DROPOUT) {
-            return invalid(format!("a random sort needs dropout_for_total of at most {MAX_RANDOM_DROPOUT}"));
+            return invalid(format!(
+                "a random sort needs dropout_for_total of at most {MAX_RANDOM_DROPOUT}"
+            ));
         }
-        if input.iter().any(|s| s.after.as_ref().is_some_and(|a| !a.is_null())) {
+        if input
+            .iter()
+            .any(|s| s.after.as_ref().is_some_and(|a| !a.is_null()))
+        {
             return invalid("a random sort cannot be paginated: remove `after`");
         }
         return Ok((Vec::new(), true));
@@ -408,24 +470,36 @@ fn parse_sort(input: Option<Vec<SortItemInput>>, dropout: Option<Dropout>) -> Re
                 None
             }
             (SortKey::PromptTime, Some(v)) => Some(Scalar::Real(
-                v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| SearchError::Invalid(format!("sort[{i}].after must be a number")))?,
+                v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+                    SearchError::Invalid(format!("sort[{i}].after must be a number"))
+                })?,
             )),
             (_, Some(Value::String(s))) => Some(Scalar::Text(s)),
             (_, Some(_)) => return invalid(format!("sort[{i}].after must be a string")),
         };
         if after.is_some() && seen_null_after {
-            return invalid(format!("sort[{i}].after is set but an earlier key's is not"));
+            return invalid(format!(
+                "sort[{i}].after is set but an earlier key's is not"
+            ));
         }
         if after.is_some() && dropout.is_some() {
             return invalid("dropout_for_total cannot be paginated: remove `after`");
         }
-        sort.push(SortItem { key: item.key, dir: item.dir, after });
+        sort.push(SortItem {
+            key: item.key,
+            dir: item.dir,
+            after,
+        });
     }
     if sort.last().is_none_or(|s| s.key != SortKey::Uid) {
         if sort.iter().any(|s| s.after.is_some()) {
             return invalid("continuing a listing needs the uid `after` too: copy next_page_sort");
         }
-        sort.push(SortItem { key: SortKey::Uid, dir: SortDir::Asc, after: None });
+        sort.push(SortItem {
+            key: SortKey::Uid,
+            dir: SortDir::Asc,
+            after: None,
+        });
     }
     Ok((sort, false))
 }
@@ -442,9 +516,15 @@ mod tests {
     fn defaults_sort_by_prompt_time_then_uid() {
         let q = parse(json!({})).unwrap();
         assert_eq!(q.limit, 100);
-        assert_eq!(q.sort.iter().map(|s| s.key).collect::<Vec<_>>(), vec![SortKey::PromptTime, SortKey::Uid]);
+        assert_eq!(
+            q.sort.iter().map(|s| s.key).collect::<Vec<_>>(),
+            vec![SortKey::PromptTime, SortKey::Uid]
+        );
         let next = q.next_page_sort(1.5, "ipe_x").unwrap();
-        assert_eq!(next[0], json!({"key": "prompt_time", "dir": "asc", "after": 1.5}));
+        assert_eq!(
+            next[0],
+            json!({"key": "prompt_time", "dir": "asc", "after": 1.5})
+        );
         assert!(parse(next_page(next)).is_ok());
     }
 
@@ -454,19 +534,42 @@ mod tests {
 
     #[test]
     fn other_prompts_are_forbidden() {
-        assert_eq!(parse(json!({"filters": {"interactive_prompt_uid": {"operator": "eq", "value": "ip_b"}}})), Err(SearchError::OtherPrompt));
-        assert!(parse(json!({"filters": {"interactive_prompt_uid": {"operator": "eq", "value": "ip_a"}}})).is_ok());
+        assert_eq!(
+            parse(
+                json!({"filters": {"interactive_prompt_uid": {"operator": "eq", "value": "ip_b"}}})
+            ),
+            Err(SearchError::OtherPrompt)
+        );
+        assert!(
+            parse(
+                json!({"filters": {"interactive_prompt_uid": {"operator": "eq", "value": "ip_a"}}})
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn dropout_needs_a_one_second_bte_window() {
         let ok = json!({"filters": {"dropout_for_total": {"operator": "eq", "value": 5}, "prompt_time": {"operator": "bte", "value": [3, 4]}}});
-        assert_eq!(parse(ok).unwrap().dropout, Some(Dropout { total: 5, bucket: 3 }));
-        for pt in [json!({"operator": "bt", "value": [3, 4]}), json!({"operator": "bte", "value": [3, 5]}), json!({"operator": "bte", "value": [3.5, 4.5]})] {
+        assert_eq!(
+            parse(ok).unwrap().dropout,
+            Some(Dropout {
+                total: 5,
+                bucket: 3
+            })
+        );
+        for pt in [
+            json!({"operator": "bt", "value": [3, 4]}),
+            json!({"operator": "bte", "value": [3, 5]}),
+            json!({"operator": "bte", "value": [3.5, 4.5]}),
+        ] {
             let bad = json!({"filters": {"dropout_for_total": {"operator": "eq", "value": 5}, "prompt_time": pt}});
             assert!(matches!(parse(bad), Err(SearchError::Invalid(_))));
         }
-        assert!(parse(json!({"filters": {"dropout_for_total": {"operator": "eq", "value": 5}}})).is_err());
+        assert!(
+            parse(json!({"filters": {"dropout_for_total": {"operator": "eq", "value": 5}}}))
+                .is_err()
+        );
     }
 
     #[test]

@@ -47,7 +47,12 @@ pub struct Stats {
 
 impl Stats {
     /// Assembles the stats of `bin` from a prefix-sum lookup.
-    pub fn assemble(prompt: &Prompt, bins: Bins, bin: u32, mut sum: impl FnMut(Category) -> i64) -> Self {
+    pub fn assemble(
+        prompt: &Prompt,
+        bins: Bins,
+        bin: u32,
+        mut sum: impl FnMut(Category) -> i64,
+    ) -> Self {
         let mut stats = Stats {
             prompt_time: bin as f64 * bins.width(),
             bin_width: bins.width(),
@@ -61,18 +66,29 @@ impl Stats {
         };
         match prompt {
             Prompt::Numeric { min, max, .. } => {
-                stats.numeric_active =
-                    Some(RatingCounts((*min..=*max).map(|r| (r, sum(Category::NumericActive(r)))).collect()))
+                stats.numeric_active = Some(RatingCounts(
+                    (*min..=*max)
+                        .map(|r| (r, sum(Category::NumericActive(r))))
+                        .collect(),
+                ))
             }
             Prompt::Press { .. } => {
                 stats.press_active = Some(sum(Category::PressActive));
                 stats.press = Some(sum(Category::Press));
             }
             Prompt::Color { colors, .. } => {
-                stats.color_active = Some((0..colors.len() as i64).map(|i| sum(Category::ColorActive(i))).collect())
+                stats.color_active = Some(
+                    (0..colors.len() as i64)
+                        .map(|i| sum(Category::ColorActive(i)))
+                        .collect(),
+                )
             }
             Prompt::Word { options, .. } => {
-                stats.word_active = Some((0..options.len() as i64).map(|i| sum(Category::WordActive(i))).collect())
+                stats.word_active = Some(
+                    (0..options.len() as i64)
+                        .map(|i| sum(Category::WordActive(i)))
+                        .collect(),
+                )
             }
         }
         stats
@@ -105,10 +121,16 @@ pub struct Timeline {
 impl Timeline {
     /// Assembles the timeline from every category's prefix sums (one
     /// entry per bin, from [`super::fenwick::all_prefix_sums`]).
-    pub fn assemble(prompt: &Prompt, bins: Bins, mut sums: impl FnMut(Category) -> Vec<i64>) -> Self {
+    pub fn assemble(
+        prompt: &Prompt,
+        bins: Bins,
+        mut sums: impl FnMut(Category) -> Vec<i64>,
+    ) -> Self {
         let n = bins.count() as usize;
         let per_bin = |series: Vec<Vec<i64>>| -> Vec<Vec<i64>> {
-            (0..n).map(|b| series.iter().map(|s| s[b]).collect()).collect()
+            (0..n)
+                .map(|b| series.iter().map(|s| s[b]).collect())
+                .collect()
         };
         let mut t = Timeline {
             bin_width: bins.width(),
@@ -123,19 +145,32 @@ impl Timeline {
         };
         match prompt {
             Prompt::Numeric { min, max, .. } => {
-                let series: Vec<(i64, Vec<i64>)> = (*min..=*max).map(|r| (r, sums(Category::NumericActive(r)))).collect();
-                t.numeric_active =
-                    Some((0..n).map(|b| RatingCounts(series.iter().map(|(r, s)| (*r, s[b])).collect())).collect());
+                let series: Vec<(i64, Vec<i64>)> = (*min..=*max)
+                    .map(|r| (r, sums(Category::NumericActive(r))))
+                    .collect();
+                t.numeric_active = Some(
+                    (0..n)
+                        .map(|b| RatingCounts(series.iter().map(|(r, s)| (*r, s[b])).collect()))
+                        .collect(),
+                );
             }
             Prompt::Press { .. } => {
                 t.press_active = Some(sums(Category::PressActive));
                 t.press = Some(sums(Category::Press));
             }
             Prompt::Color { colors, .. } => {
-                t.color_active = Some(per_bin((0..colors.len() as i64).map(|i| sums(Category::ColorActive(i))).collect()))
+                t.color_active = Some(per_bin(
+                    (0..colors.len() as i64)
+                        .map(|i| sums(Category::ColorActive(i)))
+                        .collect(),
+                ))
             }
             Prompt::Word { options, .. } => {
-                t.word_active = Some(per_bin((0..options.len() as i64).map(|i| sums(Category::WordActive(i))).collect()))
+                t.word_active = Some(per_bin(
+                    (0..options.len() as i64)
+                        .map(|i| sums(Category::WordActive(i)))
+                        .collect(),
+                ))
             }
         }
         t
@@ -149,7 +184,12 @@ mod tests {
 
     #[test]
     fn only_the_styles_fields_are_set() {
-        let p = Prompt::Numeric { text: "t".into(), min: 1, max: 3, step: 1 };
+        let p = Prompt::Numeric {
+            text: "t".into(),
+            min: 1,
+            max: 3,
+            step: 1,
+        };
         let s = Stats::assemble(&p, Bins::new(10), 2, |c| match c {
             Category::NumericActive(r) => r * 10,
             _ => 1,
@@ -163,12 +203,18 @@ mod tests {
 
     #[test]
     fn timelines_are_indexed_by_bin() {
-        let p = Prompt::Word { text: "w".into(), options: vec!["a".into(), "b".into()] };
+        let p = Prompt::Word {
+            text: "w".into(),
+            options: vec!["a".into(), "b".into()],
+        };
         let t = Timeline::assemble(&p, Bins::new(3), |c| match c {
             Category::WordActive(i) => vec![i, i + 1, i + 2],
             _ => vec![0, 1, 2],
         });
-        assert_eq!(t.word_active, Some(vec![vec![0, 1], vec![1, 2], vec![2, 3]]));
+        assert_eq!(
+            t.word_active,
+            Some(vec![vec![0, 1], vec![1, 2], vec![2, 3]])
+        );
         assert_eq!(t.users, vec![0, 1, 2]);
     }
 }

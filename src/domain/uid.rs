@@ -30,7 +30,10 @@ mod tests {
         let (prefix, rest) = uid.split_once('_').unwrap();
         assert_eq!(prefix, "ipe");
         assert_eq!(rest.len(), 22);
-        assert!(rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(
+            rest.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
         assert_ne!(generate(EVENT), uid);
     }
 }

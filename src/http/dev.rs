@@ -17,15 +17,17 @@ pub struct DevLogin {
 }
 
 /// Mints a user token for a fresh dev user named `name`.
-pub async fn login(State(s): State<AppState>, JsonBody(body): JsonBody<DevLogin>) -> Result<Json<Value>, ApiError> {
+pub async fn login(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<DevLogin>,
+) -> Result<Json<Value>, ApiError> {
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(ApiError::unprocessable("name must be 1 to 64 characters"));
     }
     let sub = crate::domain::uid::generate("dev");
-    let jwt = s
-        .auth
-        .mint_dev_user_token(&sub, name)
-        .ok_or_else(|| ApiError::unprocessable("dev login needs HS256 user tokens (CHORUS_USER_JWT_SECRET)"))?;
+    let jwt = s.auth.mint_dev_user_token(&sub, name).ok_or_else(|| {
+        ApiError::unprocessable("dev login needs HS256 user tokens (CHORUS_USER_JWT_SECRET)")
+    })?;
     Ok(Json(json!({"user_jwt": jwt, "sub": sub})))
 }

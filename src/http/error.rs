@@ -24,12 +24,21 @@ pub struct ApiError {
 impl ApiError {
     /// An error with the given status, type and message.
     pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, kind, message: message.into(), retry_after: None }
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     /// 422 `unprocessable_entity`.
     pub fn unprocessable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable_entity", message)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unprocessable_entity",
+            message,
+        )
     }
 
     /// 404 with the given type.
@@ -60,8 +69,16 @@ impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         tracing::error!(error = %e, "storage failure");
         let (status, kind, message) = match e {
-            StorageError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is shutting down"),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error; it has been logged"),
+            StorageError::Stopped => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server is shutting down",
+            ),
+            _ => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "internal error; it has been logged",
+            ),
         };
         ApiError::new(status, kind, message)
     }
@@ -72,7 +89,9 @@ impl IntoResponse for ApiError {
         let body = json!({"type": self.kind, "message": self.message});
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

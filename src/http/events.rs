@@ -29,8 +29,13 @@ pub struct EventBody {
 pub fn routes() -> Router<AppState> {
     let mut router = Router::new();
     for ty in EventType::ALL {
-        let handler = move |user: User, state: State<AppState>, body: JsonBody<EventBody>| post_event(ty, user, state, body);
-        router = router.route(&format!("/api/1/interactive_prompts/events/{}", ty.route()), post(handler));
+        let handler = move |user: User, state: State<AppState>, body: JsonBody<EventBody>| {
+            post_event(ty, user, state, body)
+        };
+        router = router.route(
+            &format!("/api/1/interactive_prompts/events/{}", ty.route()),
+            post(handler),
+        );
     }
     router
 }
@@ -42,12 +47,20 @@ async fn post_event(
     JsonBody(body): JsonBody<EventBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     if !body.prompt_time.is_finite() {
-        return Err(ApiError::unprocessable("invalid request body at prompt_time: must be a finite number"));
+        return Err(ApiError::unprocessable(
+            "invalid request body at prompt_time: must be a finite number",
+        ));
     }
-    let kind = EventKind::from_data(ty, body.data).map_err(|e| ApiError::unprocessable(format!("invalid request body at data: {e}")))?;
-    s.auth.verify_prompt_for(&body.interactive_prompt_jwt, &body.interactive_prompt_uid)?;
+    let kind = EventKind::from_data(ty, body.data)
+        .map_err(|e| ApiError::unprocessable(format!("invalid request body at data: {e}")))?;
+    s.auth
+        .verify_prompt_for(&body.interactive_prompt_jwt, &body.interactive_prompt_uid)?;
     if let Err(retry_after) = s.rate_limiter.acquire(&body.session_uid) {
-        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "too many events for this session; slow down");
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "too many events for this session; slow down",
+        );
         e.retry_after = Some(retry_after);
         return Err(e);
     }

@@ -22,7 +22,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request bodies are limited to 64 KiB")
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request bodies are limited to 64 KiB",
+                )
             } else {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
             }
@@ -38,13 +42,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let at = if path == "." || path.is_empty() { "body".to_owned() } else { path };
+        let at = if path == "." || path.is_empty() {
+            "body".to_owned()
+        } else {
+            path
+        };
         ApiError::unprocessable(format!("invalid request body at {at}: {inner}"))
     })
 }
 
 fn authorization(headers: &HeaderMap) -> Result<&str, AuthError> {
-    let value = headers.get(AUTHORIZATION).map(|v| v.to_str().map_err(|_| AuthError::BadFormat));
+    let value = headers
+        .get(AUTHORIZATION)
+        .map(|v| v.to_str().map_err(|_| AuthError::BadFormat));
     bearer_token(value.transpose()?)
 }
 
@@ -68,7 +78,11 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = authorization(&parts.headers)?;
-        if state.auth.is_admin(token) { Ok(Admin) } else { Err(AuthError::Invalid.into()) }
+        if state.auth.is_admin(token) {
+            Ok(Admin)
+        } else {
+            Err(AuthError::Invalid.into())
+        }
     }
 }
 

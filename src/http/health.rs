@@ -21,6 +21,15 @@ pub async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
         Ok(()) => json!("ok"),
         Err(e) => json!(e),
     };
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({"status": if ok { "ok" } else { "unavailable" }, "database": show(&database), "pubsub": show(&pubsub)})))
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(
+            json!({"status": if ok { "ok" } else { "unavailable" }, "database": show(&database), "pubsub": show(&pubsub)}),
+        ),
+    )
 }

@@ -30,23 +30,43 @@ fn prompt_json(p: &PromptRecord, with_deleted: bool) -> Value {
 }
 
 /// `POST /api/1/interactive_prompts`
-pub async fn create(_: Admin, State(s): State<AppState>, JsonBody(body): JsonBody<CreatePrompt>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create(
+    _: Admin,
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<CreatePrompt>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let prompt = Prompt::parse(body.prompt).map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let duration = parse_duration(body.duration_seconds).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let duration = parse_duration(body.duration_seconds)
+        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let record = s.store.create_prompt(prompt, duration).await?;
     Ok((StatusCode::CREATED, Json(prompt_json(&record, false))))
 }
 
 /// `GET /api/1/interactive_prompts/{uid}`
-pub async fn read(_: Admin, State(s): State<AppState>, Path(uid): Path<String>) -> Result<Json<Value>, ApiError> {
-    let record = s.store.prompt(&uid).await?.ok_or_else(|| ApiError::not_found("not_found", "interactive prompt not found"))?;
+pub async fn read(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(uid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let record = s
+        .store
+        .prompt(&uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("not_found", "interactive prompt not found"))?;
     Ok(Json(prompt_json(&record, true)))
 }
 
 /// `DELETE /api/1/interactive_prompts/{uid}`
-pub async fn delete(_: Admin, State(s): State<AppState>, Path(uid): Path<String>) -> Result<Json<Value>, ApiError> {
-    let record =
-        s.store.delete_prompt(&uid).await?.ok_or_else(|| ApiError::not_found("not_found", "interactive prompt not found"))?;
+pub async fn delete(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(uid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let record = s
+        .store
+        .delete_prompt(&uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("not_found", "interactive prompt not found"))?;
     Ok(Json(prompt_json(&record, true)))
 }
 

@@ -21,7 +21,10 @@ pub struct SessionRateLimiter {
 impl SessionRateLimiter {
     /// A limiter allowing `rate` events per second per session (0 = unlimited).
     pub fn new(rate: u32) -> Self {
-        SessionRateLimiter { rate: rate as f64, buckets: Mutex::new(HashMap::new()) }
+        SessionRateLimiter {
+            rate: rate as f64,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one token for `session_uid`; on refusal, the whole seconds to wait.
@@ -34,8 +37,12 @@ impl SessionRateLimiter {
         if buckets.len() > 100_000 {
             buckets.retain(|_, b| now.duration_since(b.updated).as_secs_f64() < IDLE_SECONDS);
         }
-        let b = buckets.entry(session_uid.to_owned()).or_insert(Bucket { tokens: self.rate, updated: now });
-        b.tokens = (b.tokens + now.duration_since(b.updated).as_secs_f64() * self.rate).min(self.rate);
+        let b = buckets.entry(session_uid.to_owned()).or_insert(Bucket {
+            tokens: self.rate,
+            updated: now,
+        });
+        b.tokens =
+            (b.tokens + now.duration_since(b.updated).as_secs_f64() * self.rate).min(self.rate);
         b.updated = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;

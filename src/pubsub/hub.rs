@@ -41,7 +41,10 @@ impl Hub {
     /// A hub; `upstream` hears when a prompt gains its first or loses its
     /// last viewer.
     pub fn new(upstream: Option<Arc<dyn Upstream>>) -> Self {
-        Hub { topics: Arc::default(), upstream }
+        Hub {
+            topics: Arc::default(),
+            upstream,
+        }
     }
 
     /// Delivers an event to this process's viewers of `prompt_uid`.
@@ -54,12 +57,20 @@ impl Hub {
 
     /// Whether any viewer of `prompt_uid` is connected here.
     pub fn has_viewers(&self, prompt_uid: &str) -> bool {
-        self.topics.lock().expect("hub lock").contains_key(prompt_uid)
+        self.topics
+            .lock()
+            .expect("hub lock")
+            .contains_key(prompt_uid)
     }
 
     /// Prompts with viewers here.
     pub fn prompts(&self) -> Vec<String> {
-        self.topics.lock().expect("hub lock").keys().cloned().collect()
+        self.topics
+            .lock()
+            .expect("hub lock")
+            .keys()
+            .cloned()
+            .collect()
     }
 
     /// Starts receiving the events of `prompt_uid`.
@@ -68,18 +79,27 @@ impl Hub {
         let first = !topics.contains_key(prompt_uid);
         let topic = topics
             .entry(prompt_uid.to_owned())
-            .or_insert_with(|| Topic { sender: broadcast::channel(TOPIC_CAPACITY).0, viewers: 0 });
+            .or_insert_with(|| Topic {
+                sender: broadcast::channel(TOPIC_CAPACITY).0,
+                viewers: 0,
+            });
         topic.viewers += 1;
         let receiver = topic.sender.subscribe();
         if first && let Some(up) = &self.upstream {
             up.subscribe(prompt_uid);
         }
-        Subscription { receiver, prompt_uid: prompt_uid.to_owned(), hub: self.clone() }
+        Subscription {
+            receiver,
+            prompt_uid: prompt_uid.to_owned(),
+            hub: self.clone(),
+        }
     }
 
     fn leave(&self, prompt_uid: &str) {
         let mut topics = self.topics.lock().expect("hub lock");
-        let Some(topic) = topics.get_mut(prompt_uid) else { return };
+        let Some(topic) = topics.get_mut(prompt_uid) else {
+            return;
+        };
         topic.viewers -= 1;
         if topic.viewers == 0 {
             topics.remove(prompt_uid);
@@ -130,7 +150,10 @@ mod tests {
         drop(a);
         drop(b);
         drop(c);
-        assert_eq!(*rec.0.lock().unwrap(), vec!["+ip_a", "+ip_b", "-ip_a", "-ip_b"]);
+        assert_eq!(
+            *rec.0.lock().unwrap(),
+            vec!["+ip_a", "+ip_b", "-ip_a", "-ip_b"]
+        );
         assert!(!hub.has_viewers("ip_a"));
     }
 
@@ -139,7 +162,12 @@ mod tests {
         let hub = Hub::default();
         let mut a = hub.subscribe("ip_a");
         let mut b = hub.subscribe("ip_a");
-        let ev = Arc::new(LiveEvent { uid: "ipe_1".into(), prompt_time: 1.0, created_at: 0.0, json: "{}".into() });
+        let ev = Arc::new(LiveEvent {
+            uid: "ipe_1".into(),
+            prompt_time: 1.0,
+            created_at: 0.0,
+            json: "{}".into(),
+        });
         hub.deliver("ip_a", ev.clone());
         hub.deliver("ip_b", ev.clone());
         assert_eq!(a.receiver.recv().await.unwrap().uid, ev.uid);

@@ -86,7 +86,9 @@ impl LiveEvent {
             uid: m.uid.as_str().into(),
             prompt_time: m.prompt_time,
             created_at: m.created_at,
-            json: serde_json::to_string(&item).expect("stream items serialize").into(),
+            json: serde_json::to_string(&item)
+                .expect("stream items serialize")
+                .into(),
         }
     }
 

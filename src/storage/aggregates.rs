@@ -35,7 +35,12 @@ impl PendingAggregates {
     /// Pending Fenwick rows with a non-zero delta, in a stable order (so
     /// concurrent writers on PostgreSQL lock rows in the same order).
     pub fn fenwick_rows(&self) -> Vec<(i64, Category, u32, i64)> {
-        let mut rows: Vec<_> = self.fenwick.iter().filter(|(_, d)| **d != 0).map(|(&(p, c, i), &d)| (p, c, i, d)).collect();
+        let mut rows: Vec<_> = self
+            .fenwick
+            .iter()
+            .filter(|(_, d)| **d != 0)
+            .map(|(&(p, c, i), &d)| (p, c, i, d))
+            .collect();
         rows.sort_unstable_by_key(|&(p, c, i, _)| (p, c, i));
         rows
     }
@@ -64,7 +69,9 @@ impl PromptAggregates {
         let mut counts = BTreeMap::new();
         for fx in effects {
             for &(category, delta) in &fx.deltas {
-                let (_, p) = points.entry(category).or_insert_with(|| (fx.bins, vec![0; fx.bins as usize]));
+                let (_, p) = points
+                    .entry(category)
+                    .or_insert_with(|| (fx.bins, vec![0; fx.bins as usize]));
                 p[fx.bin as usize] += delta;
             }
             *counts.entry(fx.bucket).or_insert(0) += 1;
@@ -77,23 +84,39 @@ impl PromptAggregates {
                 }
             }
         }
-        Self { fenwick: fenwick_rows, counts }
+        Self {
+            fenwick: fenwick_rows,
+            counts,
+        }
     }
 
     /// Human-readable differences between stored rows (`self`) and
     /// expected rows; empty when they agree.
     pub fn differences(&self, expected: &PromptAggregates) -> Vec<String> {
         let mut out = Vec::new();
-        let keys: std::collections::BTreeSet<_> = self.fenwick.keys().chain(expected.fenwick.keys()).collect();
+        let keys: std::collections::BTreeSet<_> =
+            self.fenwick.keys().chain(expected.fenwick.keys()).collect();
         for k in keys {
-            let (a, b) = (self.fenwick.get(k).copied().unwrap_or(0), expected.fenwick.get(k).copied().unwrap_or(0));
+            let (a, b) = (
+                self.fenwick.get(k).copied().unwrap_or(0),
+                expected.fenwick.get(k).copied().unwrap_or(0),
+            );
             if a != b {
-                out.push(format!("fenwick {}[{:?}] idx {}: stored {a}, expected {b}", k.0.name(), k.0.value(), k.1));
+                out.push(format!(
+                    "fenwick {}[{:?}] idx {}: stored {a}, expected {b}",
+                    k.0.name(),
+                    k.0.value(),
+                    k.1
+                ));
             }
         }
-        let buckets: std::collections::BTreeSet<_> = self.counts.keys().chain(expected.counts.keys()).collect();
+        let buckets: std::collections::BTreeSet<_> =
+            self.counts.keys().chain(expected.counts.keys()).collect();
         for b in buckets {
-            let (x, y) = (self.counts.get(b).copied().unwrap_or(0), expected.counts.get(b).copied().unwrap_or(0));
+            let (x, y) = (
+                self.counts.get(b).copied().unwrap_or(0),
+                expected.counts.get(b).copied().unwrap_or(0),
+            );
             if x != y {
                 out.push(format!("count bucket {b}: stored {x}, expected {y}"));
             }
@@ -104,7 +127,10 @@ impl PromptAggregates {
 
 /// Recomputes a prompt's rows from its events, given as `(session id,
 /// kind, prompt time)` grouped by session in acceptance order.
-pub fn expected_aggregates(duration_seconds: i64, events: &[(i64, crate::domain::event::EventKind, f64)]) -> PromptAggregates {
+pub fn expected_aggregates(
+    duration_seconds: i64,
+    events: &[(i64, crate::domain::event::EventKind, f64)],
+) -> PromptAggregates {
     use crate::domain::rules::{SessionState, effects};
     let mut all = Vec::with_capacity(events.len());
     let mut current: Option<(i64, SessionState)> = None;

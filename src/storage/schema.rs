@@ -14,14 +14,16 @@ pub enum Dialect {
 }
 
 /// Table recording applied migrations.
-pub const MIGRATIONS_TABLE: &str =
-    "CREATE TABLE IF NOT EXISTS chorus_migrations(version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)";
+pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS chorus_migrations(version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)";
 
 /// Every migration, oldest first: `(version, statements)`.
 pub fn migrations(dialect: Dialect) -> Vec<(i64, String)> {
     let (id, real) = match dialect {
         Dialect::Sqlite => ("INTEGER PRIMARY KEY", "REAL"),
-        Dialect::Postgres => ("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "DOUBLE PRECISION"),
+        Dialect::Postgres => (
+            "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+            "DOUBLE PRECISION",
+        ),
     };
     let int = match dialect {
         Dialect::Sqlite => "INTEGER",

@@ -31,7 +31,9 @@ pub fn open_memory() -> Result<Connection, StorageError> {
 
 /// Opens a read-only connection for the reader pool.
 pub fn open_reader(path: &Path) -> Result<Connection, StorageError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")?;
     conn.set_prepared_statement_cache_capacity(128);
@@ -48,7 +50,11 @@ fn configure(conn: &Connection) -> Result<(), StorageError> {
 pub fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     tx.execute_batch(schema::MIGRATIONS_TABLE)?;
-    let applied: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM chorus_migrations", [], |r| r.get(0))?;
+    let applied: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM chorus_migrations",
+        [],
+        |r| r.get(0),
+    )?;
     for (version, sql) in schema::migrations(Dialect::Sqlite) {
         if version > applied {
             tx.execute_batch(&sql)?;

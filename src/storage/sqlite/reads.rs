@@ -17,33 +17,62 @@ use crate::storage::{StorageError, StoredEvent};
 const PROMPT_COLUMNS: &str = "id, uid, prompt, duration_seconds, created_at, deleted_at";
 
 fn prompt_from_row(row: &Row) -> rusqlite::Result<(i64, String, String, i64, f64, Option<f64>)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
 }
 
-fn decode_prompt(raw: (i64, String, String, i64, f64, Option<f64>)) -> Result<PromptRecord, StorageError> {
+fn decode_prompt(
+    raw: (i64, String, String, i64, f64, Option<f64>),
+) -> Result<PromptRecord, StorageError> {
     let (id, uid, prompt, duration_seconds, created_at, deleted_at) = raw;
-    let prompt = serde_json::from_str(&prompt).map_err(|e| StorageError::Corrupt(format!("prompt {uid}: {e}")))?;
-    Ok(PromptRecord { id, uid, prompt, duration_seconds, created_at, deleted_at })
+    let prompt = serde_json::from_str(&prompt)
+        .map_err(|e| StorageError::Corrupt(format!("prompt {uid}: {e}")))?;
+    Ok(PromptRecord {
+        id,
+        uid,
+        prompt,
+        duration_seconds,
+        created_at,
+        deleted_at,
+    })
 }
 
 /// A prompt by uid, deleted or not.
 pub fn prompt_by_uid(conn: &Connection, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {PROMPT_COLUMNS} FROM interactive_prompts WHERE uid = $1"))?;
-    stmt.query_row(params![uid], prompt_from_row).optional()?.map(decode_prompt).transpose()
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PROMPT_COLUMNS} FROM interactive_prompts WHERE uid = $1"
+    ))?;
+    stmt.query_row(params![uid], prompt_from_row)
+        .optional()?
+        .map(decode_prompt)
+        .transpose()
 }
 
 /// Every prompt, oldest first.
 pub fn all_prompts(conn: &Connection) -> Result<Vec<PromptRecord>, StorageError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {PROMPT_COLUMNS} FROM interactive_prompts ORDER BY id"))?;
-    let rows = stmt.query_map([], prompt_from_row)?.collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PROMPT_COLUMNS} FROM interactive_prompts ORDER BY id"
+    ))?;
+    let rows = stmt
+        .query_map([], prompt_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
     rows.into_iter().map(decode_prompt).collect()
 }
 
 /// Decodes stored event data of type `evtype`.
 pub fn decode_kind(evtype: &str, data: &str) -> Result<EventKind, StorageError> {
-    let ty = EventType::parse(evtype).ok_or_else(|| StorageError::Corrupt(format!("unknown evtype {evtype:?}")))?;
-    let value = serde_json::from_str(data).map_err(|e| StorageError::Corrupt(format!("event data {data:?}: {e}")))?;
-    EventKind::from_data(ty, value).map_err(|e| StorageError::Corrupt(format!("event data {data:?}: {e}")))
+    let ty = EventType::parse(evtype)
+        .ok_or_else(|| StorageError::Corrupt(format!("unknown evtype {evtype:?}")))?;
+    let value = serde_json::from_str(data)
+        .map_err(|e| StorageError::Corrupt(format!("event data {data:?}: {e}")))?;
+    EventKind::from_data(ty, value)
+        .map_err(|e| StorageError::Corrupt(format!("event data {data:?}: {e}")))
 }
 
 /// Decodes a row selected with [`crate::storage::search_sql::EVENT_COLUMNS`].
@@ -52,11 +81,25 @@ pub fn event_from_row(row: &Row, prompt_uid: &str) -> Result<StoredEvent, Storag
     let data: String = row.get(4)?;
     let kind = decode_kind(&evtype, &data)?;
     let name: Option<String> = row.get(7)?;
-    Ok(StoredEvent::new(row.get(0)?, row.get(1)?, row.get(2)?, prompt_uid.to_owned(), kind, name.as_deref(), row.get(5)?, row.get(6)?))
+    Ok(StoredEvent::new(
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        prompt_uid.to_owned(),
+        kind,
+        name.as_deref(),
+        row.get(5)?,
+        row.get(6)?,
+    ))
 }
 
 /// Runs a rendered search query.
-pub fn query_events(conn: &Connection, sql: &str, params: Vec<SqlParam>, prompt_uid: &str) -> Result<Vec<StoredEvent>, StorageError> {
+pub fn query_events(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<SqlParam>,
+    prompt_uid: &str,
+) -> Result<Vec<StoredEvent>, StorageError> {
     let mut stmt = conn.prepare_cached(sql)?;
     let values = params.into_iter().map(|p| match p {
         SqlParam::Int(i) => rusqlite::types::Value::Integer(i),
@@ -76,17 +119,26 @@ pub fn bucket_count(conn: &Connection, prompt_id: i64, bucket: i64) -> Result<i6
     let mut stmt = conn.prepare_cached(
         "SELECT total FROM interactive_prompt_event_counts WHERE interactive_prompt_id = $1 AND bucket = $2",
     )?;
-    Ok(stmt.query_row(params![prompt_id, bucket], |r| r.get(0)).optional()?.unwrap_or(0))
+    Ok(stmt
+        .query_row(params![prompt_id, bucket], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
 }
 
 /// Stats through `bin`, reading only the O(log bins) Fenwick rows of each figure.
 pub fn stats(conn: &Connection, prompt: &PromptRecord, bin: u32) -> Result<Stats, StorageError> {
     let bins = Bins::new(prompt.duration_seconds);
-    let positions: Vec<String> = fenwick::prefix_positions(bin).map(|p| p.to_string()).collect();
+    let positions: Vec<String> = fenwick::prefix_positions(bin)
+        .map(|p| p.to_string())
+        .collect();
     let positions = positions.join(",");
     let categories = Category::all_for(&prompt.prompt);
     let mut sums: HashMap<Category, i64> = HashMap::with_capacity(categories.len());
-    let null_names: Vec<&str> = categories.iter().filter(|c| c.value().is_none()).map(|c| c.name()).collect();
+    let null_names: Vec<&str> = categories
+        .iter()
+        .filter(|c| c.value().is_none())
+        .map(|c| c.name())
+        .collect();
     let sql = format!(
         "SELECT category, NULL, val FROM interactive_prompt_event_fenwick_trees
          WHERE interactive_prompt_id = $1 AND category IN ('{}') AND category_value IS NULL AND idx IN ({positions})",
@@ -94,7 +146,11 @@ pub fn stats(conn: &Connection, prompt: &PromptRecord, bin: u32) -> Result<Stats
     );
     collect_sums(conn, &sql, prompt.id, &mut sums)?;
     let valued: Vec<i64> = categories.iter().filter_map(|c| c.value()).collect();
-    if let Some(name) = categories.iter().find(|c| c.value().is_some()).map(|c| c.name()) {
+    if let Some(name) = categories
+        .iter()
+        .find(|c| c.value().is_some())
+        .map(|c| c.name())
+    {
         let values: Vec<String> = valued.iter().map(i64::to_string).collect();
         let sql = format!(
             "SELECT category, category_value, val FROM interactive_prompt_event_fenwick_trees
@@ -103,10 +159,17 @@ pub fn stats(conn: &Connection, prompt: &PromptRecord, bin: u32) -> Result<Stats
         );
         collect_sums(conn, &sql, prompt.id, &mut sums)?;
     }
-    Ok(Stats::assemble(&prompt.prompt, bins, bin, |c| sums.get(&c).copied().unwrap_or(0)))
+    Ok(Stats::assemble(&prompt.prompt, bins, bin, |c| {
+        sums.get(&c).copied().unwrap_or(0)
+    }))
 }
 
-fn collect_sums(conn: &Connection, sql: &str, prompt_id: i64, sums: &mut HashMap<Category, i64>) -> Result<(), StorageError> {
+fn collect_sums(
+    conn: &Connection,
+    sql: &str,
+    prompt_id: i64,
+    sums: &mut HashMap<Category, i64>,
+) -> Result<(), StorageError> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params![prompt_id])?;
     while let Some(row) = rows.next()? {
@@ -120,7 +183,10 @@ fn collect_sums(conn: &Connection, sql: &str, prompt_id: i64, sums: &mut HashMap
 }
 
 /// A prompt's stored aggregate rows (zero rows omitted).
-pub fn stored_aggregates(conn: &Connection, prompt_id: i64) -> Result<PromptAggregates, StorageError> {
+pub fn stored_aggregates(
+    conn: &Connection,
+    prompt_id: i64,
+) -> Result<PromptAggregates, StorageError> {
     let mut out = PromptAggregates::default();
     let mut stmt = conn.prepare_cached(
         "SELECT category, category_value, idx, val FROM interactive_prompt_event_fenwick_trees WHERE interactive_prompt_id = $1",
@@ -155,18 +221,25 @@ pub fn timeline(conn: &Connection, prompt: &PromptRecord) -> Result<Timeline, St
     let mut trees: HashMap<Category, Vec<i64>> = HashMap::new();
     for (&(category, idx), &val) in &stored.fenwick {
         if idx < bins.count() {
-            trees.entry(category).or_insert_with(|| vec![0; bins.count() as usize])[idx as usize] = val;
+            trees
+                .entry(category)
+                .or_insert_with(|| vec![0; bins.count() as usize])[idx as usize] = val;
         }
     }
-    Ok(Timeline::assemble(&prompt.prompt, bins, |c| match trees.get(&c) {
-        Some(tree) => fenwick::all_prefix_sums(tree),
-        None => vec![0; bins.count() as usize],
+    Ok(Timeline::assemble(&prompt.prompt, bins, |c| {
+        match trees.get(&c) {
+            Some(tree) => fenwick::all_prefix_sums(tree),
+            None => vec![0; bins.count() as usize],
+        }
     }))
 }
 
 /// Every event of a prompt with its session id, in the order sessions
 /// accepted them: `(session id, kind, prompt time)`.
-pub fn events_for_check(conn: &Connection, prompt_id: i64) -> Result<Vec<(i64, EventKind, f64)>, StorageError> {
+pub fn events_for_check(
+    conn: &Connection,
+    prompt_id: i64,
+) -> Result<Vec<(i64, EventKind, f64)>, StorageError> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.interactive_prompt_session_id, e.evtype, e.data, e.prompt_time
          FROM interactive_prompt_events e JOIN interactive_prompt_sessions s ON s.id = e.interactive_prompt_session_id

@@ -56,7 +56,10 @@ impl Writer {
             });
             (ok, done)
         });
-        self.jobs.send(job).await.map_err(|_| StorageError::Stopped)?;
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StorageError::Stopped)?;
         rx.await.map_err(|_| StorageError::Stopped)?
     }
 }
@@ -103,7 +106,11 @@ fn commit_batch(conn: &Connection, jobs: impl Iterator<Item = Job>) -> BatchResu
         }
         let mut job_agg = PendingAggregates::default();
         let (ok, done) = job(conn, &mut job_agg);
-        let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+        let end = if ok {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job; RELEASE job"
+        };
         if ok {
             merge(&mut agg, job_agg);
         }
@@ -113,7 +120,8 @@ fn commit_batch(conn: &Connection, jobs: impl Iterator<Item = Job>) -> BatchResu
             return Err((e.into(), completions));
         }
     }
-    let flushed = flush(conn, &agg).and_then(|_| conn.execute_batch("COMMIT").map_err(StorageError::from));
+    let flushed =
+        flush(conn, &agg).and_then(|_| conn.execute_batch("COMMIT").map_err(StorageError::from));
     match flushed {
         Ok(()) => Ok(completions),
         Err(e) => {
@@ -149,7 +157,9 @@ pub fn flush(conn: &Connection, agg: &PendingAggregates) -> Result<(), StorageEr
     let mut null = conn.prepare_cached(UPSERT_FENWICK_NULL)?;
     for (prompt_id, category, idx, delta) in agg.fenwick_rows() {
         match category.value() {
-            Some(v) => valued.execute(rusqlite::params![prompt_id, category.name(), v, idx, delta])?,
+            Some(v) => {
+                valued.execute(rusqlite::params![prompt_id, category.name(), v, idx, delta])?
+            }
             None => null.execute(rusqlite::params![prompt_id, category.name(), idx, delta])?,
         };
     }

@@ -10,26 +10,47 @@ use crate::storage::aggregates::{PendingAggregates, PromptAggregates};
 use crate::storage::{NewEvent, StartedSession, StorageError, StoredEvent, UserIdentity, now};
 
 /// Inserts a prompt.
-pub fn create_prompt(conn: &Connection, prompt: Prompt, duration_seconds: i64) -> Result<PromptRecord, StorageError> {
-    let record = PromptRecord { id: 0, uid: uid::generate(uid::PROMPT), prompt, duration_seconds, created_at: now(), deleted_at: None };
+pub fn create_prompt(
+    conn: &Connection,
+    prompt: Prompt,
+    duration_seconds: i64,
+) -> Result<PromptRecord, StorageError> {
+    let record = PromptRecord {
+        id: 0,
+        uid: uid::generate(uid::PROMPT),
+        prompt,
+        duration_seconds,
+        created_at: now(),
+        deleted_at: None,
+    };
     let json = serde_json::to_string(&record.prompt).expect("prompts serialize");
     let mut stmt = conn.prepare_cached(
         "INSERT INTO interactive_prompts(uid, prompt, duration_seconds, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )?;
-    let id = stmt.query_row(params![record.uid, json, duration_seconds, record.created_at], |r| r.get(0))?;
+    let id = stmt.query_row(
+        params![record.uid, json, duration_seconds, record.created_at],
+        |r| r.get(0),
+    )?;
     Ok(PromptRecord { id, ..record })
 }
 
 /// Soft-deletes a prompt (idempotent).
 pub fn delete_prompt(conn: &Connection, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
-    conn.prepare_cached("UPDATE interactive_prompts SET deleted_at = $1 WHERE uid = $2 AND deleted_at IS NULL")?
-        .execute(params![now(), uid])?;
+    conn.prepare_cached(
+        "UPDATE interactive_prompts SET deleted_at = $1 WHERE uid = $2 AND deleted_at IS NULL",
+    )?
+    .execute(params![now(), uid])?;
     reads::prompt_by_uid(conn, uid)
 }
 
 /// Creates or refreshes the user, then a session of a live prompt.
-pub fn start_session(conn: &Connection, prompt_uid: &str, user: &UserIdentity) -> Result<Option<StartedSession>, StorageError> {
-    let Some(prompt) = reads::prompt_by_uid(conn, prompt_uid)?.filter(|p| p.deleted_at.is_none()) else {
+pub fn start_session(
+    conn: &Connection,
+    prompt_uid: &str,
+    user: &UserIdentity,
+) -> Result<Option<StartedSession>, StorageError> {
+    let Some(prompt) = reads::prompt_by_uid(conn, prompt_uid)?.filter(|p| p.deleted_at.is_none())
+    else {
         return Ok(None);
     };
     let user_id: i64 = conn
@@ -42,7 +63,10 @@ pub fn start_session(conn: &Connection, prompt_uid: &str, user: &UserIdentity) -
     let session_uid = uid::generate(uid::SESSION);
     conn.prepare_cached("INSERT INTO interactive_prompt_sessions(interactive_prompt_id, user_id, uid) VALUES ($1, $2, $3)")?
         .execute(params![prompt.id, user_id, session_uid])?;
-    Ok(Some(StartedSession { prompt, session_uid }))
+    Ok(Some(StartedSession {
+        prompt,
+        session_uid,
+    }))
 }
 
 struct SessionRow {
@@ -60,7 +84,10 @@ fn session_row(conn: &Connection, session_uid: &str) -> Result<Option<SessionRow
         .query_row(params![session_uid], |r| {
             Ok(SessionRow {
                 id: r.get(0)?,
-                owner: SessionOwner { prompt_id: r.get(1)?, user_sub: r.get(2)? },
+                owner: SessionOwner {
+                    prompt_id: r.get(1)?,
+                    user_sub: r.get(2)?,
+                },
                 display_name: r.get(3)?,
             })
         })
@@ -83,14 +110,24 @@ fn session_state(conn: &Connection, session_id: i64) -> Result<SessionState, Sto
 
 /// Checks an event against the rules and stores it if accepted, adding its
 /// aggregate deltas to `agg` (flushed by the writer before commit).
-pub fn append_event(conn: &Connection, ev: &NewEvent, agg: &mut PendingAggregates) -> Result<Result<StoredEvent, Violation>, StorageError> {
+pub fn append_event(
+    conn: &Connection,
+    ev: &NewEvent,
+    agg: &mut PendingAggregates,
+) -> Result<Result<StoredEvent, Violation>, StorageError> {
     let prompt = reads::prompt_by_uid(conn, &ev.prompt_uid)?;
     let session = session_row(conn, &ev.session_uid)?;
     let state = match &session {
         Some(s) => session_state(conn, s.id)?,
         None => SessionState::default(),
     };
-    let effects = match rules::check(prompt.as_ref(), session.as_ref().map(|s| (&s.owner, &state)), &ev.user_sub, ev.kind, ev.prompt_time) {
+    let effects = match rules::check(
+        prompt.as_ref(),
+        session.as_ref().map(|s| (&s.owner, &state)),
+        &ev.user_sub,
+        ev.kind,
+        ev.prompt_time,
+    ) {
         Ok(fx) => fx,
         Err(v) => return Ok(Err(v)),
     };
@@ -117,9 +154,19 @@ pub fn append_event(conn: &Connection, ev: &NewEvent, agg: &mut PendingAggregate
 }
 
 /// Replaces a prompt's aggregate rows with `expected`.
-pub fn replace_aggregates(conn: &Connection, prompt_id: i64, expected: &PromptAggregates) -> Result<(), StorageError> {
-    conn.execute("DELETE FROM interactive_prompt_event_fenwick_trees WHERE interactive_prompt_id = $1", params![prompt_id])?;
-    conn.execute("DELETE FROM interactive_prompt_event_counts WHERE interactive_prompt_id = $1", params![prompt_id])?;
+pub fn replace_aggregates(
+    conn: &Connection,
+    prompt_id: i64,
+    expected: &PromptAggregates,
+) -> Result<(), StorageError> {
+    conn.execute(
+        "DELETE FROM interactive_prompt_event_fenwick_trees WHERE interactive_prompt_id = $1",
+        params![prompt_id],
+    )?;
+    conn.execute(
+        "DELETE FROM interactive_prompt_event_counts WHERE interactive_prompt_id = $1",
+        params![prompt_id],
+    )?;
     let mut pending = PendingAggregates::default();
     for (&(category, idx), &val) in &expected.fenwick {
         pending.fenwick.insert((prompt_id, category, idx), val);
