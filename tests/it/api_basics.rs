@@ -18,9 +18,13 @@ async fn create_prompt_start_session_join_respond_and_read_stats() {
     assert_eq!(join["icon"], json!(null));
     assert!(join["uid"].as_str().unwrap().starts_with("ipe_"));
 
-    let (status, _) = app.post_event(&s, "respond_numeric_prompt", 2.0, json!({"rating": 7})).await;
+    let (status, _) = app
+        .post_event(&s, "respond_numeric_prompt", 2.0, json!({"rating": 7}))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = app.post_event(&s, "respond_numeric_prompt", 5.0, json!({"rating": 3})).await;
+    let (status, _) = app
+        .post_event(&s, "respond_numeric_prompt", 5.0, json!({"rating": 3}))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
 
     let (status, stats) = app.stats(&s, 62).await;

@@ -62,11 +62,25 @@ pub fn spawn_on(database: &str, extra: &[&str], dir: Option<tempfile::TempDir>) 
         .expect("start chorus");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
     let base = line.trim().rsplit(' ').next().expect("address").to_owned();
-    assert!(base.starts_with("http://"), "unexpected first line {line:?}");
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    TestApp { base, database: database.to_owned(), http, child, _dir: dir }
+    assert!(
+        base.starts_with("http://"),
+        "unexpected first line {line:?}"
+    );
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    TestApp {
+        base,
+        database: database.to_owned(),
+        http,
+        child,
+        _dir: dir,
+    }
 }
 
 /// Mints a user token as an identity provider would.
@@ -76,8 +90,12 @@ pub fn user_token(sub: &str, name: Option<&str>) -> String {
     if let Some(n) = name {
         claims["given_name"] = json!(n);
     }
-    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(USER_SECRET.as_bytes()))
-        .unwrap()
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(USER_SECRET.as_bytes()),
+    )
+    .unwrap()
 }
 
 /// A started session, ready to post events.
@@ -145,15 +163,24 @@ impl TestApp {
     }
 
     /// Posts an event on `route` (e.g. `join`, `respond_press_prompt/start`).
-    pub async fn post_event(&self, s: &Session, route: &str, prompt_time: f64, data: Value) -> (StatusCode, Value) {
+    pub async fn post_event(
+        &self,
+        s: &Session,
+        route: &str,
+        prompt_time: f64,
+        data: Value,
+    ) -> (StatusCode, Value) {
         self.send(
-            self.http.post(self.url(&format!("/api/1/interactive_prompts/events/{route}"))).bearer_auth(&s.user_token).json(&json!({
-                "interactive_prompt_uid": s.prompt_uid,
-                "interactive_prompt_jwt": s.jwt,
-                "session_uid": s.session_uid,
-                "prompt_time": prompt_time,
-                "data": data,
-            })),
+            self.http
+                .post(self.url(&format!("/api/1/interactive_prompts/events/{route}")))
+                .bearer_auth(&s.user_token)
+                .json(&json!({
+                    "interactive_prompt_uid": s.prompt_uid,
+                    "interactive_prompt_jwt": s.jwt,
+                    "session_uid": s.session_uid,
+                    "prompt_time": prompt_time,
+                    "data": data,
+                })),
         )
         .await
     }
@@ -162,7 +189,10 @@ impl TestApp {
     pub async fn stats(&self, s: &Session, bin: i64) -> (StatusCode, Value) {
         self.send(
             self.http
-                .get(self.url(&format!("/api/1/interactive_prompts/events/stats?uid={}&bin={bin}", s.prompt_uid)))
+                .get(self.url(&format!(
+                    "/api/1/interactive_prompts/events/stats?uid={}&bin={bin}",
+                    s.prompt_uid
+                )))
                 .bearer_auth(&s.jwt),
         )
         .await
@@ -172,7 +202,10 @@ impl TestApp {
     pub async fn timeline(&self, s: &Session) -> (StatusCode, Value) {
         self.send(
             self.http
-                .get(self.url(&format!("/api/1/interactive_prompts/events/stats/timeline?uid={}", s.prompt_uid)))
+                .get(self.url(&format!(
+                    "/api/1/interactive_prompts/events/stats/timeline?uid={}",
+                    s.prompt_uid
+                )))
                 .bearer_auth(&s.jwt),
         )
         .await
@@ -180,7 +213,13 @@ impl TestApp {
 
     /// A search with the session's prompt token.
     pub async fn search(&self, s: &Session, body: Value) -> (StatusCode, Value) {
-        self.send(self.http.post(self.url("/api/1/interactive_prompts/events/search")).bearer_auth(&s.jwt).json(&body)).await
+        self.send(
+            self.http
+                .post(self.url("/api/1/interactive_prompts/events/search"))
+                .bearer_auth(&s.jwt)
+                .json(&body),
+        )
+        .await
     }
 
     /// Runs `chorus <cmd> --database <this database>`; returns exit code and stdout.
@@ -190,7 +229,10 @@ impl TestApp {
             .env("RUST_LOG", "warn")
             .output()
             .expect("run chorus");
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     }
 }
 
