@@ -37,10 +37,16 @@ impl Application {
         let store = Store::open(&args.db.database)
             .await
             .with_context(|| format!("opening {}", args.db.database))?;
+        let pubsub = match &args.redis {
+            Some(url) => PubSub::redis(url)
+                .await
+                .with_context(|| format!("connecting to Redis at {url}"))?,
+            None => PubSub::local(),
+        };
         let state = AppState {
             store,
             auth,
-            pubsub: PubSub::local(),
+            pubsub,
             rate_limiter: Arc::new(SessionRateLimiter::new(args.session_event_rate)),
             dev: args.dev,
             shutdown,

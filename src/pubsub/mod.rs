@@ -9,6 +9,7 @@
 pub mod hub;
 pub mod local;
 pub mod message;
+pub mod redis;
 
 pub use hub::{Hub, Subscription};
 pub use message::LiveEvent;
@@ -27,6 +28,8 @@ use crate::storage::StoredEvent;
 pub enum PubSub {
     /// In-process (the default; one server process).
     Local(local::LocalPubSub),
+    /// Redis, shared by several server processes.
+    Redis(redis::RedisPubSub),
 }
 
 impl PubSub {
@@ -35,11 +38,25 @@ impl PubSub {
         PubSub::Local(local::LocalPubSub::default())
     }
 
+    /// Connects to Redis (`--redis`).
+    pub async fn redis(url: &str) -> Result<Self, ::redis::RedisError> {
+        Ok(PubSub::Redis(redis::RedisPubSub::connect(url).await?))
+    }
+
     /// Publishes a committed event on its prompt's channel.
     pub async fn publish(&self, event: &StoredEvent) {
-        let live = Arc::new(LiveEvent::from_stored(event));
         match self {
-            PubSub::Local(l) => l.publish(&event.interactive_prompt_uid, live),
+            PubSub::Local(l) => l.publish(
+                &event.interactive_prompt_uid,
+                Arc::new(LiveEvent::from_stored(event)),
+            ),
+            PubSub::Redis(r) => {
+                r.publish(
+                    &event.interactive_prompt_uid,
+                    &message::EventMessage::from(event),
+                )
+                .await
+            }
         }
     }
 
@@ -47,6 +64,7 @@ impl PubSub {
     pub fn hub(&self) -> &Hub {
         match self {
             PubSub::Local(l) => l.hub(),
+            PubSub::Redis(r) => r.hub(),
         }
     }
 
@@ -54,6 +72,7 @@ impl PubSub {
     pub async fn ping(&self) -> Result<(), String> {
         match self {
             PubSub::Local(_) => Ok(()),
+            PubSub::Redis(r) => r.ping().await,
         }
     }
 }

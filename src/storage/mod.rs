@@ -6,6 +6,8 @@
 //! aggregates with [`aggregates::PendingAggregates`], so they agree.
 
 pub mod aggregates;
+pub mod postgres;
+pub mod rows;
 pub mod schema;
 pub mod search_sql;
 pub mod sqlite;
@@ -28,6 +30,9 @@ pub enum StorageError {
     /// The database URL is not understood.
     #[error("unsupported database URL {0:?}: use sqlite://PATH, sqlite::memory: or postgres://…")]
     BadUrl(String),
+    /// PostgreSQL reported an error.
+    #[error("postgres: {0}")]
+    Postgres(String),
     /// The engine's worker stopped (the process is shutting down).
     #[error("the storage engine has stopped")]
     Stopped,
@@ -147,12 +152,15 @@ pub struct SearchPage {
 pub enum Store {
     /// Embedded SQLite.
     Sqlite(sqlite::SqliteStore),
+    /// PostgreSQL, shared by any number of server processes.
+    Postgres(postgres::PostgresStore),
 }
 
 macro_rules! dispatch {
     ($self:ident, $s:ident => $body:expr) => {
         match $self {
             Store::Sqlite($s) => $body,
+            Store::Postgres($s) => $body,
         }
     };
 }
@@ -164,6 +172,8 @@ impl Store {
             Ok(Store::Sqlite(
                 sqlite::SqliteStore::open(sqlite::Location::File(path.into())).await?,
             ))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(postgres::PostgresStore::open(url).await?))
         } else if url == "sqlite::memory:" {
             Ok(Store::Sqlite(
                 sqlite::SqliteStore::open(sqlite::Location::Memory).await?,

@@ -35,22 +35,91 @@ impl Drop for TestApp {
     }
 }
 
-/// Starts a server on a fresh SQLite file.
+/// The storage engine the suite runs against, from `CHORUS_TEST_ENGINE`
+/// (`sqlite`, the default, or `postgres`, which also uses Redis pub/sub).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// A fresh SQLite file per test, in-process pub/sub.
+    Sqlite,
+    /// A fresh PostgreSQL database per test, Redis pub/sub.
+    Postgres,
+}
+
+/// The engine of this run.
+pub fn engine() -> Engine {
+    match std::env::var("CHORUS_TEST_ENGINE").as_deref() {
+        Ok("postgres") => Engine::Postgres,
+        Ok("sqlite") | Err(_) => Engine::Sqlite,
+        Ok(other) => panic!("unknown CHORUS_TEST_ENGINE {other:?}"),
+    }
+}
+
+/// PostgreSQL server URL (its `test` database) for creating test databases.
+pub fn postgres_admin_url() -> String {
+    std::env::var("CHORUS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Redis URL for the PostgreSQL runs.
+pub fn redis_url() -> String {
+    std::env::var("CHORUS_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Creates a fresh, empty PostgreSQL database and returns its URL. Fails
+/// (never skips) when PostgreSQL is unreachable.
+pub async fn fresh_postgres_database() -> String {
+    let admin = postgres_admin_url();
+    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is unreachable: {e}"));
+    tokio::spawn(conn);
+    let name = format!("chorus_t_{}", rand::random::<u64>());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    let (base, _) = admin
+        .rsplit_once('/')
+        .expect("database URL ends with /dbname");
+    format!("{base}/{name}")
+}
+
+/// A fresh database of this run's engine (and the temp dir holding it).
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+    match engine() {
+        Engine::Sqlite => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            (
+                format!("sqlite://{}", dir.path().join("chorus.db").display()),
+                Some(dir),
+            )
+        }
+        Engine::Postgres => (fresh_postgres_database().await, None),
+    }
+}
+
+/// Starts a server on a fresh database of this run's engine.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
-/// Starts a server on a fresh SQLite file with extra `serve` flags.
+/// Starts a server on a fresh database with extra `serve` flags.
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let database = format!("sqlite://{}", dir.path().join("chorus.db").display());
-    spawn_on(&database, extra, Some(dir))
+    let (database, dir) = fresh_database().await;
+    spawn_on(&database, extra, dir)
 }
 
 /// Starts a server on an existing database.
 pub fn spawn_on(database: &str, extra: &[&str], dir: Option<tempfile::TempDir>) -> TestApp {
+    let redis = match engine() {
+        Engine::Postgres if database.starts_with("postgres") => {
+            vec!["--redis".to_owned(), redis_url()]
+        }
+        _ => vec![],
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_chorus"))
         .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .args(redis)
         .args(extra)
         .env("CHORUS_USER_JWT_SECRET", USER_SECRET)
         .env("CHORUS_PROMPT_JWT_SECRET", PROMPT_SECRET)

@@ -5,42 +5,26 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use crate::domain::bins::Bins;
-use crate::domain::event::{EventKind, EventType};
+use crate::domain::event::EventKind;
 use crate::domain::fenwick;
 use crate::domain::prompt::PromptRecord;
 use crate::domain::rules::Category;
 use crate::domain::stats::{Stats, Timeline};
 use crate::storage::aggregates::PromptAggregates;
+use crate::storage::rows::{PROMPT_COLUMNS, decode_prompt};
 use crate::storage::search_sql::SqlParam;
 use crate::storage::{StorageError, StoredEvent};
 
-const PROMPT_COLUMNS: &str = "id, uid, prompt, duration_seconds, created_at, deleted_at";
-
-fn prompt_from_row(row: &Row) -> rusqlite::Result<(i64, String, String, i64, f64, Option<f64>)> {
-    Ok((
+fn prompt_from_row(row: &Row) -> rusqlite::Result<Result<PromptRecord, StorageError>> {
+    let prompt: String = row.get(2)?;
+    Ok(decode_prompt(
         row.get(0)?,
         row.get(1)?,
-        row.get(2)?,
+        &prompt,
         row.get(3)?,
         row.get(4)?,
         row.get(5)?,
     ))
-}
-
-fn decode_prompt(
-    raw: (i64, String, String, i64, f64, Option<f64>),
-) -> Result<PromptRecord, StorageError> {
-    let (id, uid, prompt, duration_seconds, created_at, deleted_at) = raw;
-    let prompt = serde_json::from_str(&prompt)
-        .map_err(|e| StorageError::Corrupt(format!("prompt {uid}: {e}")))?;
-    Ok(PromptRecord {
-        id,
-        uid,
-        prompt,
-        duration_seconds,
-        created_at,
-        deleted_at,
-    })
 }
 
 /// A prompt by uid, deleted or not.
@@ -50,7 +34,6 @@ pub fn prompt_by_uid(conn: &Connection, uid: &str) -> Result<Option<PromptRecord
     ))?;
     stmt.query_row(params![uid], prompt_from_row)
         .optional()?
-        .map(decode_prompt)
         .transpose()
 }
 
@@ -62,18 +45,10 @@ pub fn all_prompts(conn: &Connection) -> Result<Vec<PromptRecord>, StorageError>
     let rows = stmt
         .query_map([], prompt_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
-    rows.into_iter().map(decode_prompt).collect()
+    rows.into_iter().collect()
 }
 
-/// Decodes stored event data of type `evtype`.
-pub fn decode_kind(evtype: &str, data: &str) -> Result<EventKind, StorageError> {
-    let ty = EventType::parse(evtype)
-        .ok_or_else(|| StorageError::Corrupt(format!("unknown evtype {evtype:?}")))?;
-    let value = serde_json::from_str(data)
-        .map_err(|e| StorageError::Corrupt(format!("event data {data:?}: {e}")))?;
-    EventKind::from_data(ty, value)
-        .map_err(|e| StorageError::Corrupt(format!("event data {data:?}: {e}")))
-}
+pub use crate::storage::rows::decode_kind;
 
 /// Decodes a row selected with [`crate::storage::search_sql::EVENT_COLUMNS`].
 pub fn event_from_row(row: &Row, prompt_uid: &str) -> Result<StoredEvent, StorageError> {

@@ -1,0 +1,230 @@
+//! The PostgreSQL engine: any number of server processes share one
+//! database. Each request runs in its own transaction on a pooled
+//! connection; events lock their session row (`FOR UPDATE`) so two
+//! requests on one session behave as if run one after the other, even
+//! across processes.
+
+mod reads;
+mod writes;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use crate::domain::prompt::{Prompt, PromptRecord};
+use crate::domain::rules::Violation;
+use crate::domain::search::SearchQuery;
+use crate::domain::stats::{Stats, Timeline};
+use crate::storage::aggregates::expected_aggregates;
+use crate::storage::schema::{self, Dialect};
+use crate::storage::{
+    NewEvent, PromptCheck, SearchPage, StartedSession, StorageError, StoredEvent, UserIdentity,
+    search_sql,
+};
+
+/// Connections per server process.
+pub const POOL_SIZE: usize = 32;
+/// Advisory lock key serializing migrations across processes.
+const MIGRATION_LOCK: i64 = 0x6368_6f72_7573; // "chorus"
+
+/// The PostgreSQL engine; cheap to clone.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl From<tokio_postgres::Error> for StorageError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StorageError::Postgres(e.to_string())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StorageError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StorageError::Postgres(e.to_string())
+    }
+}
+
+impl PostgresStore {
+    /// Connects, migrating the schema (once, even if several processes start together).
+    pub async fn open(url: &str) -> Result<Self, StorageError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StorageError::Postgres(e.to_string()))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| StorageError::Postgres(e.to_string()))?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StorageError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        tx.batch_execute(schema::MIGRATIONS_TABLE).await?;
+        let applied: Option<i32> = tx
+            .query_one("SELECT MAX(version) FROM chorus_migrations", &[])
+            .await?
+            .get(0);
+        for (version, sql) in schema::migrations(Dialect::Postgres) {
+            if version > applied.unwrap_or(0) as i64 {
+                tx.batch_execute(&sql).await?;
+                tx.execute(
+                    "INSERT INTO chorus_migrations(version, applied_at) VALUES ($1, $2)",
+                    &[&(version as i32), &crate::storage::now()],
+                )
+                .await?;
+                tracing::info!(version, "applied PostgreSQL migration");
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// See [`crate::storage::Store::create_prompt`].
+    pub async fn create_prompt(
+        &self,
+        prompt: Prompt,
+        duration_seconds: i64,
+    ) -> Result<PromptRecord, StorageError> {
+        writes::create_prompt(&self.pool.get().await?, prompt, duration_seconds).await
+    }
+
+    /// See [`crate::storage::Store::prompt`].
+    pub async fn prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
+        reads::prompt_by_uid(&self.pool.get().await?, uid).await
+    }
+
+    /// See [`crate::storage::Store::delete_prompt`].
+    pub async fn delete_prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
+        let client = self.pool.get().await?;
+        writes::delete_prompt(&client, uid).await
+    }
+
+    /// See [`crate::storage::Store::start_session`].
+    pub async fn start_session(
+        &self,
+        prompt_uid: &str,
+        user: UserIdentity,
+    ) -> Result<Option<StartedSession>, StorageError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let started = writes::start_session(&tx, prompt_uid, &user).await?;
+        tx.commit().await?;
+        Ok(started)
+    }
+
+    /// See [`crate::storage::Store::append_event`].
+    pub async fn append_event(
+        &self,
+        event: NewEvent,
+    ) -> Result<Result<StoredEvent, Violation>, StorageError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let result = writes::append_event(&tx, &event).await?;
+        if result.is_ok() {
+            tx.commit().await?;
+        }
+        Ok(result)
+    }
+
+    /// See [`crate::storage::Store::stats`].
+    pub async fn stats(&self, prompt: &PromptRecord, bin: u32) -> Result<Stats, StorageError> {
+        reads::stats(&self.pool.get().await?, prompt, bin).await
+    }
+
+    /// See [`crate::storage::Store::timeline`].
+    pub async fn timeline(&self, prompt: &PromptRecord) -> Result<Timeline, StorageError> {
+        reads::timeline(&self.pool.get().await?, prompt).await
+    }
+
+    /// See [`crate::storage::Store::search`].
+    pub async fn search(
+        &self,
+        prompt: &PromptRecord,
+        query: SearchQuery,
+    ) -> Result<SearchPage, StorageError> {
+        let client = self.pool.get().await?;
+        let (sql, params) = search_sql::render(prompt.id, &query);
+        let rows = reads::query_events(&client, &sql, params, &prompt.uid).await?;
+        let count = match query.dropout {
+            Some(d) => reads::bucket_count(&client, prompt.id, d.bucket).await?,
+            None => 0,
+        };
+        Ok(crate::storage::finish_search(&query, rows, count))
+    }
+
+    /// See [`crate::storage::Store::bucket_events`].
+    pub async fn bucket_events(
+        &self,
+        prompt: &PromptRecord,
+        bucket: i64,
+    ) -> Result<Vec<StoredEvent>, StorageError> {
+        let (sql, params) = search_sql::bucket(prompt.id, bucket);
+        reads::query_events(&self.pool.get().await?, &sql, params, &prompt.uid).await
+    }
+
+    /// See [`crate::storage::Store::check`].
+    pub async fn check(&self) -> Result<Vec<PromptCheck>, StorageError> {
+        let mut client = self.pool.get().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let mut out = Vec::new();
+        for prompt in reads::all_prompts(&tx).await? {
+            let events = reads::events_for_check(&tx, prompt.id).await?;
+            let expected = expected_aggregates(prompt.duration_seconds, &events);
+            let stored = reads::stored_aggregates(&tx, prompt.id).await?;
+            out.push(PromptCheck {
+                prompt_uid: prompt.uid,
+                events: events.len(),
+                differences: stored.differences(&expected),
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// See [`crate::storage::Store::rebuild`]. Blocks event writes meanwhile.
+    pub async fn rebuild(&self) -> Result<Vec<PromptCheck>, StorageError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.batch_execute("LOCK TABLE interactive_prompt_events IN EXCLUSIVE MODE")
+            .await?;
+        let mut out = Vec::new();
+        for prompt in reads::all_prompts(&tx).await? {
+            let events = reads::events_for_check(&tx, prompt.id).await?;
+            let expected = expected_aggregates(prompt.duration_seconds, &events);
+            let differences = reads::stored_aggregates(&tx, prompt.id)
+                .await?
+                .differences(&expected);
+            writes::replace_aggregates(&tx, prompt.id, &expected).await?;
+            out.push(PromptCheck {
+                prompt_uid: prompt.uid,
+                events: events.len(),
+                differences,
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// See [`crate::storage::Store::ping`].
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.pool.get().await?.query_one("SELECT 1", &[]).await?;
+        Ok(())
+    }
+}

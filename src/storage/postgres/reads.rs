@@ -1,0 +1,242 @@
+//! Read queries on a PostgreSQL connection or transaction.
+
+use std::collections::HashMap;
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
+
+use crate::domain::bins::Bins;
+use crate::domain::event::EventKind;
+use crate::domain::fenwick;
+use crate::domain::prompt::PromptRecord;
+use crate::domain::rules::Category;
+use crate::domain::stats::{Stats, Timeline};
+use crate::storage::aggregates::PromptAggregates;
+use crate::storage::rows::{PROMPT_COLUMNS, decode_kind, decode_prompt};
+use crate::storage::search_sql::SqlParam;
+use crate::storage::{StorageError, StoredEvent};
+
+fn prompt_from_row(row: &tokio_postgres::Row) -> Result<PromptRecord, StorageError> {
+    decode_prompt(
+        row.get(0),
+        row.get(1),
+        row.get::<_, &str>(2),
+        row.get(3),
+        row.get(4),
+        row.get(5),
+    )
+}
+
+/// A prompt by uid, deleted or not.
+pub async fn prompt_by_uid(
+    c: &impl GenericClient,
+    uid: &str,
+) -> Result<Option<PromptRecord>, StorageError> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT {PROMPT_COLUMNS} FROM interactive_prompts WHERE uid = $1"
+        ))
+        .await?;
+    c.query_opt(&stmt, &[&uid])
+        .await?
+        .as_ref()
+        .map(prompt_from_row)
+        .transpose()
+}
+
+/// Every prompt, oldest first.
+pub async fn all_prompts(c: &impl GenericClient) -> Result<Vec<PromptRecord>, StorageError> {
+    let rows = c
+        .query(
+            &format!("SELECT {PROMPT_COLUMNS} FROM interactive_prompts ORDER BY id"),
+            &[],
+        )
+        .await?;
+    rows.iter().map(prompt_from_row).collect()
+}
+
+/// Runs a rendered search query.
+pub async fn query_events(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Vec<SqlParam>,
+    prompt_uid: &str,
+) -> Result<Vec<StoredEvent>, StorageError> {
+    let boxed: Vec<Box<dyn ToSql + Sync + Send>> = params
+        .into_iter()
+        .map(|p| -> Box<dyn ToSql + Sync + Send> {
+            match p {
+                SqlParam::Int(i) => Box::new(i),
+                SqlParam::Real(r) => Box::new(r),
+                SqlParam::Text(t) => Box::new(t),
+            }
+        })
+        .collect();
+    let refs: Vec<&(dyn ToSql + Sync)> =
+        boxed.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
+    let stmt = c.prepare_cached(sql).await?;
+    let rows = c.query(&stmt, &refs).await?;
+    rows.iter()
+        .map(|r| {
+            let kind = decode_kind(r.get::<_, &str>(3), r.get::<_, &str>(4))?;
+            let name: Option<&str> = r.get(7);
+            Ok(StoredEvent::new(
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                prompt_uid.to_owned(),
+                kind,
+                name,
+                r.get(5),
+                r.get(6),
+            ))
+        })
+        .collect()
+}
+
+/// The count row of one bucket (0 when missing).
+pub async fn bucket_count(
+    c: &impl GenericClient,
+    prompt_id: i64,
+    bucket: i64,
+) -> Result<i64, StorageError> {
+    let row = c
+        .query_opt("SELECT total FROM interactive_prompt_event_counts WHERE interactive_prompt_id = $1 AND bucket = $2", &[&prompt_id, &bucket])
+        .await?;
+    Ok(row.map(|r| r.get(0)).unwrap_or(0))
+}
+
+/// Stats through `bin`, reading only the O(log bins) Fenwick rows of each figure.
+pub async fn stats(
+    c: &impl GenericClient,
+    prompt: &PromptRecord,
+    bin: u32,
+) -> Result<Stats, StorageError> {
+    let bins = Bins::new(prompt.duration_seconds);
+    let positions: Vec<i64> = fenwick::prefix_positions(bin).map(i64::from).collect();
+    let categories = Category::all_for(&prompt.prompt);
+    let names: Vec<&str> = categories
+        .iter()
+        .filter(|c| c.value().is_none())
+        .map(|c| c.name())
+        .collect();
+    let mut sums: HashMap<Category, i64> = HashMap::new();
+    let rows = c
+        .query(
+            "SELECT category, category_value, val FROM interactive_prompt_event_fenwick_trees
+             WHERE interactive_prompt_id = $1 AND category = ANY($2) AND category_value IS NULL AND idx = ANY($3)",
+            &[&prompt.id, &names, &positions],
+        )
+        .await?;
+    add_sums(&rows, &mut sums)?;
+    let values: Vec<i64> = categories.iter().filter_map(|c| c.value()).collect();
+    if let Some(name) = categories
+        .iter()
+        .find(|c| c.value().is_some())
+        .map(|c| c.name())
+    {
+        let rows = c
+            .query(
+                "SELECT category, category_value, val FROM interactive_prompt_event_fenwick_trees
+                 WHERE interactive_prompt_id = $1 AND category = $2 AND category_value = ANY($3) AND idx = ANY($4)",
+                &[&prompt.id, &name, &values, &positions],
+            )
+            .await?;
+        add_sums(&rows, &mut sums)?;
+    }
+    Ok(Stats::assemble(&prompt.prompt, bins, bin, |cat| {
+        sums.get(&cat).copied().unwrap_or(0)
+    }))
+}
+
+fn category_of(r: &tokio_postgres::Row) -> Result<Category, StorageError> {
+    let (name, value): (&str, Option<i64>) = (r.get(0), r.get(1));
+    Category::from_columns(name, value)
+        .ok_or_else(|| StorageError::Corrupt(format!("fenwick category {name:?} {value:?}")))
+}
+
+fn add_sums(
+    rows: &[tokio_postgres::Row],
+    sums: &mut HashMap<Category, i64>,
+) -> Result<(), StorageError> {
+    for r in rows {
+        *sums.entry(category_of(r)?).or_default() += r.get::<_, i64>(2);
+    }
+    Ok(())
+}
+
+/// A prompt's stored aggregate rows (zero rows omitted).
+pub async fn stored_aggregates(
+    c: &impl GenericClient,
+    prompt_id: i64,
+) -> Result<PromptAggregates, StorageError> {
+    let mut out = PromptAggregates::default();
+    let rows = c
+        .query(
+            "SELECT category, category_value, val, idx FROM interactive_prompt_event_fenwick_trees
+             WHERE interactive_prompt_id = $1 AND val <> 0",
+            &[&prompt_id],
+        )
+        .await?;
+    for r in &rows {
+        out.fenwick
+            .insert((category_of(r)?, r.get::<_, i64>(3) as u32), r.get(2));
+    }
+    let rows = c
+        .query("SELECT bucket, total FROM interactive_prompt_event_counts WHERE interactive_prompt_id = $1 AND total <> 0", &[&prompt_id])
+        .await?;
+    for r in &rows {
+        out.counts.insert(r.get(0), r.get(1));
+    }
+    Ok(out)
+}
+
+/// Every bin's stats, from all of the prompt's Fenwick rows.
+pub async fn timeline(
+    c: &impl GenericClient,
+    prompt: &PromptRecord,
+) -> Result<Timeline, StorageError> {
+    let bins = Bins::new(prompt.duration_seconds);
+    let stored = stored_aggregates(c, prompt.id).await?;
+    let mut trees: HashMap<Category, Vec<i64>> = HashMap::new();
+    for (&(category, idx), &val) in &stored.fenwick {
+        if idx < bins.count() {
+            trees
+                .entry(category)
+                .or_insert_with(|| vec![0; bins.count() as usize])[idx as usize] = val;
+        }
+    }
+    Ok(Timeline::assemble(
+        &prompt.prompt,
+        bins,
+        |cat| match trees.get(&cat) {
+            Some(tree) => fenwick::all_prefix_sums(tree),
+            None => vec![0; bins.count() as usize],
+        },
+    ))
+}
+
+/// Every event of a prompt as `(session id, kind, prompt time)`, grouped by
+/// session in acceptance order.
+pub async fn events_for_check(
+    c: &impl GenericClient,
+    prompt_id: i64,
+) -> Result<Vec<(i64, EventKind, f64)>, StorageError> {
+    let rows = c
+        .query(
+            "SELECT e.interactive_prompt_session_id, e.evtype, e.data, e.prompt_time
+             FROM interactive_prompt_events e JOIN interactive_prompt_sessions s ON s.id = e.interactive_prompt_session_id
+             WHERE s.interactive_prompt_id = $1 ORDER BY e.interactive_prompt_session_id, e.prompt_time, e.id",
+            &[&prompt_id],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.get(0),
+                decode_kind(r.get::<_, &str>(1), r.get::<_, &str>(2))?,
+                r.get(3),
+            ))
+        })
+        .collect()
+}
