@@ -1,8 +1,25 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests, the integration suite against the real
-# binary (SQLite files; PostgreSQL and Redis on this machine), and doc tests.
+# The whole test suite:
+#   1. unit tests, doc tests, and the integration suite (tests/it) on SQLite
+#      files with in-process pub/sub;
+#   2. the integration suite again on PostgreSQL with Redis pub/sub (a fresh
+#      database per test);
+#   3. the tests that restart the shared Redis, alone.
+# PostgreSQL and Redis are started first if they are stopped; tests that
+# need them fail (never skip) when they are unreachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
-cargo build --locked --bins
-cargo test --locked --all-targets -- --test-threads "${CHORUS_TEST_THREADS:-4}"
+
+# Drop databases left behind by earlier runs.
+psql -h 127.0.0.1 -U postgres -d test -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'chorus_t_%'" 2>/dev/null |
+  while read -r db; do psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; done
+
+threads="${CHORUS_TEST_THREADS:-4}"
+cargo build --locked --bins --tests --examples
+echo "== unit tests and the integration suite on SQLite"
+CHORUS_TEST_ENGINE=sqlite cargo test --locked --all-targets -- --test-threads "$threads"
+echo "== the integration suite on PostgreSQL + Redis"
+CHORUS_TEST_ENGINE=postgres cargo test --locked --test it -- --test-threads "$threads"
+echo "== tests that restart Redis"
+cargo test --locked --test it -- --ignored --test-threads 1

@@ -92,17 +92,22 @@ impl RedisPubSub {
         }
     }
 
-    /// Whether Redis answers and the subscriber is connected.
+    /// Whether Redis answers and the subscriber is connected. A connection
+    /// broken by an outage reconnects on its first failed command, so one
+    /// failed PING is retried once.
     pub async fn ping(&self) -> Result<(), String> {
+        let mut result = self.ping_once().await;
+        if result.is_err() {
+            result = self.ping_once().await;
+        }
+        result?;
+        if self.subscribed.load(Ordering::Relaxed) { Ok(()) } else { Err("redis subscriber reconnecting".into()) }
+    }
+
+    async fn ping_once(&self) -> Result<(), String> {
         let mut conn = self.publisher.clone();
-        let pong = tokio::time::timeout(
-            Duration::from_secs(1),
-            redis::cmd("PING").query_async::<String>(&mut conn),
-        )
-        .await;
-        match pong {
-            Ok(Ok(_)) if self.subscribed.load(Ordering::Relaxed) => Ok(()),
-            Ok(Ok(_)) => Err("redis subscriber reconnecting".into()),
+        match tokio::time::timeout(Duration::from_secs(1), redis::cmd("PING").query_async::<String>(&mut conn)).await {
+            Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(format!("redis: {e}")),
             Err(_) => Err("redis: no answer within 1 s".into()),
         }

@@ -7,3 +7,4 @@ mod support;
 
 mod api_basics;
 mod stream;
+mod scale_out;
