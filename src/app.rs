@@ -33,6 +33,7 @@ impl Application {
         let settings = config::auth_settings(args)?;
         let admin_token = settings.admin_token.clone();
         let auth = Arc::new(Auth::new(settings)?);
+        crate::metrics::install();
         let (draining, shutdown) = tokio::sync::watch::channel(false);
         let store = Store::open(&args.db.database)
             .await
@@ -50,6 +51,7 @@ impl Application {
             rate_limiter: Arc::new(SessionRateLimiter::new(args.session_event_rate)),
             dev: args.dev,
             shutdown,
+            streams: Arc::new(tokio::sync::Semaphore::new(args.max_streams)),
         };
         let listener = TcpListener::bind(&args.listen)
             .await

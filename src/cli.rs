@@ -51,6 +51,9 @@ pub struct ServeArgs {
     /// Most events per second one session may post (0 = unlimited).
     #[arg(long, env = "CHORUS_SESSION_EVENT_RATE", default_value_t = 20)]
     pub session_event_rate: u32,
+    /// Most live streams this process serves at once; more get an error packet.
+    #[arg(long, env = "CHORUS_MAX_STREAMS", default_value_t = 20_000)]
+    pub max_streams: usize,
     /// Secret for HS256 user tokens.
     #[arg(long, env = "CHORUS_USER_JWT_SECRET", hide_env_values = true)]
     pub user_jwt_secret: Option<String>,

@@ -11,6 +11,7 @@
 //! * [`auth`] — user, prompt, admin and dev tokens.
 //! * [`http`] — the JSON API: one file per resource, one error type.
 //! * [`stream`] — the live WebSocket stream: handshake, clock, replay, pacing.
+//! * [`metrics`] — the Prometheus metrics and their names.
 //! * [`app`] — wiring: build the application, serve until shutdown.
 //! * [`cli`] / [`config`] — the command line and the resolved configuration.
 //! * [`commands`] — `check`, `rebuild`, `demo` and `loadgen`.
@@ -22,6 +23,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod pubsub;
 pub mod storage;
 pub mod stream;

@@ -86,6 +86,7 @@ impl From<StorageError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        metrics::counter!(crate::metrics::EVENTS_REJECTED, "type" => self.kind).increment(1);
         let body = json!({"type": self.kind, "message": self.message});
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {

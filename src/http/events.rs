@@ -72,6 +72,7 @@ async fn post_event(
         prompt_time: body.prompt_time,
     };
     let stored = s.store.append_event(event).await??;
+    metrics::counter!(crate::metrics::EVENTS_ACCEPTED, "evtype" => stored.evtype).increment(1);
     s.pubsub.publish(&stored).await;
     Ok((
         StatusCode::CREATED,

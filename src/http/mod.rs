@@ -6,6 +6,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod observe;
 pub mod prompts;
 pub mod rate_limit;
 pub mod search;
@@ -15,6 +16,8 @@ pub mod stats;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 pub use state::AppState;
@@ -46,12 +49,22 @@ pub fn router(state: AppState) -> Router {
         .merge(events::routes())
         .route("/api/2/interactive_prompts/live", get(crate::stream::live))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(observe::render));
     if state.dev {
         api = api.route("/api/1/dev/login", post(dev::login));
     }
     api.fallback(|| async { error::ApiError::not_found("not_found", "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(observe::track))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(observe::CountingRequestId::default()))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+                }))
+                .layer(PropagateRequestIdLayer::x_request_id()),
+        )
         .with_state(state)
 }

@@ -23,4 +23,6 @@ pub struct AppState {
     pub dev: bool,
     /// Becomes `true` when the server starts draining (streams close with 1001).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Permits for live streams; one per open stream (`--max-streams`).
+    pub streams: Arc<tokio::sync::Semaphore>,
 }

@@ -17,6 +17,7 @@ use super::packets::{self, Authorize, ClientPacket, SyncResponse};
 use super::replay::{Delivered, Replay};
 use crate::domain::prompt::PromptRecord;
 use crate::http::AppState;
+use crate::metrics as m;
 use crate::pubsub::{LiveEvent, Subscription};
 
 /// How long each handshake packet may take to arrive.
@@ -32,6 +33,28 @@ pub const END_GRACE_SECONDS: f64 = 10.0;
 
 type Sink = SplitSink<WebSocket, Message>;
 type Incoming = SplitStream<WebSocket>;
+
+/// Counts an open stream in `chorus_open_streams` while alive.
+struct OpenStream;
+
+impl OpenStream {
+    fn new() -> Self {
+        metrics::gauge!(m::OPEN_STREAMS).increment(1.0);
+        OpenStream
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        metrics::gauge!(m::OPEN_STREAMS).decrement(1.0);
+    }
+}
+
+fn thinned(reason: &'static str, n: usize) {
+    if n > 0 {
+        metrics::counter!(m::THINNED, "reason" => reason).increment(n as u64);
+    }
+}
 
 /// Why a handshake failed.
 enum Refusal {
@@ -55,6 +78,12 @@ struct Ready {
 /// Serves one WebSocket until it ends.
 pub async fn serve(socket: WebSocket, state: AppState) {
     let (mut sink, mut incoming) = socket.split();
+    let Ok(_permit) = state.streams.clone().try_acquire_owned() else {
+        let message = "this server is at its stream limit; try again shortly";
+        let _ = send(&mut sink, packets::error_packet(503, "too_many_streams", message)).await;
+        return close(&mut sink, 1013, "too many streams").await;
+    };
+    let _open = OpenStream::new();
     match handshake(&mut sink, &mut incoming, &state).await {
         Ok(ready) => run(sink, incoming, state, ready).await,
         Err(Refusal::Error(code, kind, message)) => {
@@ -179,6 +208,7 @@ impl Viewer {
             if !self.delivered.contains(&event.uid) {
                 if self.near_live.len() >= self.opts.bandwidth as usize {
                     self.near_live.pop_front();
+                    thinned("overflow", 1);
                 }
                 self.near_live.push_back(event);
             }
@@ -206,6 +236,8 @@ impl Viewer {
             }
         }
         self.near_live_rate.record(batch.len(), now);
+        let near_live = batch.len();
+        let mut late_dropped = 0;
         if let Some(replay) = &mut self.replay {
             while let Some(e) = replay.peek_due(p, self.opts.lookahead) {
                 let late = e.prompt_time < p - self.opts.lookback.max(0.25);
@@ -217,10 +249,17 @@ impl Viewer {
                     self.delivered.insert(&e.uid, e.prompt_time);
                     batch.push(e);
                     tokens -= 1;
+                } else if late {
+                    late_dropped += 1;
                 }
             }
         }
         self.bucket.spend(batch.len());
+        thinned("late", late_dropped);
+        if !batch.is_empty() {
+            metrics::counter!(m::DELIVERED, "kind" => "near_live").increment(near_live as u64);
+            metrics::counter!(m::DELIVERED, "kind" => "replay").increment((batch.len() - near_live) as u64);
+        }
         batch.sort_by(|a, b| {
             (a.prompt_time, &*a.uid)
                 .partial_cmp(&(b.prompt_time, &*b.uid))
@@ -260,7 +299,7 @@ async fn run(mut sink: Sink, mut incoming: Incoming, state: AppState, ready: Rea
         tokio::select! {
             received = subscription.receiver.recv() => match received {
                 Ok(event) => viewer.on_published(event),
-                Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "stream lagged behind pub/sub"),
+                Err(RecvError::Lagged(n)) => thinned("lagged", n as usize),
                 Err(RecvError::Closed) => return close(&mut sink, 1011, "pub/sub closed").await,
             },
             message = incoming.next() => match message {
@@ -329,7 +368,7 @@ async fn load_due_buckets(
         let share =
             (viewer.opts.bandwidth as f64 - viewer.near_live_rate.rate(Instant::now())).max(1.0);
         if let Some(r) = &mut viewer.replay {
-            r.add_bucket(bucket, live, share, read_at);
+            thinned("replay_sample", r.add_bucket(bucket, live, share, read_at));
         }
     }
 }

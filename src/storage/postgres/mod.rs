@@ -131,9 +131,11 @@ impl PostgresStore {
     ) -> Result<Result<StoredEvent, Violation>, StorageError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        let started = std::time::Instant::now();
         let result = writes::append_event(&tx, &event).await?;
         if result.is_ok() {
             tx.commit().await?;
+            metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "postgres").record(started.elapsed().as_secs_f64());
         }
         Ok(result)
     }

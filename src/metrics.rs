@@ -1,0 +1,68 @@
+//! Prometheus metrics (SPEC §9), served at `GET /metrics`.
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `chorus_events_accepted_total` | counter | `evtype` |
+//! | `chorus_events_rejected_total` | counter | `type` (the error type) |
+//! | `chorus_http_requests_total` | counter | `method`, `route`, `status` |
+//! | `chorus_http_request_duration_seconds` | histogram | `method`, `route` |
+//! | `chorus_commit_duration_seconds` | histogram | `engine` |
+//! | `chorus_commit_batch_size` | histogram | — (SQLite group commit) |
+//! | `chorus_open_streams` | gauge | — |
+//! | `chorus_stream_events_delivered_total` | counter | `kind` (`near_live`, `replay`) |
+//! | `chorus_stream_events_thinned_total` | counter | `reason` (`replay_sample`, `late`, `overflow`, `lagged`) |
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Events accepted, by `evtype`.
+pub const EVENTS_ACCEPTED: &str = "chorus_events_accepted_total";
+/// Requests refused, by error `type`.
+pub const EVENTS_REJECTED: &str = "chorus_events_rejected_total";
+/// HTTP requests, by method, route and status.
+pub const HTTP_REQUESTS: &str = "chorus_http_requests_total";
+/// HTTP request latency.
+pub const HTTP_DURATION: &str = "chorus_http_request_duration_seconds";
+/// Latency of committing a transaction (a group, on SQLite).
+pub const COMMIT_DURATION: &str = "chorus_commit_duration_seconds";
+/// Requests per SQLite group commit.
+pub const COMMIT_BATCH: &str = "chorus_commit_batch_size";
+/// Streams open now.
+pub const OPEN_STREAMS: &str = "chorus_open_streams";
+/// Events delivered to viewers.
+pub const DELIVERED: &str = "chorus_stream_events_delivered_total";
+/// Events not delivered because of the bandwidth.
+pub const THINNED: &str = "chorus_stream_events_thinned_total";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder (once) and returns its handle.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let latency = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+            let batch = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2048.0];
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &latency)
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full(COMMIT_BATCH.into()), &batch))
+                .expect("valid buckets");
+            let handle = builder.install_recorder().expect("one metrics recorder per process");
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(EVENTS_ACCEPTED, "Events accepted and committed, by evtype.");
+    describe_counter!(EVENTS_REJECTED, "Requests refused, by error type.");
+    describe_counter!(HTTP_REQUESTS, "HTTP requests answered, by method, route and status.");
+    describe_histogram!(HTTP_DURATION, metrics::Unit::Seconds, "HTTP request latency.");
+    describe_histogram!(COMMIT_DURATION, metrics::Unit::Seconds, "Time to commit one transaction (one group on SQLite).");
+    describe_histogram!(COMMIT_BATCH, "Requests committed together by the SQLite writer.");
+    describe_gauge!(OPEN_STREAMS, "Live streams open on this process.");
+    describe_counter!(DELIVERED, "Events delivered to stream viewers, by kind.");
+    describe_counter!(THINNED, "Events not delivered to a viewer, by reason.");
+}
