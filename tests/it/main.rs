@@ -6,5 +6,6 @@ mod stream_support;
 mod support;
 
 mod api_basics;
-mod stream;
+mod operations;
 mod scale_out;
+mod stream;
