@@ -41,13 +41,19 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 pub fn install() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
-            let latency = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
-            let batch = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2048.0];
+            let latency = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ];
+            let batch = [
+                1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2048.0,
+            ];
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &latency)
                 .and_then(|b| b.set_buckets_for_metric(Matcher::Full(COMMIT_BATCH.into()), &batch))
                 .expect("valid buckets");
-            let handle = builder.install_recorder().expect("one metrics recorder per process");
+            let handle = builder
+                .install_recorder()
+                .expect("one metrics recorder per process");
             describe();
             handle
         })
@@ -58,10 +64,24 @@ fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
     describe_counter!(EVENTS_ACCEPTED, "Events accepted and committed, by evtype.");
     describe_counter!(EVENTS_REJECTED, "Requests refused, by error type.");
-    describe_counter!(HTTP_REQUESTS, "HTTP requests answered, by method, route and status.");
-    describe_histogram!(HTTP_DURATION, metrics::Unit::Seconds, "HTTP request latency.");
-    describe_histogram!(COMMIT_DURATION, metrics::Unit::Seconds, "Time to commit one transaction (one group on SQLite).");
-    describe_histogram!(COMMIT_BATCH, "Requests committed together by the SQLite writer.");
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests answered, by method, route and status."
+    );
+    describe_histogram!(
+        HTTP_DURATION,
+        metrics::Unit::Seconds,
+        "HTTP request latency."
+    );
+    describe_histogram!(
+        COMMIT_DURATION,
+        metrics::Unit::Seconds,
+        "Time to commit one transaction (one group on SQLite)."
+    );
+    describe_histogram!(
+        COMMIT_BATCH,
+        "Requests committed together by the SQLite writer."
+    );
     describe_gauge!(OPEN_STREAMS, "Live streams open on this process.");
     describe_counter!(DELIVERED, "Events delivered to stream viewers, by kind.");
     describe_counter!(THINNED, "Events not delivered to a viewer, by reason.");

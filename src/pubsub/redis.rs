@@ -101,12 +101,21 @@ impl RedisPubSub {
             result = self.ping_once().await;
         }
         result?;
-        if self.subscribed.load(Ordering::Relaxed) { Ok(()) } else { Err("redis subscriber reconnecting".into()) }
+        if self.subscribed.load(Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err("redis subscriber reconnecting".into())
+        }
     }
 
     async fn ping_once(&self) -> Result<(), String> {
         let mut conn = self.publisher.clone();
-        match tokio::time::timeout(Duration::from_secs(1), redis::cmd("PING").query_async::<String>(&mut conn)).await {
+        match tokio::time::timeout(
+            Duration::from_secs(1),
+            redis::cmd("PING").query_async::<String>(&mut conn),
+        )
+        .await
+        {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(format!("redis: {e}")),
             Err(_) => Err("redis: no answer within 1 s".into()),

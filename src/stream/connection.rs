@@ -80,7 +80,11 @@ pub async fn serve(socket: WebSocket, state: AppState) {
     let (mut sink, mut incoming) = socket.split();
     let Ok(_permit) = state.streams.clone().try_acquire_owned() else {
         let message = "this server is at its stream limit; try again shortly";
-        let _ = send(&mut sink, packets::error_packet(503, "too_many_streams", message)).await;
+        let _ = send(
+            &mut sink,
+            packets::error_packet(503, "too_many_streams", message),
+        )
+        .await;
         return close(&mut sink, 1013, "too many streams").await;
     };
     let _open = OpenStream::new();
@@ -258,7 +262,8 @@ impl Viewer {
         thinned("late", late_dropped);
         if !batch.is_empty() {
             metrics::counter!(m::DELIVERED, "kind" => "near_live").increment(near_live as u64);
-            metrics::counter!(m::DELIVERED, "kind" => "replay").increment((batch.len() - near_live) as u64);
+            metrics::counter!(m::DELIVERED, "kind" => "replay")
+                .increment((batch.len() - near_live) as u64);
         }
         batch.sort_by(|a, b| {
             (a.prompt_time, &*a.uid)

@@ -29,11 +29,21 @@ async fn an_event_accepted_by_one_process_reaches_a_viewer_of_the_other() {
     let participant = a.start_session(&prompt, "participant").await;
     let (status, join) = a.post_event(&participant, "join", 0.1, json!({})).await;
     assert_eq!(status, 201, "{join}");
-    let (status, answer) = a.post_event(&participant, "respond_color_prompt", 0.4, json!({"index": 1})).await;
+    let (status, answer) = a
+        .post_event(
+            &participant,
+            "respond_color_prompt",
+            0.4,
+            json!({"index": 1}),
+        )
+        .await;
     assert_eq!(status, 201, "{answer}");
     let (got, _) = viewer.collect(Duration::from_millis(1500)).await;
     let uids: Vec<_> = got.iter().map(|r| r.event["uid"].clone()).collect();
-    assert!(uids.contains(&join["uid"]) && uids.contains(&answer["uid"]), "{uids:?}");
+    assert!(
+        uids.contains(&join["uid"]) && uids.contains(&answer["uid"]),
+        "{uids:?}"
+    );
 }
 
 #[tokio::test]
@@ -47,7 +57,10 @@ async fn conflicting_joins_spread_over_two_processes_admit_exactly_one() {
     });
     let results = join_all(attempts).await;
     let accepted = results.iter().filter(|(st, _)| *st == 201).count();
-    let refused = results.iter().filter(|(st, b)| *st == 409 && b["type"] == "session_already_started").count();
+    let refused = results
+        .iter()
+        .filter(|(st, b)| *st == 409 && b["type"] == "session_already_started")
+        .count();
     assert_eq!((accepted, refused), (1, 49), "{results:?}");
 }
 
@@ -85,23 +98,57 @@ async fn parallel_sessions_over_two_processes_lose_nothing() {
     assert_eq!(accepted.len(), 160);
     let probe = a.start_session(&prompt, "probe").await;
     let (_, page) = a.search(&probe, json!({"limit": 5000})).await;
-    let stored: HashSet<String> = page["items"].as_array().unwrap().iter().map(|e| e["uid"].as_str().unwrap().to_owned()).collect();
+    let stored: HashSet<String> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["uid"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(stored, accepted);
     let (_, last) = b.stats(&probe, 30).await;
     assert_eq!(last["users"], 0);
-    assert_eq!(last["word_active"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).sum::<i64>(), 20);
+    assert_eq!(
+        last["word_active"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .sum::<i64>(),
+        20
+    );
     let (code, out) = a.run_command("check");
     assert_eq!(code, 0, "{out}");
 }
 
 fn redis_cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("redis-cli").args(["-h", "127.0.0.1", "-p", "6379"]).args(args).output().expect("redis-cli")
+    std::process::Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", "6379"])
+        .args(args)
+        .output()
+        .expect("redis-cli")
 }
 
 fn start_redis() {
     let status = std::process::Command::new("redis-server")
-        .args(["--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "", "--appendonly", "no"])
-        .args(["--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"])
+        .args([
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "-::1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .args([
+            "--dir",
+            "/var/lib/redis",
+            "--logfile",
+            "/var/log/redis/ci.log",
+        ])
         .status()
         .expect("redis-server");
     assert!(status.success());
@@ -130,7 +177,9 @@ async fn delivery_resumes_after_redis_restarts_mid_stream() {
 
     redis_cli(&["shutdown", "nosave"]);
     // Events are still accepted while Redis is away, and /readyz says so.
-    let (status, during) = a.post_event(&p, "like", viewer.prompt_time(), json!({})).await;
+    let (status, during) = a
+        .post_event(&p, "like", viewer.prompt_time(), json!({}))
+        .await;
     assert_eq!(status, 201, "{during}");
     let (ready, body) = a.send(a.http.get(a.url("/readyz"))).await;
     assert_eq!(ready, 503, "{body}");
@@ -140,7 +189,9 @@ async fn delivery_resumes_after_redis_restarts_mid_stream() {
     let mut resumed = false;
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let (status, after) = a.post_event(&p, "like", viewer.prompt_time(), json!({})).await;
+        let (status, after) = a
+            .post_event(&p, "like", viewer.prompt_time(), json!({}))
+            .await;
         assert_eq!(status, 201, "{after}");
         let (got, _) = viewer.collect(Duration::from_millis(400)).await;
         if got.iter().any(|r| r.event["uid"] == after["uid"]) {
@@ -148,7 +199,10 @@ async fn delivery_resumes_after_redis_restarts_mid_stream() {
             break;
         }
     }
-    assert!(resumed, "live delivery did not resume after Redis restarted");
+    assert!(
+        resumed,
+        "live delivery did not resume after Redis restarted"
+    );
     let (ready, _) = b.send(b.http.get(b.url("/readyz"))).await;
     assert_eq!(ready, 200);
 }

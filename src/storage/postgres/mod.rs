@@ -135,7 +135,8 @@ impl PostgresStore {
         let result = writes::append_event(&tx, &event).await?;
         if result.is_ok() {
             tx.commit().await?;
-            metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "postgres").record(started.elapsed().as_secs_f64());
+            metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "postgres")
+                .record(started.elapsed().as_secs_f64());
         }
         Ok(result)
     }

@@ -77,7 +77,8 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>) {
         let started = std::time::Instant::now();
         metrics::histogram!(crate::metrics::COMMIT_BATCH).record(batch.len() as f64);
         let completions = commit_batch(&conn, batch.drain(..));
-        metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "sqlite").record(started.elapsed().as_secs_f64());
+        metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "sqlite")
+            .record(started.elapsed().as_secs_f64());
         let (result, completions) = match completions {
             Ok(c) => (Ok(()), c),
             Err((e, c)) => (Err(e), c),
