@@ -190,6 +190,9 @@ impl EventKind {
     }
 }
 
+/// Longest display name kept, in characters (longer names are cut).
+pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
+
 /// Display name for a user from token claims (SPEC §1): the first present of
 /// `given_name`, first word of `name`, `preferred_username`, `nickname`.
 pub fn display_name_from_claims(claims: &serde_json::Map<String, Value>) -> Option<String> {
@@ -204,7 +207,7 @@ pub fn display_name_from_claims(claims: &serde_json::Map<String, Value>) -> Opti
         .or_else(|| get("name").and_then(|n| n.split_whitespace().next()))
         .or_else(|| get("preferred_username"))
         .or_else(|| get("nickname"))
-        .map(str::to_owned)
+        .map(|n| n.chars().take(MAX_DISPLAY_NAME_CHARS).collect())
 }
 
 /// The name shown when a user has none.
@@ -258,5 +261,8 @@ mod tests {
             "nick"
         );
         assert_eq!(display_name_from_claims(&claims(json!({}))), None);
+        let long =
+            display_name_from_claims(&claims(json!({"given_name": "x".repeat(500)}))).unwrap();
+        assert_eq!(long.chars().count(), MAX_DISPLAY_NAME_CHARS);
     }
 }

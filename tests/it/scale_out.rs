@@ -26,6 +26,22 @@ async fn an_event_accepted_by_one_process_reaches_a_viewer_of_the_other() {
     let prompt = a.create_prompt(color_prompt(), 30).await;
     let viewer_session = b.start_session(&prompt, "viewer").await;
     let mut viewer = Viewer::join(&b, authorize(&viewer_session, 50, 2.0, 2.0, false), 0.0).await;
+    // Two more viewers on the same process share its one Redis subscription.
+    let _more = [
+        Viewer::join(&b, authorize(&viewer_session, 50, 2.0, 2.0, false), 0.0).await,
+        Viewer::join(&b, authorize(&viewer_session, 50, 2.0, 2.0, false), 0.0).await,
+    ];
+    let channel = format!("ps:interactive_prompts:{prompt}:events");
+    let numsub = redis_cli(&["pubsub", "numsub", &channel]);
+    let lines: Vec<String> = String::from_utf8_lossy(&numsub.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        lines,
+        [channel.clone(), "1".to_owned()],
+        "one subscription per process with viewers"
+    );
     let participant = a.start_session(&prompt, "participant").await;
     let (status, join) = a.post_event(&participant, "join", 0.1, json!({})).await;
     assert_eq!(status, 201, "{join}");

@@ -322,3 +322,123 @@ async fn live_and_replayed_events_merge_without_duplicates() {
         "a future event arrived at {ahead_at}, more than lookahead early"
     );
 }
+
+/// Connects with a tiny receive buffer, so an unread stream fills fast.
+async fn connect_small_buffer(
+    app: &TestApp,
+) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/api/2/interactive_prompts/live");
+    tokio_tungstenite::client_async(url, tcp)
+        .await
+        .expect("handshake")
+        .0
+}
+
+/// Writes `n` likes straight into a stopped server's SQLite file (setup
+/// only: far faster than HTTP), spread over the sessions and `[0, duration)`.
+fn bulk_insert_likes(database: &str, sessions: &[Session], n: usize, duration: f64) {
+    let conn = rusqlite::Connection::open(database.trim_start_matches("sqlite://")).unwrap();
+    conn.execute_batch("BEGIN").unwrap();
+    for (i, s) in sessions.iter().enumerate() {
+        let id: i64 = conn
+            .query_row(
+                "SELECT id FROM interactive_prompt_sessions WHERE uid = ?1",
+                [&s.session_uid],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let per = n / sessions.len();
+        for j in 0..per {
+            let t = duration * (j as f64 + i as f64 / sessions.len() as f64) / per as f64;
+            conn.execute(
+                "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at)
+                 VALUES (?1, ?2, 'like', '{}', ?3, 0)",
+                rusqlite::params![format!("ipe_bulk{i:03}x{j:06}"), id, t],
+            )
+            .unwrap();
+        }
+    }
+    conn.execute_batch("COMMIT").unwrap();
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected() {
+    // Always on a SQLite file: the history is bulk-written into it.
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("slow.db").display());
+    let app = spawn_on(&database, &[], None);
+    let prompt = app.create_prompt(press_prompt(), 10).await;
+    let mut sessions = Vec::new();
+    for i in 0..20 {
+        sessions.push(app.start_session(&prompt, &format!("s{i}")).await);
+    }
+    drop(app);
+    bulk_insert_likes(&database, &sessions, 40_000, 10.0);
+    let app = spawn_on(&database, &[], None);
+
+    let mut socket = connect_small_buffer(&app).await;
+    let text = |v: Value| tokio_tungstenite::tungstenite::Message::Text(v.to_string().into());
+    socket
+        .send(text(authorize(&sessions[0], 5000, 0.0, 10.0, true)))
+        .await
+        .unwrap();
+    let mut handshake = Vec::new();
+    while handshake.len() < 2 {
+        if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) = socket.next().await {
+            let packet: Value = serde_json::from_str(&t).unwrap();
+            if packet["type"] == "sync_request" {
+                let sync = json!({"type": "sync_response", "data": {"receive_timestamp": 0.0, "transmit_timestamp": 0.0}});
+                socket.send(text(sync)).await.unwrap();
+            }
+            handshake.push(packet["type"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(handshake, ["sync_request", "auth_response"]);
+    // Stop reading while the server sends 5,000 events a second.
+    let mut open = String::new();
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let metrics = app
+            .http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        open = metrics
+            .lines()
+            .find(|l| l.starts_with("chorus_open_streams "))
+            .unwrap_or("")
+            .to_owned();
+        if open == "chorus_open_streams 0" {
+            break;
+        }
+    }
+    assert_eq!(
+        open, "chorus_open_streams 0",
+        "the server still holds the unread stream after 10 s"
+    );
+    // What the kernel buffered drains, then the stream ends, long before the prompt would.
+    let drained = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut events = 0usize;
+        while let Some(Ok(msg)) = socket.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+                let packet: Value = serde_json::from_str(&t).unwrap();
+                events += packet["data"]["events"].as_array().map_or(0, Vec::len);
+            }
+        }
+        events
+    })
+    .await
+    .expect("the stream was closed");
+    assert!(
+        drained < 40_000,
+        "everything was delivered ({drained}); the reader was not slow"
+    );
+}
