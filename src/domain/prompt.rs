@@ -238,6 +238,20 @@ pub struct PromptRecord {
     pub deleted_at: Option<f64>,
 }
 
+impl PromptRecord {
+    /// A new prompt, not yet stored (`id` 0, a fresh uid).
+    pub fn unsaved(prompt: Prompt, duration_seconds: i64, created_at: f64) -> Self {
+        PromptRecord {
+            id: 0,
+            uid: super::uid::generate(super::uid::PROMPT),
+            prompt,
+            duration_seconds,
+            created_at,
+            deleted_at: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,22 @@ impl PendingAggregates {
         *self.counts.entry((prompt_id, effects.bucket)).or_default() += 1;
     }
 
+    /// Pending rows that write a prompt's recomputed rows from scratch.
+    pub fn from_rows(prompt_id: i64, rows: &PromptAggregates) -> Self {
+        PendingAggregates {
+            fenwick: rows
+                .fenwick
+                .iter()
+                .map(|(&(c, i), &v)| ((prompt_id, c, i), v))
+                .collect(),
+            counts: rows
+                .counts
+                .iter()
+                .map(|(&b, &t)| ((prompt_id, b), t))
+                .collect(),
+        }
+    }
+
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
         self.fenwick.is_empty() && self.counts.is_empty()

@@ -17,14 +17,7 @@ pub async fn create_prompt(
     prompt: Prompt,
     duration_seconds: i64,
 ) -> Result<PromptRecord, StorageError> {
-    let record = PromptRecord {
-        id: 0,
-        uid: uid::generate(uid::PROMPT),
-        prompt,
-        duration_seconds,
-        created_at: now(),
-        deleted_at: None,
-    };
+    let record = PromptRecord::unsaved(prompt, duration_seconds, now());
     let json = serde_json::to_string(&record.prompt).expect("prompts serialize");
     let row = c
         .query_one(
@@ -202,12 +195,6 @@ pub async fn replace_aggregates(
         &[&prompt_id],
     )
     .await?;
-    let mut pending = PendingAggregates::default();
-    for (&(category, idx), &val) in &expected.fenwick {
-        pending.fenwick.insert((prompt_id, category, idx), val);
-    }
-    for (&bucket, &total) in &expected.counts {
-        pending.counts.insert((prompt_id, bucket), total);
-    }
+    let pending = PendingAggregates::from_rows(prompt_id, expected);
     flush(c, &pending).await
 }

@@ -15,14 +15,7 @@ pub fn create_prompt(
     prompt: Prompt,
     duration_seconds: i64,
 ) -> Result<PromptRecord, StorageError> {
-    let record = PromptRecord {
-        id: 0,
-        uid: uid::generate(uid::PROMPT),
-        prompt,
-        duration_seconds,
-        created_at: now(),
-        deleted_at: None,
-    };
+    let record = PromptRecord::unsaved(prompt, duration_seconds, now());
     let json = serde_json::to_string(&record.prompt).expect("prompts serialize");
     let mut stmt = conn.prepare_cached(
         "INSERT INTO interactive_prompts(uid, prompt, duration_seconds, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -167,12 +160,6 @@ pub fn replace_aggregates(
         "DELETE FROM interactive_prompt_event_counts WHERE interactive_prompt_id = $1",
         params![prompt_id],
     )?;
-    let mut pending = PendingAggregates::default();
-    for (&(category, idx), &val) in &expected.fenwick {
-        pending.fenwick.insert((prompt_id, category, idx), val);
-    }
-    for (&bucket, &total) in &expected.counts {
-        pending.counts.insert((prompt_id, bucket), total);
-    }
+    let pending = PendingAggregates::from_rows(prompt_id, expected);
     super::writer::flush(conn, &pending)
 }
