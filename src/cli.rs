@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Verify every prompt's Fenwick rows and counts against its events.
     Check(DatabaseArgs),
     /// Recompute every prompt's Fenwick rows and counts from its events.

@@ -12,7 +12,7 @@ async fn main() -> ExitCode {
     chorus::telemetry::init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Check(db) => commands::check::check(&db.database).await.map(|ok| {
             if ok {
                 ExitCode::SUCCESS

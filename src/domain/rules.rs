@@ -259,14 +259,14 @@ pub fn check(
             return Err(Violation::SessionHasSameEventAtSameTime);
         }
     }
-    let suits = match (kind, &prompt.prompt) {
-        (EventKind::Join | EventKind::Leave | EventKind::Like, _) => true,
-        (EventKind::Numeric { .. }, Prompt::Numeric { .. }) => true,
-        (EventKind::PressStart | EventKind::PressEnd, Prompt::Press { .. }) => true,
-        (EventKind::Color { .. }, Prompt::Color { .. }) => true,
-        (EventKind::Word { .. }, Prompt::Word { .. }) => true,
-        _ => false,
-    };
+    let suits = matches!(
+        (kind, &prompt.prompt),
+        (EventKind::Join | EventKind::Leave | EventKind::Like, _)
+            | (EventKind::Numeric { .. }, Prompt::Numeric { .. })
+            | (EventKind::PressStart | EventKind::PressEnd, Prompt::Press { .. })
+            | (EventKind::Color { .. }, Prompt::Color { .. })
+            | (EventKind::Word { .. }, Prompt::Word { .. })
+    );
     if !suits {
         return Err(Violation::ImpossibleEvent);
     }

@@ -94,6 +94,7 @@ pub struct StoredEvent {
 
 impl StoredEvent {
     /// Builds the outgoing form of a stored row.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         uid: String,
         user_sub: String,
