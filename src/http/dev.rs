@@ -10,9 +10,11 @@ use super::extract::JsonBody;
 use super::state::AppState;
 
 /// Body of the dev login.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DevLogin {
+    /// The display name, 1–64 characters after trimming.
+    #[schema(min_length = 1)]
     name: String,
 }
 

@@ -14,13 +14,14 @@ use super::state::AppState;
 use crate::domain::event::{EventKind, EventType};
 use crate::storage::NewEvent;
 
-/// The body every event route takes.
-#[derive(Deserialize)]
+/// The body every event route takes; `data` depends on the route.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventBody {
     interactive_prompt_uid: String,
     interactive_prompt_jwt: String,
     session_uid: String,
+    /// Seconds into the prompt, `0 ≤ t ≤ duration_seconds`.
     prompt_time: f64,
     data: Value,
 }

@@ -7,6 +7,7 @@ pub mod events;
 pub mod extract;
 pub mod health;
 pub mod observe;
+pub mod openapi;
 pub mod prompts;
 pub mod rate_limit;
 pub mod search;
@@ -50,7 +51,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/2/interactive_prompts/live", get(crate::stream::live))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(observe::render));
+        .route("/metrics", get(observe::render))
+        .route("/openapi.json", get(openapi::serve));
     if state.dev {
         api = api.route("/api/1/dev/login", post(dev::login));
     }

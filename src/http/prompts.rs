@@ -12,10 +12,13 @@ use super::state::AppState;
 use crate::domain::prompt::{Prompt, PromptInput, PromptRecord, parse_duration};
 
 /// Body of `POST /api/1/interactive_prompts`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePrompt {
+    #[schema(value_type = super::openapi::Prompt)]
     prompt: PromptInput,
+    /// Seconds, 1 … 86 400.
+    #[schema(minimum = 1, maximum = 86_400)]
     duration_seconds: i64,
 }
 
@@ -71,7 +74,7 @@ pub async fn delete(
 }
 
 /// Body of `POST /api/1/interactive_prompts/start_session`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartSession {
     interactive_prompt_uid: String,

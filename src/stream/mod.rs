@@ -16,15 +16,32 @@ pub mod replay;
 
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::response::Response;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 
 use crate::http::AppState;
+use crate::http::error::ApiError;
 
 /// Largest client packet accepted, in bytes.
 pub const MAX_PACKET_BYTES: usize = 16 * 1024;
 
-/// Upgrades the request and serves the stream.
-pub async fn live(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+/// Upgrades the request and serves the stream. A request that is not a
+/// WebSocket upgrade gets a JSON error like every other route.
+pub async fn live(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    State(state): State<AppState>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(e) => {
+            let kind = match e.status() {
+                StatusCode::UPGRADE_REQUIRED => "upgrade_required",
+                _ => "bad_request",
+            };
+            return ApiError::new(e.status(), kind, e.body_text()).into_response();
+        }
+    };
     ws.max_message_size(MAX_PACKET_BYTES)
         .on_upgrade(move |socket| connection::serve(socket, state))
 }
