@@ -6,6 +6,9 @@ mod stream_support;
 mod support;
 
 mod api_basics;
+mod concurrency;
+mod model;
 mod operations;
+mod rules;
 mod scale_out;
 mod stream;
