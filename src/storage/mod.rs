@@ -265,6 +265,20 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StorageError> {
         dispatch!(self, s => s.ping().await)
     }
+
+    /// Every prompt that is not deleted, oldest first (for the dev-mode
+    /// prompt list and `chorus demo`).
+    ///
+    /// Only the SQLite engine lists prompts so far; on PostgreSQL this is
+    /// an error until `PostgresStore::list_prompts` exists.
+    pub async fn list_prompts(&self) -> Result<Vec<PromptRecord>, StorageError> {
+        match self {
+            Store::Sqlite(s) => s.list_prompts().await,
+            Store::Postgres(_) => Err(StorageError::Postgres(
+                "listing prompts is not implemented on PostgreSQL yet".into(),
+            )),
+        }
+    }
 }
 
 /// Current unix time in seconds.

@@ -239,6 +239,11 @@ impl SqliteStore {
             .await
     }
 
+    /// See [`crate::storage::Store::list_prompts`].
+    pub async fn list_prompts(&self) -> Result<Vec<PromptRecord>, StorageError> {
+        self.read(reads::live_prompts).await
+    }
+
     /// See [`crate::storage::Store::ping`].
     pub async fn ping(&self) -> Result<(), StorageError> {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))

@@ -48,6 +48,17 @@ pub fn all_prompts(conn: &Connection) -> Result<Vec<PromptRecord>, StorageError>
     rows.into_iter().collect()
 }
 
+/// Every prompt that is not deleted, oldest first.
+pub fn live_prompts(conn: &Connection) -> Result<Vec<PromptRecord>, StorageError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PROMPT_COLUMNS} FROM interactive_prompts WHERE deleted_at IS NULL ORDER BY id"
+    ))?;
+    let rows = stmt
+        .query_map([], prompt_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().collect()
+}
+
 pub use crate::storage::rows::decode_kind;
 
 /// Decodes a row selected with [`crate::storage::search_sql::EVENT_COLUMNS`].
