@@ -33,3 +33,17 @@ pub async fn login(
     })?;
     Ok(Json(json!({"user_jwt": jwt, "sub": sub})))
 }
+
+/// `GET /api/1/dev/prompts` (dev mode only): the prompts that are not
+/// deleted, oldest first, as `{"items": [{"uid", "prompt",
+/// "duration_seconds"}]}` — how the web client lists what to take.
+pub async fn prompts(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let items: Vec<Value> = s
+        .store
+        .list_prompts()
+        .await?
+        .into_iter()
+        .map(|p| json!({"uid": p.uid, "prompt": p.prompt, "duration_seconds": p.duration_seconds}))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}

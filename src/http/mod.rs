@@ -13,6 +13,7 @@ pub mod rate_limit;
 pub mod search;
 pub mod state;
 pub mod stats;
+pub mod web;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -54,8 +55,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(observe::render))
         .route("/openapi.json", get(openapi::serve));
     if state.dev {
-        api = api.route("/api/1/dev/login", post(dev::login));
+        api = api
+            .route("/api/1/dev/login", post(dev::login))
+            .route("/api/1/dev/prompts", get(dev::prompts));
     }
+    api = api.merge(web::routes());
     api.fallback(|| async { error::ApiError::not_found("not_found", "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(observe::track))

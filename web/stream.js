@@ -1,0 +1,75 @@
+// The live stream (SPEC §6): authorize, answer the clock sync, then receive
+// event batches. Events are handed over as they arrive; the room shows each
+// when the prompt clock reaches its prompt_time.
+
+const LOOKBACK = 1.5;
+const LOOKAHEAD = 1.5;
+const BANDWIDTH = 40;
+
+/**
+ * Watches a session's prompt. `clock()` is this participant's prompt time
+ * in seconds; `onEvents(items)` receives each batch. Reconnects (and syncs
+ * again) if the server goes away before the prompt is over; events seen
+ * twice are dropped by uid.
+ */
+export class LiveStream {
+  constructor(session, clock, onEvents) {
+    this.session = session;
+    this.clock = clock;
+    this.onEvents = onEvents;
+    this.seen = new Set();
+    this.closed = false;
+    this.retries = 0;
+    this.open();
+  }
+
+  open() {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const ws = new WebSocket(`${scheme}://${location.host}/api/2/interactive_prompts/live`);
+    this.ws = ws;
+    ws.onopen = () => {
+      ws.send(JSON.stringify({
+        type: 'authorize',
+        data: {
+          interactive_prompt_uid: this.session.uid,
+          jwt: this.session.jwt,
+          bandwidth: BANDWIDTH,
+          lookback: LOOKBACK,
+          lookahead: LOOKAHEAD,
+          replay: true,
+        },
+      }));
+    };
+    ws.onmessage = (message) => this.receive(ws, message.data);
+    ws.onclose = (close) => {
+      if (this.closed || close.code === 1000 || close.code === 1008) return;
+      if (this.retries++ < 5) setTimeout(() => { if (!this.closed) this.open(); }, 1000);
+    };
+  }
+
+  receive(ws, text) {
+    const receivedAt = this.clock();
+    let packet;
+    try { packet = JSON.parse(text); } catch { return; }
+    if (packet.type === 'sync_request') {
+      ws.send(JSON.stringify({
+        type: 'sync_response',
+        data: { receive_timestamp: receivedAt, transmit_timestamp: Math.max(receivedAt, this.clock()) },
+      }));
+    } else if (packet.type === 'auth_response') {
+      this.retries = 0;
+    } else if (packet.type === 'event_batch') {
+      const fresh = packet.data.events.filter((e) => !this.seen.has(e.uid));
+      for (const e of fresh) this.seen.add(e.uid);
+      if (fresh.length) this.onEvents(fresh);
+    } else if (packet.type === 'error') {
+      console.warn('chorus stream:', packet.data && packet.data.message);
+    }
+  }
+
+  /** Stops watching. */
+  close() {
+    this.closed = true;
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
+  }
+}
