@@ -23,6 +23,33 @@ pub enum Command {
     Check(DatabaseArgs),
     /// Recompute every prompt's Fenwick rows and counts from its events.
     Rebuild(DatabaseArgs),
+    /// Run a dev server with demo prompts, recorded history and a live crowd.
+    Demo(DemoArgs),
+}
+
+/// Options of `chorus demo`. No `CHORUS_*` variables apply, so a demo can
+/// never write into the database a real server is configured with.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The database: in memory by default (gone on exit); a `sqlite://PATH`
+    /// keeps the demo, and running again on it reuses its prompts.
+    #[arg(long, default_value = "sqlite::memory:")]
+    pub database: String,
+    /// Recorded sessions written on each new demo prompt.
+    #[arg(long, default_value_t = 300)]
+    pub history: u64,
+    /// About how many simulated people take each prompt at any moment (0 = none).
+    #[arg(long, default_value_t = 4)]
+    pub crowd: u32,
+    /// No simulated crowd (the same as `--crowd 0`).
+    #[arg(long)]
+    pub no_crowd: bool,
+    /// Seed of the history and the crowd (the same seed, the same history).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
 }
 
 /// Where the database is.

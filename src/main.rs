@@ -23,6 +23,12 @@ async fn main() -> ExitCode {
         Command::Rebuild(db) => commands::check::rebuild(&db.database)
             .await
             .map(|_| ExitCode::SUCCESS),
+        Command::Demo(mut args) => {
+            if args.no_crowd {
+                args.crowd = 0;
+            }
+            commands::demo::run(args).await.map(|_| ExitCode::SUCCESS)
+        }
     };
     result.unwrap_or_else(|e| {
         eprintln!("chorus: {e:#}");

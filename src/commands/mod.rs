@@ -1,3 +1,4 @@
 //! The subcommands besides `serve`.
 
 pub mod check;
+pub mod demo;

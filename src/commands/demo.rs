@@ -1,0 +1,132 @@
+//! `chorus demo` (SPEC §10): a dev-mode server with four demo prompts (one
+//! of each style), hundreds of recorded sessions on each, and a simulated
+//! crowd taking them live — one command to feel what Chorus does.
+//!
+//! Everything goes through the library, as the server itself would: the
+//! prompts and the history are written with [`crate::storage::Store`]
+//! (fast: no HTTP, group-committed), and the crowd's events are stored and
+//! then published on pub/sub, so viewers receive them near-live exactly as
+//! they would events posted over HTTP.
+
+mod crowd;
+mod plan;
+mod script;
+
+pub use crowd::{CROWD_SUB, HISTORY_SUB};
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+
+use crate::app::{Application, shutdown_signal};
+use crate::cli::{DatabaseArgs, DemoArgs, ServeArgs};
+use crate::domain::prompt::PromptRecord;
+use crate::storage::Store;
+use script::DemoPrompt;
+
+/// The server options of a demo: dev mode, everything else default.
+fn serve_args(args: &DemoArgs) -> ServeArgs {
+    ServeArgs {
+        listen: args.listen.clone(),
+        db: DatabaseArgs {
+            database: args.database.clone(),
+        },
+        redis: None,
+        dev: true,
+        session_event_rate: 20,
+        max_streams: 20_000,
+        user_jwt_secret: None,
+        user_jwt_public_key: None,
+        user_jwt_issuer: None,
+        user_jwt_audience: None,
+        prompt_jwt_secret: None,
+        admin_token: None,
+    }
+}
+
+/// A demo prompt as stored, and whether it was created by this run (and
+/// so still needs its history).
+struct Seeded {
+    record: PromptRecord,
+    demo: DemoPrompt,
+    created: bool,
+}
+
+/// Finds each demo prompt in the database, or creates it. Re-running the
+/// demo on the same database file reuses the prompts and their history.
+async fn seed_prompts(store: &Store) -> anyhow::Result<Vec<Seeded>> {
+    let existing = store.list_prompts().await.context("listing prompts")?;
+    let mut out = Vec::new();
+    for demo in script::prompts() {
+        let found = existing
+            .iter()
+            .find(|p| p.prompt == demo.prompt && p.duration_seconds == demo.duration_seconds);
+        let (record, created) = match found {
+            Some(p) => (p.clone(), false),
+            None => {
+                let p = store
+                    .create_prompt(demo.prompt.clone(), demo.duration_seconds)
+                    .await
+                    .context("creating a demo prompt")?;
+                (p, true)
+            }
+        };
+        out.push(Seeded {
+            record,
+            demo,
+            created,
+        });
+    }
+    Ok(out)
+}
+
+/// The address to open in a browser: a wildcard listen address is
+/// reachable as localhost.
+fn browser_url(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://localhost:{}/", addr.port())
+    } else {
+        format!("http://{addr}/")
+    }
+}
+
+/// Runs the demo until Ctrl-C or SIGTERM.
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let app = Application::build(&serve_args(&args)).await?;
+    let state = app.state().clone();
+    let prompts = seed_prompts(&state.store).await?;
+    let started = std::time::Instant::now();
+    let mut events = 0;
+    for (i, p) in prompts.iter().enumerate().filter(|(_, p)| p.created) {
+        let seed = args.seed.wrapping_add(i as u64);
+        events += crowd::fill_history(&state, &p.record, &p.demo, args.history, seed).await;
+    }
+    tracing::info!(events, elapsed = ?started.elapsed(), "demo: history recorded");
+    if args.crowd > 0 {
+        for (i, p) in prompts.iter().enumerate() {
+            let seed = args.seed.wrapping_add(1000 + i as u64);
+            let crowd = crowd::run_crowd(
+                state.clone(),
+                p.record.clone(),
+                p.demo.clone(),
+                args.crowd,
+                seed,
+            );
+            tokio::spawn(crowd);
+        }
+    }
+    // Tests read the address from this first line.
+    println!("chorus listening on http://{}", app.local_addr());
+    println!("dev mode: admin token {}", app.admin_token());
+    let crowd = match args.crowd {
+        0 => "no live crowd".to_owned(),
+        n => format!("about {n} simulated people taking each prompt live"),
+    };
+    println!(
+        "demo: {} prompts with {} recorded sessions each, {crowd}",
+        prompts.len(),
+        args.history
+    );
+    println!("open {} in a browser", browser_url(app.local_addr()));
+    app.run_until_stopped(shutdown_signal()).await
+}

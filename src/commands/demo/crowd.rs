@@ -1,0 +1,151 @@
+//! Simulated participants: the recorded history written straight through
+//! the storage engine, and the live crowd that keeps taking the prompts in
+//! real time and publishes each event so viewers see it near-live.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::time::Instant;
+
+use super::plan::{self, Plan};
+use super::script::DemoPrompt;
+use crate::domain::prompt::PromptRecord;
+use crate::http::AppState;
+use crate::storage::{NewEvent, UserIdentity};
+
+/// Display names of the simulated participants.
+const NAMES: &[&str] = &[
+    "Ada", "Bea", "Cal", "Dara", "Eli", "Fern", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lena", "Milo",
+    "Nia", "Omar", "Pia", "Quinn", "Rosa", "Sami", "Tess", "Uma", "Vik", "Wren", "Xan", "Yara",
+    "Zeke", "Aiko", "Bruno", "Chloé", "Dev", "Esra", "Femi", "Greta", "Hugo", "Ines", "Jonas",
+    "Kofi", "Lior", "Maya", "Noor", "Otto", "Priya", "Rafa", "Sofia", "Theo", "Ugo", "Vera", "Wim",
+    "Yusuf", "Zoë",
+];
+
+/// The `sub` prefix of the recorded history's users.
+pub const HISTORY_SUB: &str = "demo-history-";
+/// The `sub` prefix of the live crowd's users.
+pub const CROWD_SUB: &str = "demo-crowd-";
+
+/// How many history sessions are written at once (group commit batches them).
+const HISTORY_CONCURRENCY: usize = 256;
+
+fn identity(prefix: &str, n: u64) -> UserIdentity {
+    UserIdentity {
+        sub: format!("{prefix}{n}"),
+        display_name: Some(NAMES[(n as usize * 7 + 3) % NAMES.len()].to_owned()),
+    }
+}
+
+/// Starts a session of `prompt` and returns its uid.
+async fn start(state: &AppState, prompt: &PromptRecord, who: &UserIdentity) -> Option<String> {
+    match state.store.start_session(&prompt.uid, who.clone()).await {
+        Ok(Some(started)) => Some(started.session_uid),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "demo: starting a session failed");
+            None
+        }
+    }
+}
+
+/// Stores one planned event; publishes it when `live`.
+async fn post(
+    state: &AppState,
+    prompt: &PromptRecord,
+    session: &str,
+    sub: &str,
+    at: (f64, crate::domain::event::EventKind),
+    live: bool,
+) -> bool {
+    let event = NewEvent {
+        prompt_uid: prompt.uid.clone(),
+        session_uid: session.to_owned(),
+        user_sub: sub.to_owned(),
+        kind: at.1,
+        prompt_time: at.0,
+    };
+    match state.store.append_event(event).await {
+        Ok(Ok(stored)) => {
+            if live {
+                state.pubsub.publish(&stored).await;
+            }
+            true
+        }
+        Ok(Err(violation)) => {
+            tracing::warn!(?violation, "demo: a planned event was refused");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "demo: storing an event failed");
+            false
+        }
+    }
+}
+
+/// Writes `sessions` finished sessions of `prompt` as recorded history.
+/// Returns how many events were stored.
+pub async fn fill_history(
+    state: &AppState,
+    prompt: &PromptRecord,
+    demo: &DemoPrompt,
+    sessions: u64,
+    seed: u64,
+) -> usize {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let plans: Vec<(u64, Plan)> = (0..sessions)
+        .map(|n| (n, plan::session(demo, &mut rng)))
+        .collect();
+    futures::stream::iter(plans)
+        .map(|(n, plan)| async move {
+            let who = identity(HISTORY_SUB, n);
+            let Some(session) = start(state, prompt, &who).await else {
+                return 0;
+            };
+            let mut stored = 0;
+            for at in plan {
+                if !post(state, prompt, &session, &who.sub, at, false).await {
+                    break;
+                }
+                stored += 1;
+            }
+            stored
+        })
+        .buffer_unordered(HISTORY_CONCURRENCY)
+        .fold(0, |sum, n| async move { sum + n })
+        .await
+}
+
+/// Keeps about `size` simulated people taking `prompt` at any moment, each
+/// posting its events when its own clock reaches them. Runs forever.
+pub async fn run_crowd(
+    state: AppState,
+    prompt: PromptRecord,
+    demo: DemoPrompt,
+    size: u32,
+    seed: u64,
+) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let every = prompt.duration_seconds as f64 / size.max(1) as f64;
+    for n in 0.. {
+        let plan = plan::session(&demo, &mut rng);
+        let (state, prompt) = (state.clone(), prompt.clone());
+        tokio::spawn(async move {
+            let who = identity(CROWD_SUB, n);
+            let Some(session) = start(&state, &prompt, &who).await else {
+                return;
+            };
+            let began = Instant::now();
+            for at in plan {
+                tokio::time::sleep_until(began + Duration::from_secs_f64(at.0)).await;
+                if !post(&state, &prompt, &session, &who.sub, at, true).await {
+                    return;
+                }
+            }
+        });
+        let wait = every * rng.random_range(0.5..1.5);
+        tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+    }
+}
