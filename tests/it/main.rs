@@ -7,6 +7,7 @@ mod support;
 
 mod api_basics;
 mod concurrency;
+mod demo;
 mod model;
 mod operations;
 mod rules;

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# End-to-end tests of the web client in a real headless browser:
+#   1. installs Debian's Chromium if /usr/bin/chromium is missing;
+#   2. installs the pinned playwright-core in tests/browser (npm ci);
+#   3. builds the chorus binary (target/debug/chorus);
+#   4. runs tests/browser/*.test.mjs with node's test runner: each file
+#      starts its own `chorus demo --listen 127.0.0.1:0` and takes a word
+#      and a press prompt through the page, at a desktop and a phone viewport.
+# Screenshots land in tests/browser/artifacts/ (gitignored).
+# CHORUS_BIN overrides the binary, CHORUS_CHROMIUM the browser.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ -z "${CHORUS_CHROMIUM:-}" && ! -x /usr/bin/chromium ]]; then
+  echo "== installing Debian's chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y chromium
+fi
+
+echo "== installing the browser test driver (playwright-core)"
+(cd tests/browser && npm ci --no-audit --no-fund)
+
+if [[ -z "${CHORUS_BIN:-}" ]]; then
+  echo "== building chorus"
+  cargo build --locked --bin chorus
+fi
+
+echo "== browser tests (desktop and phone, in parallel)"
+rm -rf tests/browser/artifacts
+cd tests/browser
+node --test --test-concurrency=2 desktop.test.mjs phone.test.mjs
+echo "screenshots: tests/browser/artifacts/"

@@ -1,0 +1,29 @@
+// The web client at a desktop viewport, against its own `chorus demo`.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openBrowser, startDemo } from './support.mjs';
+import { takePressPrompt, takeWordPrompt } from './flows.mjs';
+
+let demo;
+let browser;
+
+before(async () => {
+  demo = await startDemo();
+  browser = await openBrowser('desktop');
+});
+
+after(async () => {
+  await browser?.close();
+  demo?.stop();
+});
+
+test('desktop: a person takes the word prompt and sees the room answer with them', { timeout: 120_000 }, async () => {
+  await takeWordPrompt(browser, demo.base);
+  assert.deepEqual(browser.problems, []);
+});
+
+test('desktop: a person holds the press prompt and sees the room press with them', { timeout: 120_000 }, async () => {
+  await takePressPrompt(browser, demo.base);
+  assert.deepEqual(browser.problems, []);
+});

@@ -1,0 +1,126 @@
+// Shared helpers of the browser tests: start `chorus demo`, open headless
+// Chromium, and take prompts through the page the way a person would.
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..', '..');
+
+/** Where screenshots go (gitignored). */
+export const ARTIFACTS = process.env.CHORUS_BROWSER_ARTIFACTS || join(here, 'artifacts');
+
+/** Generous limit for one wait; prompts last 30 s. */
+export const WAIT = 45_000;
+
+/** Starts `chorus demo` on a free port; resolves to `{base, stop()}`. */
+export async function startDemo(extra = []) {
+  const bin = process.env.CHORUS_BIN || join(root, 'target', 'debug', 'chorus');
+  const child = spawn(bin, ['demo', '--listen', '127.0.0.1:0', ...extra], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+  });
+  const lines = createInterface({ input: child.stdout });
+  const first = await new Promise((ok, fail) => {
+    child.once('exit', (code) => fail(new Error(`chorus demo exited with ${code} before listening`)));
+    lines.once('line', ok);
+  });
+  const match = /^chorus listening on (http:\/\/\S+)$/.exec(first);
+  assert.ok(match, `unexpected first line ${JSON.stringify(first)}`);
+  lines.on('line', () => {}); // keep draining stdout
+  return {
+    base: match[1],
+    stop() { child.kill('SIGTERM'); },
+  };
+}
+
+/** Headless Debian Chromium with a fresh profile, at a desktop or phone viewport. */
+export async function openBrowser(kind) {
+  const profile = await mkdtemp(join(tmpdir(), 'chorus-chromium-'));
+  const device = kind === 'phone'
+    ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
+    : { viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1 };
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHORUS_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    ...device,
+  });
+  context.setDefaultTimeout(WAIT);
+  const page = context.pages()[0] || await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  await mkdir(ARTIFACTS, { recursive: true });
+  return {
+    page,
+    problems,
+    shot: (name) => page.screenshot({ path: join(ARTIFACTS, `${kind}-${name}.png`), animations: 'disabled' }),
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+const number = (page, selector) => page.locator(selector).first().textContent().then((t) => Number(t));
+
+/** Waits until the number shown by `selector` satisfies `ok`. */
+export function waitNumber(page, selector, ok) {
+  return page.waitForFunction(
+    ([sel, src]) => {
+      const el = document.querySelector(sel);
+      return el && new Function('n', `return ${src}`)(Number(el.textContent));
+    },
+    [selector, ok],
+    { timeout: WAIT },
+  );
+}
+
+/** Waits until the countdown shows at most `seconds` left. */
+export function waitRemaining(page, seconds) {
+  return page.waitForFunction((s) => {
+    const [m, ss] = document.querySelector('#remaining').textContent.split(':').map(Number);
+    return m * 60 + ss <= s;
+  }, seconds, { timeout: WAIT });
+}
+
+/** Opens the list and starts the prompt of `style`; waits until the controls are live. */
+export async function startPrompt(b, base, style, name, onList = async () => {}) {
+  const { page } = b;
+  await page.goto(base);
+  await page.locator(`.prompt-card[data-style="${style}"]`).waitFor();
+  assert.equal(await page.locator('.prompt-card').count(), 4, 'the four demo prompts are listed');
+  await onList();
+  await page.fill('#name', name);
+  await page.click(`.prompt-card[data-style="${style}"]`);
+  await page.locator('#take').waitFor({ state: 'visible' });
+  await page.locator('#controls button:not([disabled])').first().waitFor();
+  // The totals of the recorded history arrive: hundreds of people are here.
+  await waitNumber(page, '#users', 'n >= 100');
+  assert.match(await page.textContent('#remaining'), /^0:[0-5]\d$/);
+}
+
+/** Events from the live crowd and from the recorded history appear in the flow. */
+export async function expectRoomEvents(page) {
+  await page.locator('#flow li[data-sub^="demo-crowd-"]').first().waitFor();
+  await page.locator('#flow li[data-sub^="demo-history-"]').first().waitFor();
+}
+
+/** Waits for the end; the chart of the whole prompt is drawn, with the own answers marked. */
+export async function expectChart(page) {
+  await page.locator('#after').waitFor({ state: 'visible', timeout: 60_000 });
+  await page.locator('#chart svg path.area').first().waitFor();
+  await page.locator('#chart svg[data-revealed="true"]').waitFor();
+  assert.ok(await page.locator('#chart svg rect').count() > 5, 'the likes strip is drawn');
+  assert.equal(await page.textContent('#status'), 'Done. Thank you!');
+}
+
+export { number };
