@@ -31,6 +31,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
             }
         })?;
+        // Every body is an object; serde would also fill a struct from an
+        // array of its fields in order, which no client means to send.
+        if bytes.iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'[') {
+            return Err(ApiError::unprocessable(
+                "invalid request body at body: expected a JSON object, got an array",
+            ));
+        }
         parse_json(&bytes).map(JsonBody)
     }
 }

@@ -6,10 +6,13 @@ mod stream_support;
 mod support;
 
 mod api_basics;
+mod bad_input;
+mod check_rebuild;
 mod concurrency;
 mod demo;
 mod model;
 mod operations;
 mod rules;
 mod scale_out;
+mod search;
 mod stream;
