@@ -91,7 +91,19 @@ CREATE UNIQUE INDEX interactive_prompt_event_counts_key_idx
     ON interactive_prompt_event_counts(interactive_prompt_id, bucket);
 "#
     );
-    vec![(1, v1)]
+    // Uids sort byte-wise on both engines (SQLite's BINARY; PostgreSQL's "C"
+    // collation instead of the database's language collation).
+    let v2 = match dialect {
+        Dialect::Sqlite => String::new(),
+        Dialect::Postgres => [
+            "ALTER TABLE interactive_prompt_events ALTER COLUMN uid TYPE TEXT COLLATE \"C\";",
+            "ALTER TABLE interactive_prompt_sessions ALTER COLUMN uid TYPE TEXT COLLATE \"C\";",
+            "ALTER TABLE interactive_prompts ALTER COLUMN uid TYPE TEXT COLLATE \"C\";",
+            "ALTER TABLE users ALTER COLUMN sub TYPE TEXT COLLATE \"C\";",
+        ]
+        .concat(),
+    };
+    vec![(1, v1), (2, v2)]
 }
 
 /// Adds `delta` to a Fenwick row whose `category_value` is not null.
