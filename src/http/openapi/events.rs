@@ -2,13 +2,16 @@
 //! [`EventType::ALL`] that [`crate::http::events::routes`] registers them
 //! with, so a new event type cannot be served undocumented.
 
+use utoipa::PartialSchema;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::SecurityRequirement;
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, Required, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required, ResponseBuilder};
 
+use super::schemas::EventCreated;
 use crate::domain::event::EventType;
+use crate::http::events::EventBody;
 
 /// The schema names of the data an event type takes, and of the data its
 /// `201` returns.
@@ -25,20 +28,28 @@ fn data_schemas(ty: EventType) -> (&'static str, &'static str) {
     }
 }
 
-fn with_data(base: &str, data: &str) -> AllOfBuilder {
-    AllOfBuilder::new()
-        .item(Ref::from_schema_name(base))
-        .item(ObjectBuilder::new().property("data", Ref::from_schema_name(data)))
+/// `T`'s schema with `data` (and `extra` properties) replaced.
+fn narrowed<T: PartialSchema>(data: &str, extra: &[(&str, Object)]) -> Object {
+    let RefOr::T(Schema::Object(mut object)) = T::schema() else {
+        unreachable!("derived struct schemas are objects")
+    };
+    object
+        .properties
+        .insert("data".into(), Ref::from_schema_name(data).into());
+    for (name, schema) in extra {
+        object
+            .properties
+            .insert((*name).into(), schema.clone().into());
+    }
+    object
 }
 
 fn created(ty: EventType, data: &str) -> ResponseBuilder {
-    let narrowed = ObjectBuilder::new().property(
-        "type",
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .enum_values(Some([ty.as_str()])),
-    );
-    let schema = with_data("EventCreated", data).item(narrowed);
+    let kind = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some([ty.as_str()]))
+        .build();
+    let schema = narrowed::<EventCreated>(data, &[("type", kind)]);
     ResponseBuilder::new()
         .description(format!(
             "Accepted and committed: a `{}` event.",
@@ -58,7 +69,7 @@ pub fn path_item(ty: EventType) -> PathItem {
         .content(
             "application/json",
             ContentBuilder::new()
-                .schema(Some(with_data("EventBody", data_in)))
+                .schema(Some(narrowed::<EventBody>(data_in, &[])))
                 .build(),
         )
         .build();

@@ -50,8 +50,7 @@ use events::EventRoutes;
     ),
     components(
         schemas(
-            errors::ErrorBody, crate::http::events::EventBody, schemas::EventCreated,
-            schemas::EmptyData, schemas::NameData, schemas::RatingData, schemas::IndexData,
+            errors::ErrorBody, schemas::EmptyData, schemas::NameData, schemas::RatingData, schemas::IndexData,
         ),
         responses(
             errors::Unauthorized, errors::Forbidden, errors::PromptNotFound,

@@ -71,7 +71,7 @@ pub fn start_session() {}
     security(("prompt_token" = [])),
     params(
         ("uid" = String, Query, description = "The prompt's uid; must be the token's prompt."),
-        ("bin" = i64, Query, description = "The bin, `0 … bins − 1`; negative is 422."),
+        ("bin" = i64, Query, minimum = 0, description = "The bin, `0 … bins − 1`; past the last is 404."),
     ),
     responses(
         (status = 200, description = "The figures.", body = Stats),
