@@ -23,6 +23,8 @@ pub enum Command {
     Check(DatabaseArgs),
     /// Recompute every prompt's Fenwick rows and counts from its events.
     Rebuild(DatabaseArgs),
+    /// Drive a server the way real clients do and report throughput and latency.
+    Loadgen(Box<crate::loadgen::LoadgenArgs>),
     /// Run a dev server with demo prompts, recorded history and a live crowd.
     Demo(DemoArgs),
 }

@@ -14,7 +14,8 @@
 //! * [`metrics`] — the Prometheus metrics and their names.
 //! * [`app`] — wiring: build the application, serve until shutdown.
 //! * [`cli`] / [`config`] — the command line and the resolved configuration.
-//! * [`commands`] — `check`, `rebuild`, `demo` and `loadgen`.
+//! * [`commands`] — `check`, `rebuild` and `demo`.
+//! * [`loadgen`] — the client side of `chorus loadgen`: scenarios, reports.
 
 pub mod app;
 pub mod auth;
@@ -23,6 +24,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod loadgen;
 pub mod metrics;
 pub mod pubsub;
 pub mod storage;
