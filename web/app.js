@@ -61,7 +61,7 @@ async function home() {
     b.innerHTML = '<span class="style-tag"></span><span class="text"></span><span class="meta"><span class="kind"></span><span class="len"></span></span>';
     b.querySelector('.style-tag').textContent = p.prompt.style;
     b.querySelector('.text').textContent = p.prompt.text;
-    b.querySelector('.kind').textContent = styleLabel(p.prompt);
+    b.querySelector('.kind').replaceWith(preview(p.prompt));
     b.querySelector('.len').textContent = `${p.duration_seconds} s`;
     b.addEventListener('click', () => take(p.uid).catch(failed));
     li.append(b);
@@ -71,6 +71,22 @@ async function home() {
     error.textContent = 'There are no prompts yet. An admin can create some with POST /api/1/interactive_prompts.';
     error.hidden = false;
   }
+}
+
+/** A glimpse of a prompt's controls for its card. */
+function preview(prompt) {
+  const span = document.createElement('span');
+  span.className = 'preview';
+  if (prompt.style === 'color') {
+    for (const c of prompt.colors) {
+      const i = document.createElement('i');
+      i.style.background = c;
+      span.append(i);
+    }
+  } else {
+    span.textContent = prompt.style === 'word' ? prompt.options.join(' · ') : styleLabel(prompt);
+  }
+  return span;
 }
 
 function failed(e) {

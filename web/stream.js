@@ -4,7 +4,7 @@
 
 const LOOKBACK = 1.5;
 const LOOKAHEAD = 1.5;
-const BANDWIDTH = 40;
+const BANDWIDTH = 20;
 
 /**
  * Watches a session's prompt. `clock()` is this participant's prompt time

@@ -9,7 +9,8 @@ let demo;
 let browser;
 
 before(async () => {
-  demo = await startDemo();
+  // A larger crowd than the default, so that some of it is always ahead of the test's clock.
+  demo = await startDemo(['--crowd', '8']);
   browser = await openBrowser('desktop');
 });
 

@@ -62,7 +62,7 @@ export async function openBrowser(kind) {
   return {
     page,
     problems,
-    shot: (name) => page.screenshot({ path: join(ARTIFACTS, `${kind}-${name}.png`), animations: 'disabled' }),
+    shot: (name) => page.screenshot({ path: join(ARTIFACTS, `${kind}-${name}.png`) }),
     async close() {
       await context.close();
       await rm(profile, { recursive: true, force: true });

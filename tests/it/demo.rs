@@ -198,3 +198,44 @@ async fn the_crowd_takes_the_prompts_live() {
             .all(|e| e["user_sub"].as_str().unwrap().starts_with("demo-crowd-"))
     );
 }
+
+/// A `serve` on a fresh SQLite file (listing prompts is SQLite-only so far).
+fn serve_on_sqlite(extra: &[&str]) -> crate::support::TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database = format!("sqlite://{}", dir.path().join("chorus.db").display());
+    crate::support::spawn_on(&database, extra, Some(dir))
+}
+
+#[tokio::test]
+async fn the_dev_prompt_list_shows_live_prompts_only_in_dev_mode() {
+    let app = serve_on_sqlite(&["--dev"]);
+    let kept = app.create_prompt(crate::support::word_prompt(), 30).await;
+    let gone = app.create_prompt(crate::support::press_prompt(), 20).await;
+    let (status, _) = app
+        .send(
+            app.http
+                .delete(app.url(&format!("/api/1/interactive_prompts/{gone}")))
+                .bearer_auth(crate::support::ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, list) = app.send(app.http.get(app.url("/api/1/dev/prompts"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        list,
+        json!({"items": [{"uid": kept, "prompt": {"style": "word", "text": "Pick a word",
+            "options": ["calm", "joy", "fear", "awe"]}, "duration_seconds": 30}]})
+    );
+
+    let plain = serve_on_sqlite(&[]);
+    let (status, body) = plain
+        .send(plain.http.get(plain.url("/api/1/dev/prompts")))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let page = plain.http.get(plain.url("/")).send().await.unwrap();
+    assert_eq!(
+        page.status(),
+        StatusCode::OK,
+        "the page is served in every mode"
+    );
+}
