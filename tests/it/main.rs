@@ -10,7 +10,6 @@ mod bad_input;
 mod check_rebuild;
 mod concurrency;
 mod demo;
-mod fuzz;
 mod model;
 mod operations;
 mod rules;
