@@ -4,7 +4,9 @@
 #      files with in-process pub/sub;
 #   2. the integration suite again on PostgreSQL with Redis pub/sub (a fresh
 #      database per test);
-#   3. the tests that restart the shared Redis, alone.
+#   3. the tests that restart the shared Redis, alone;
+#   4. Schemathesis against the served OpenAPI document;
+#   5. the web client in headless Chromium (desktop and phone).
 # PostgreSQL and Redis are started first if they are stopped; tests that
 # need them fail (never skip) when they are unreachable.
 set -euo pipefail
@@ -23,3 +25,7 @@ echo "== the integration suite on PostgreSQL + Redis"
 CHORUS_TEST_ENGINE=postgres cargo test --locked --test it -- --test-threads "$threads"
 echo "== tests that restart Redis"
 cargo test --locked --test it -- --ignored --test-threads 1
+echo "== schemathesis against /openapi.json"
+bash scripts/schemathesis.sh
+echo "== browser tests"
+bash scripts/browser-test.sh
