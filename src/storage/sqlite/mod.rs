@@ -4,6 +4,7 @@
 //! SQLite allows one writer at a time, so this engine serves exactly one
 //! server process; use PostgreSQL to run several.
 
+mod cache;
 mod connection;
 mod reads;
 mod writer;
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
+use self::cache::Hot;
 use self::writer::Writer;
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::Violation;
@@ -43,6 +45,7 @@ const READERS: usize = 8;
 pub struct SqliteStore {
     writer: Writer,
     readers: Option<Arc<ReadPool>>,
+    hot: Arc<Hot>,
 }
 
 struct ReadPool {
@@ -68,9 +71,11 @@ impl SqliteStore {
                 Location::Memory => (connection::open_memory()?, None),
             };
             connection::migrate(&mut conn)?;
+            let hot = Arc::new(Hot::default());
             Ok(SqliteStore {
-                writer: Writer::spawn(conn),
+                writer: Writer::spawn(conn, hot.clone()),
                 readers,
+                hot,
             })
         })
         .await
@@ -117,17 +122,30 @@ impl SqliteStore {
             .await
     }
 
-    /// See [`crate::storage::Store::prompt`].
+    /// See [`crate::storage::Store::prompt`]. Prompts the writer has seen
+    /// are answered from memory; others are read, and the writer is asked
+    /// to remember them.
     pub async fn prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
+        if let Some(p) = self.hot.prompt(uid) {
+            return Ok(Some(p));
+        }
         let uid = uid.to_owned();
-        self.read(move |c| reads::prompt_by_uid(c, &uid)).await
+        let found = {
+            let uid = uid.clone();
+            self.read(move |c| reads::prompt_by_uid(c, &uid)).await?
+        };
+        if found.is_some() {
+            self.writer
+                .spawn_job(move |c, ctx| writes::prompt_by_uid(c, ctx, &uid).map(|_| ()));
+        }
+        Ok(found)
     }
 
     /// See [`crate::storage::Store::delete_prompt`].
     pub async fn delete_prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
         let uid = uid.to_owned();
         self.writer
-            .run(move |c, _| writes::delete_prompt(c, &uid))
+            .run(move |c, ctx| writes::delete_prompt(c, ctx, &uid))
             .await
     }
 
@@ -139,7 +157,7 @@ impl SqliteStore {
     ) -> Result<Option<StartedSession>, StorageError> {
         let prompt_uid = prompt_uid.to_owned();
         self.writer
-            .run(move |c, _| writes::start_session(c, &prompt_uid, &user))
+            .run(move |c, ctx| writes::start_session(c, ctx, &prompt_uid, &user))
             .await
     }
 
@@ -149,18 +167,39 @@ impl SqliteStore {
         event: NewEvent,
     ) -> Result<Result<StoredEvent, Violation>, StorageError> {
         self.writer
-            .run(move |c, agg| writes::append_event(c, &event, agg))
+            .run(move |c, ctx| writes::append_event(c, ctx, &event))
             .await
     }
 
-    /// See [`crate::storage::Store::stats`].
+    /// Asks the writer to keep `prompt`'s Fenwick arrays in memory.
+    fn warm_trees(&self, prompt: &PromptRecord) {
+        let prompt = prompt.clone();
+        self.writer.spawn_job(move |c, ctx| {
+            if !ctx.hot.has_trees(prompt.id) {
+                let stored = reads::stored_aggregates(c, prompt.id)?;
+                ctx.hot.load_trees(&prompt, &stored);
+            }
+            Ok(())
+        });
+    }
+
+    /// See [`crate::storage::Store::stats`]: from memory once the prompt's
+    /// arrays are kept, else from its O(log bins) rows.
     pub async fn stats(&self, prompt: &PromptRecord, bin: u32) -> Result<Stats, StorageError> {
+        if let Some(stats) = self.hot.stats(prompt, bin) {
+            return Ok(stats);
+        }
+        self.warm_trees(prompt);
         let prompt = prompt.clone();
         self.read(move |c| reads::stats(c, &prompt, bin)).await
     }
 
     /// See [`crate::storage::Store::timeline`].
     pub async fn timeline(&self, prompt: &PromptRecord) -> Result<Timeline, StorageError> {
+        if let Some(timeline) = self.hot.timeline(prompt) {
+            return Ok(timeline);
+        }
+        self.warm_trees(prompt);
         let prompt = prompt.clone();
         self.read(move |c| reads::timeline(c, &prompt)).await
     }
@@ -220,7 +259,8 @@ impl SqliteStore {
     /// See [`crate::storage::Store::rebuild`].
     pub async fn rebuild(&self) -> Result<Vec<PromptCheck>, StorageError> {
         self.writer
-            .run(|c, _| {
+            .run(|c, ctx| {
+                ctx.invalidate = true;
                 let mut out = Vec::new();
                 for prompt in reads::all_prompts(c)? {
                     let events = reads::events_for_check(c, prompt.id)?;

@@ -4,19 +4,40 @@
 //! [`MAX_BATCH`]), runs each inside its own savepoint of one transaction,
 //! flushes the batch's merged aggregate deltas, commits once, and only
 //! then answers each job. A job that fails rolls back alone.
+//!
+//! Being the only writer, it also keeps the caches of [`super::cache`]:
+//! jobs read and update them through their [`JobCtx`]; after a commit the
+//! batch's deltas reach the shared Fenwick arrays before anyone is
+//! answered; anything it cannot vouch for is dropped.
+
+use std::sync::Arc;
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::cache::{Hot, WriterCache};
 use crate::storage::StorageError;
 use crate::storage::aggregates::PendingAggregates;
+
+/// What a job may use besides the connection.
+pub struct JobCtx<'a> {
+    /// Aggregate deltas; add them only once every statement succeeded.
+    pub agg: &'a mut PendingAggregates,
+    /// The writer's private cache.
+    pub cache: &'a mut WriterCache,
+    /// The cache shared with readers.
+    pub hot: &'a Hot,
+    /// Set by a job that rewrote aggregates wholesale: every cache is
+    /// dropped after the batch.
+    pub invalidate: bool,
+}
 
 /// Most jobs committed together.
 pub const MAX_BATCH: usize = 2048;
 
 /// Sends a job's answer once its transaction has committed (or failed).
 pub type Completion = Box<dyn FnOnce(Result<(), &StorageError>) + Send>;
-type Job = Box<dyn FnOnce(&Connection, &mut PendingAggregates) -> (bool, Completion) + Send>;
+type Job = Box<dyn FnOnce(&Connection, &mut JobCtx<'_>) -> (bool, Completion) + Send>;
 
 /// Handle to the writer thread; cheap to clone.
 #[derive(Clone)]
@@ -25,12 +46,12 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`.
-    pub fn spawn(conn: Connection) -> Self {
+    /// Starts the writer thread on `conn`, keeping `hot` up to date.
+    pub fn spawn(conn: Connection, hot: Arc<Hot>) -> Self {
         let (jobs, rx) = mpsc::channel::<Job>(MAX_BATCH * 8);
         std::thread::Builder::new()
             .name("chorus-sqlite-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, hot))
             .expect("spawn the SQLite writer thread");
         Writer { jobs }
     }
@@ -41,11 +62,11 @@ impl Writer {
     pub async fn run<T, F>(&self, f: F) -> Result<T, StorageError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection, &mut PendingAggregates) -> Result<T, StorageError> + Send + 'static,
+        F: FnOnce(&Connection, &mut JobCtx<'_>) -> Result<T, StorageError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn, agg| {
-            let result = f(conn, agg);
+        let job: Job = Box::new(move |conn, ctx| {
+            let result = f(conn, ctx);
             let ok = result.is_ok();
             let done: Completion = Box::new(move |commit: Result<(), &StorageError>| {
                 let answer = match commit {
@@ -62,9 +83,36 @@ impl Writer {
             .map_err(|_| StorageError::Stopped)?;
         rx.await.map_err(|_| StorageError::Stopped)?
     }
+
+    /// Queues `f` without waiting for it (cache warming); dropped when
+    /// the queue is full.
+    pub fn spawn_job<F>(&self, f: F)
+    where
+        F: FnOnce(&Connection, &mut JobCtx<'_>) -> Result<(), StorageError> + Send + 'static,
+    {
+        let job: Job = Box::new(move |conn, ctx| {
+            let ok = f(conn, ctx).is_ok();
+            (ok, Box::new(|_| {}))
+        });
+        let _ = self.jobs.try_send(job);
+    }
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Job>) {
+/// The writer's own state between batches.
+struct State {
+    cache: WriterCache,
+    hot: Arc<Hot>,
+    /// `PRAGMA data_version` after our last commit: it changes when
+    /// another connection commits.
+    data_version: Option<i64>,
+}
+
+fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, hot: Arc<Hot>) {
+    let mut state = State {
+        cache: WriterCache::default(),
+        hot,
+        data_version: None,
+    };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -76,7 +124,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>) {
         }
         let started = std::time::Instant::now();
         metrics::histogram!(crate::metrics::COMMIT_BATCH).record(batch.len() as f64);
-        let completions = commit_batch(&conn, batch.drain(..));
+        let completions = commit_batch(&conn, batch.drain(..), &mut state);
         metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "sqlite")
             .record(started.elapsed().as_secs_f64());
         let (result, completions) = match completions {
@@ -94,44 +142,94 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>) {
 
 type BatchResult = Result<Vec<Completion>, (StorageError, Vec<Completion>)>;
 
-fn commit_batch(conn: &Connection, jobs: impl Iterator<Item = Job>) -> BatchResult {
+fn exec(conn: &Connection, sql: &str) -> Result<(), StorageError> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+/// Drops the caches unless no other connection committed since our last
+/// commit (called with the write lock held).
+fn check_data_version(conn: &Connection, state: &mut State) -> Result<(), StorageError> {
+    let version: i64 = conn
+        .prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))?;
+    if state.data_version != Some(version) {
+        state.cache.clear();
+        state.hot.clear();
+        state.data_version = Some(version);
+    }
+    Ok(())
+}
+
+fn commit_batch(
+    conn: &Connection,
+    jobs: impl Iterator<Item = Job>,
+    state: &mut State,
+) -> BatchResult {
     let mut completions = Vec::with_capacity(MAX_BATCH);
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE").and_then(|_| check_data_version(conn, state)) {
         // Run nothing: every job is answered with the error.
+        let _ = conn.execute_batch("ROLLBACK");
         let refused = jobs.map(|job| job_refused(job)).collect();
-        return Err((e.into(), refused));
+        return Err((e, refused));
     }
     let mut agg = PendingAggregates::default();
+    let mut invalidate = false;
     for job in jobs {
-        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+        if let Err(e) = exec(conn, "SAVEPOINT job") {
             let _ = conn.execute_batch("ROLLBACK");
             completions.extend(std::iter::once(job).map(job_refused));
-            return Err((e.into(), completions));
+            state.forget_all();
+            return Err((e, completions));
         }
         let mut job_agg = PendingAggregates::default();
-        let (ok, done) = job(conn, &mut job_agg);
+        let mut ctx = JobCtx {
+            agg: &mut job_agg,
+            cache: &mut state.cache,
+            hot: &state.hot,
+            invalidate: false,
+        };
+        let (ok, done) = job(conn, &mut ctx);
+        invalidate |= ctx.invalidate;
         let end = if ok {
-            "RELEASE job"
+            exec(conn, "RELEASE job")
         } else {
-            "ROLLBACK TO job; RELEASE job"
+            exec(conn, "ROLLBACK TO job").and_then(|_| exec(conn, "RELEASE job"))
         };
         if ok {
             merge(&mut agg, job_agg);
         }
         completions.push(done);
-        if let Err(e) = conn.execute_batch(end) {
+        if let Err(e) = end {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err((e.into(), completions));
+            state.forget_all();
+            return Err((e, completions));
         }
     }
-    let flushed =
-        flush(conn, &agg).and_then(|_| conn.execute_batch("COMMIT").map_err(StorageError::from));
+    let flushed = flush(conn, &agg).and_then(|_| exec(conn, "COMMIT"));
     match flushed {
-        Ok(()) => Ok(completions),
+        Ok(()) => {
+            if invalidate {
+                state.forget_all();
+            } else {
+                state.hot.apply(&agg);
+            }
+            // Our own commit moved data_version on other connections only.
+            Ok(completions)
+        }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
+            state.forget_all();
             Err((e, completions))
         }
+    }
+}
+
+impl State {
+    /// Drops every cache (the database may differ from them).
+    fn forget_all(&mut self) {
+        self.cache.clear();
+        self.hot.clear();
     }
 }
 

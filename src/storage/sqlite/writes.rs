@@ -2,7 +2,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::cache::CachedSession;
 use super::reads;
+use super::writer::JobCtx;
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::{self, SessionOwner, SessionState, Violation};
 use crate::domain::uid;
@@ -27,35 +29,71 @@ pub fn create_prompt(
     Ok(PromptRecord { id, ..record })
 }
 
+/// A prompt by uid, from the shared cache or the database (then cached).
+pub fn prompt_by_uid(
+    conn: &Connection,
+    ctx: &JobCtx<'_>,
+    uid: &str,
+) -> Result<Option<PromptRecord>, StorageError> {
+    if let Some(p) = ctx.hot.prompt(uid) {
+        return Ok(Some(p));
+    }
+    let prompt = reads::prompt_by_uid(conn, uid)?;
+    if let Some(p) = &prompt {
+        ctx.hot.remember_prompt(p);
+    }
+    Ok(prompt)
+}
+
 /// Soft-deletes a prompt (idempotent).
-pub fn delete_prompt(conn: &Connection, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
+pub fn delete_prompt(
+    conn: &Connection,
+    ctx: &JobCtx<'_>,
+    uid: &str,
+) -> Result<Option<PromptRecord>, StorageError> {
     conn.prepare_cached(
         "UPDATE interactive_prompts SET deleted_at = $1 WHERE uid = $2 AND deleted_at IS NULL",
     )?
     .execute(params![now(), uid])?;
-    reads::prompt_by_uid(conn, uid)
+    let prompt = reads::prompt_by_uid(conn, uid)?;
+    if let Some(p) = &prompt {
+        ctx.hot.remember_prompt(p);
+    }
+    Ok(prompt)
 }
 
 /// Creates or refreshes the user, then a session of a live prompt.
 pub fn start_session(
     conn: &Connection,
+    ctx: &mut JobCtx<'_>,
     prompt_uid: &str,
     user: &UserIdentity,
 ) -> Result<Option<StartedSession>, StorageError> {
-    let Some(prompt) = reads::prompt_by_uid(conn, prompt_uid)?.filter(|p| p.deleted_at.is_none())
+    let Some(prompt) = prompt_by_uid(conn, ctx, prompt_uid)?.filter(|p| p.deleted_at.is_none())
     else {
         return Ok(None);
     };
-    let user_id: i64 = conn
+    let (user_id, name): (i64, Option<String>) = conn
         .prepare_cached(
             "INSERT INTO users(sub, given_name, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (sub) DO UPDATE SET given_name = COALESCE(excluded.given_name, users.given_name)
-             RETURNING id",
+             RETURNING id, given_name",
         )?
-        .query_row(params![user.sub, user.display_name, now()], |r| r.get(0))?;
+        .query_row(params![user.sub, user.display_name, now()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     let session_uid = uid::generate(uid::SESSION);
     conn.prepare_cached("INSERT INTO interactive_prompt_sessions(interactive_prompt_id, user_id, uid) VALUES ($1, $2, $3)")?
         .execute(params![prompt.id, user_id, session_uid])?;
+    let session = CachedSession {
+        id: conn.last_insert_rowid(),
+        owner: SessionOwner {
+            prompt_id: prompt.id,
+            user_sub: user.sub.clone(),
+        },
+        state: SessionState::default(),
+    };
+    ctx.cache.remember(&session_uid, session, name);
     Ok(Some(StartedSession {
         prompt,
         session_uid,
@@ -66,6 +104,29 @@ struct SessionRow {
     id: i64,
     owner: SessionOwner,
     display_name: Option<String>,
+}
+
+/// A session with its state, from the writer's cache or the database
+/// (then cached, with its user's display name).
+fn session<'c>(
+    conn: &Connection,
+    ctx: &'c mut JobCtx<'_>,
+    session_uid: &str,
+) -> Result<Option<&'c mut CachedSession>, StorageError> {
+    if !ctx.cache.sessions.contains_key(session_uid) {
+        let Some(row) = session_row(conn, session_uid)? else {
+            return Ok(None);
+        };
+        let state = session_state(conn, row.id)?;
+        let name = row.display_name;
+        let session = CachedSession {
+            id: row.id,
+            owner: row.owner,
+            state,
+        };
+        ctx.cache.remember(session_uid, session, name);
+    }
+    Ok(ctx.cache.sessions.get_mut(session_uid))
 }
 
 fn session_row(conn: &Connection, session_uid: &str) -> Result<Option<SessionRow>, StorageError> {
@@ -102,21 +163,19 @@ fn session_state(conn: &Connection, session_id: i64) -> Result<SessionState, Sto
 }
 
 /// Checks an event against the rules and stores it if accepted, adding its
-/// aggregate deltas to `agg` (flushed by the writer before commit).
+/// aggregate deltas to the job's (flushed by the writer before commit).
+/// The prompt, the session and its state come from the writer's caches,
+/// so an accepted event costs one insert.
 pub fn append_event(
     conn: &Connection,
+    ctx: &mut JobCtx<'_>,
     ev: &NewEvent,
-    agg: &mut PendingAggregates,
 ) -> Result<Result<StoredEvent, Violation>, StorageError> {
-    let prompt = reads::prompt_by_uid(conn, &ev.prompt_uid)?;
-    let session = session_row(conn, &ev.session_uid)?;
-    let state = match &session {
-        Some(s) => session_state(conn, s.id)?,
-        None => SessionState::default(),
-    };
+    let prompt = prompt_by_uid(conn, ctx, &ev.prompt_uid)?;
+    let session = session(conn, ctx, &ev.session_uid)?;
     let effects = match rules::check(
         prompt.as_ref(),
-        session.as_ref().map(|s| (&s.owner, &state)),
+        session.as_ref().map(|s| (&s.owner, &s.state)),
         &ev.user_sub,
         ev.kind,
         ev.prompt_time,
@@ -133,14 +192,23 @@ pub fn append_event(
          VALUES ($1, $2, $3, $4, $5, $6)",
     )?
     .execute(params![event_uid, session.id, ev.kind.event_type().as_str(), data, ev.prompt_time, created_at])?;
-    agg.add(prompt.id, &effects);
+    session.state.apply(ev.kind, ev.prompt_time);
+    ctx.agg.add(prompt.id, &effects);
+    let name = match ctx.cache.names.get(&ev.user_sub) {
+        Some(name) => name.clone(),
+        None => conn
+            .prepare_cached("SELECT given_name FROM users WHERE sub = $1")?
+            .query_row(params![ev.user_sub], |r| r.get(0))
+            .optional()?
+            .flatten(),
+    };
     Ok(Ok(StoredEvent::new(
         event_uid,
         ev.user_sub.clone(),
         ev.session_uid.clone(),
         prompt.uid,
         ev.kind,
-        session.display_name.as_deref(),
+        name.as_deref(),
         ev.prompt_time,
         created_at,
     )))

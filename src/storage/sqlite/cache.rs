@@ -1,0 +1,180 @@
+//! What the SQLite engine keeps in memory, valid because its writer is the
+//! only connection that writes (one server process per SQLite file).
+//!
+//! * [`WriterCache`] — private to the writer thread: sessions with their
+//!   rule state and users' display names, so checking an event costs no
+//!   query.
+//! * [`Hot`] — shared with readers: prompts by uid, and the dense Fenwick
+//!   arrays of prompts whose stats are being read, so a stats request
+//!   costs a few additions instead of a pool hop and two queries. The
+//!   writer applies each group's deltas after it commits and before it
+//!   answers anyone, so a client that saw its `201` sees its event.
+//!
+//! Every cache is dropped whenever the writer cannot vouch for it: a group
+//! that failed to commit, a rebuild, or another connection having written
+//! the file (`PRAGMA data_version`).
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use crate::domain::bins::Bins;
+use crate::domain::fenwick;
+use crate::domain::prompt::PromptRecord;
+use crate::domain::rules::{Category, SessionOwner, SessionState};
+use crate::domain::stats::{Stats, Timeline};
+use crate::storage::aggregates::{PendingAggregates, PromptAggregates};
+
+/// Most sessions the writer remembers (then it starts over).
+const MAX_SESSIONS: usize = 250_000;
+/// Most prompts whose Fenwick arrays are kept.
+const MAX_HOT_TREES: usize = 64;
+/// Largest prompt (in bins) whose arrays are kept.
+const MAX_HOT_BINS: u32 = 1 << 16;
+
+/// A session as the rules see it.
+#[derive(Debug, Clone)]
+pub struct CachedSession {
+    /// Row id.
+    pub id: i64,
+    /// Prompt and user.
+    pub owner: SessionOwner,
+    /// Its accepted events, folded.
+    pub state: SessionState,
+}
+
+/// The writer's private memory.
+#[derive(Debug, Default)]
+pub struct WriterCache {
+    /// Session uid → session.
+    pub sessions: HashMap<String, CachedSession>,
+    /// User sub → display name.
+    pub names: HashMap<String, Option<String>>,
+}
+
+impl WriterCache {
+    /// Remembers a session and its user's display name (forgetting
+    /// everything first when full).
+    pub fn remember(&mut self, uid: &str, session: CachedSession, name: Option<String>) {
+        if self.sessions.len() >= MAX_SESSIONS {
+            self.clear();
+        }
+        self.names.insert(session.owner.user_sub.clone(), name);
+        self.sessions.insert(uid.to_owned(), session);
+    }
+
+    /// Forgets everything.
+    pub fn clear(&mut self) {
+        self.sessions.clear();
+        self.names.clear();
+    }
+}
+
+/// A prompt's Fenwick arrays, dense.
+#[derive(Debug)]
+struct Trees {
+    bins: Bins,
+    arrays: HashMap<Category, Vec<i64>>,
+}
+
+impl Trees {
+    fn sum(&self, category: Category, bin: u32) -> i64 {
+        self.arrays
+            .get(&category)
+            .map_or(0, |a| fenwick::prefix_sum(a, bin))
+    }
+}
+
+/// Memory shared by the writer and the readers.
+#[derive(Debug, Default)]
+pub struct Hot {
+    prompts: RwLock<HashMap<String, PromptRecord>>,
+    trees: RwLock<HashMap<i64, Trees>>,
+}
+
+impl Hot {
+    /// A prompt by uid, if remembered.
+    pub fn prompt(&self, uid: &str) -> Option<PromptRecord> {
+        self.prompts.read().expect("hot prompts").get(uid).cloned()
+    }
+
+    /// Remembers a prompt as the writer read or wrote it.
+    pub fn remember_prompt(&self, prompt: &PromptRecord) {
+        let mut prompts = self.prompts.write().expect("hot prompts");
+        if prompts.len() >= 100_000 {
+            prompts.clear();
+        }
+        prompts.insert(prompt.uid.clone(), prompt.clone());
+    }
+
+    /// Whether a prompt's arrays are kept.
+    pub fn has_trees(&self, prompt_id: i64) -> bool {
+        self.trees
+            .read()
+            .expect("hot trees")
+            .contains_key(&prompt_id)
+    }
+
+    /// Keeps a prompt's arrays, read by the writer from its committed rows.
+    pub fn load_trees(&self, prompt: &PromptRecord, stored: &PromptAggregates) {
+        let bins = Bins::new(prompt.duration_seconds);
+        if bins.count() > MAX_HOT_BINS {
+            return;
+        }
+        let mut arrays: HashMap<Category, Vec<i64>> = HashMap::new();
+        for (&(category, idx), &val) in &stored.fenwick {
+            if idx < bins.count() {
+                arrays
+                    .entry(category)
+                    .or_insert_with(|| vec![0; bins.count() as usize])[idx as usize] = val;
+            }
+        }
+        let mut trees = self.trees.write().expect("hot trees");
+        if trees.len() >= MAX_HOT_TREES {
+            trees.clear();
+        }
+        trees.insert(prompt.id, Trees { bins, arrays });
+    }
+
+    /// Applies a committed group's deltas to the kept arrays.
+    pub fn apply(&self, agg: &PendingAggregates) {
+        let mut trees = self.trees.write().expect("hot trees");
+        if trees.is_empty() {
+            return;
+        }
+        for (&(prompt_id, category, idx), &delta) in &agg.fenwick {
+            if let Some(t) = trees.get_mut(&prompt_id)
+                && idx < t.bins.count()
+            {
+                let n = t.bins.count() as usize;
+                t.arrays.entry(category).or_insert_with(|| vec![0; n])[idx as usize] += delta;
+            }
+        }
+    }
+
+    /// Stats of `bin` from the kept arrays, if the prompt's are kept.
+    pub fn stats(&self, prompt: &PromptRecord, bin: u32) -> Option<Stats> {
+        let trees = self.trees.read().expect("hot trees");
+        let t = trees.get(&prompt.id)?;
+        Some(Stats::assemble(&prompt.prompt, t.bins, bin, |c| {
+            t.sum(c, bin)
+        }))
+    }
+
+    /// The timeline from the kept arrays, if the prompt's are kept.
+    pub fn timeline(&self, prompt: &PromptRecord) -> Option<Timeline> {
+        let trees = self.trees.read().expect("hot trees");
+        let t = trees.get(&prompt.id)?;
+        let n = t.bins.count() as usize;
+        Some(Timeline::assemble(&prompt.prompt, t.bins, |c| {
+            t.arrays
+                .get(&c)
+                .map_or_else(|| vec![0; n], |a| fenwick::all_prefix_sums(a))
+        }))
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        self.prompts.write().expect("hot prompts").clear();
+        self.trees.write().expect("hot trees").clear();
+    }
+}
