@@ -1,5 +1,6 @@
 //! The `chorus` binary: parse the command line, start logging, dispatch.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use chorus::app::{Application, shutdown_signal};
@@ -38,10 +39,16 @@ async fn main() -> ExitCode {
 
 async fn serve(args: chorus::cli::ServeArgs) -> anyhow::Result<ExitCode> {
     let app = Application::build(&args).await?;
-    println!("chorus listening on http://{}", app.local_addr());
+    // One write whose failure is ignored: a reader that closes stdout after
+    // the first line (`| head -1`, a test harness) must not kill the server,
+    // as `println!` would on the second line.
+    let mut banner = format!("chorus listening on http://{}\n", app.local_addr());
     if args.dev {
-        println!("dev mode: admin token {}", app.admin_token());
+        banner += &format!("dev mode: admin token {}\n", app.admin_token());
     }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
+    drop(stdout);
     app.run_until_stopped(shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! Prompts (admin) and sessions (users).
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -45,15 +46,22 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(prompt_json(&record, false))))
 }
 
+/// The `{uid}` of a prompt route. One that is not UTF-8 names no prompt:
+/// 404 like any other unknown uid (axum's own rejection is plain text).
+fn uid_param(uid: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    uid.map(|Path(uid)| uid)
+        .map_err(|_| ApiError::not_found("not_found", "interactive prompt not found"))
+}
+
 /// `GET /api/1/interactive_prompts/{uid}`
 pub async fn read(
     _: Admin,
     State(s): State<AppState>,
-    Path(uid): Path<String>,
+    uid: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let record = s
         .store
-        .prompt(&uid)
+        .prompt(&uid_param(uid)?)
         .await?
         .ok_or_else(|| ApiError::not_found("not_found", "interactive prompt not found"))?;
     Ok(Json(prompt_json(&record, true)))
@@ -63,11 +71,11 @@ pub async fn read(
 pub async fn delete(
     _: Admin,
     State(s): State<AppState>,
-    Path(uid): Path<String>,
+    uid: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let record = s
         .store
-        .delete_prompt(&uid)
+        .delete_prompt(&uid_param(uid)?)
         .await?
         .ok_or_else(|| ApiError::not_found("not_found", "interactive prompt not found"))?;
     Ok(Json(prompt_json(&record, true)))

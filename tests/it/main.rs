@@ -10,6 +10,7 @@ mod bad_input;
 mod check_rebuild;
 mod concurrency;
 mod demo;
+mod fuzz;
 mod model;
 mod operations;
 mod rules;
