@@ -8,10 +8,12 @@
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::rejection::PathRejection;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::error::ApiError;
 use super::state::AppState;
 
 /// One embedded file: its name under `/assets/`, content type and text.
@@ -74,10 +76,11 @@ async fn index() -> Response {
     respond(HTML, INDEX)
 }
 
-async fn file(Path(name): Path<String>) -> Response {
+async fn file(name: Result<Path<String>, PathRejection>) -> Response {
+    let name = name.map_or_else(|_| String::new(), |Path(name)| name);
     match ASSETS.iter().find(|a| a.name == name) {
         Some(a) => respond(a.content_type, a.body),
-        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
+        None => ApiError::not_found("not_found", "no such asset").into_response(),
     }
 }
 

@@ -268,16 +268,8 @@ impl Store {
 
     /// Every prompt that is not deleted, oldest first (for the dev-mode
     /// prompt list and `chorus demo`).
-    ///
-    /// Only the SQLite engine lists prompts so far; on PostgreSQL this is
-    /// an error until `PostgresStore::list_prompts` exists.
     pub async fn list_prompts(&self) -> Result<Vec<PromptRecord>, StorageError> {
-        match self {
-            Store::Sqlite(s) => s.list_prompts().await,
-            Store::Postgres(_) => Err(StorageError::Postgres(
-                "listing prompts is not implemented on PostgreSQL yet".into(),
-            )),
-        }
+        dispatch!(self, s => s.list_prompts().await)
     }
 }
 

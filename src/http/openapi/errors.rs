@@ -105,6 +105,8 @@ error_responses! {
         ["unprocessable_entity"];
     /// 503: the server is shutting down.
     Unavailable: "The server is shutting down; retry on another instance.", ["unavailable"];
+    /// 404 of the web client's assets.
+    NoSuchAsset: "No such file.", ["not_found"];
     /// 400 of the stream route: not a WebSocket upgrade request.
     NotAnUpgrade: "Not a WebSocket upgrade request.", ["bad_request"];
     /// 426 of the stream route: the connection cannot be upgraded.

@@ -45,8 +45,9 @@ use events::EventRoutes;
         (scheme case-insensitive)."),
     paths(
         paths::create, paths::read, paths::delete, paths::start_session, paths::stats,
-        paths::timeline, paths::search, paths::live, paths::dev_login, paths::healthz,
-        paths::readyz, paths::metrics, paths::openapi,
+        paths::timeline, paths::search, paths::live, paths::dev_login, paths::dev_prompts,
+        paths::web_index, paths::web_asset, paths::healthz, paths::readyz, paths::metrics,
+        paths::openapi,
     ),
     components(
         schemas(
@@ -57,6 +58,7 @@ use events::EventRoutes;
             errors::StatsNotFound, errors::SearchPromptNotFound, errors::EventConflict,
             errors::PayloadTooLarge, errors::Unprocessable, errors::Unavailable,
             errors::NotAnUpgrade, errors::UpgradeRequired, errors::TooManyRequests,
+            errors::NoSuchAsset,
         ),
     ),
     modifiers(&SecuritySchemes, &EventRoutes),
@@ -67,6 +69,7 @@ use events::EventRoutes;
         (name = "stream", description = "The live WebSocket stream."),
         (name = "operations", description = "Health, readiness, metrics, this document."),
         (name = "dev", description = "Dev mode (`--dev`) only."),
+        (name = "web", description = "The web client, embedded in the binary."),
     )
 )]
 struct ApiDoc;
@@ -132,9 +135,9 @@ mod tests {
         let dev: Value = serde_json::from_str(document(true)).unwrap();
         let plain: Value = serde_json::from_str(document(false)).unwrap();
         let paths = |v: &Value| v["paths"].as_object().unwrap().len();
-        // 6 fixed API paths + 8 event routes + stream + 4 operations.
-        assert_eq!(paths(&plain), 19);
-        assert_eq!(paths(&dev), 20);
+        // 6 fixed API paths + 8 event routes + stream + 4 operations + 2 web.
+        assert_eq!(paths(&plain), 21);
+        assert_eq!(paths(&dev), 23);
         assert!(plain["paths"].get("/api/1/dev/login").is_none());
         let join = &dev["paths"]["/api/1/interactive_prompts/events/join"]["post"];
         assert_eq!(join["security"][0]["user_token"], serde_json::json!([]));

@@ -133,6 +133,32 @@ pub fn live() {}
     ))]
 pub fn dev_login() {}
 
+/// Dev mode only (`--dev`): the prompts that are not deleted, oldest
+/// first, for the web client to list. Absent from the document, and 404,
+/// otherwise.
+#[utoipa::path(get, path = "/api/1/dev/prompts", tag = "dev",
+    responses(
+        (status = 200, description = "The live prompts.", body = PromptList),
+        (status = 503, response = Unavailable),
+    ))]
+pub fn dev_prompts() {}
+
+/// The web client's page (SPEC §11).
+#[utoipa::path(get, path = "/", tag = "web",
+    responses((status = 200, description = "The page.", body = String, content_type = "text/html")))]
+pub fn web_index() {}
+
+/// The web client's scripts, styles and icon, as linked from the page.
+#[utoipa::path(get, path = "/assets/{file}", tag = "web",
+    params(("file" = String, Path, description = "e.g. `app.js`, `style.css`, `icon.svg`.")),
+    responses(
+        (status = 200, description = "The file.", content(
+            (String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"),
+        )),
+        (status = 404, response = NoSuchAsset),
+    ))]
+pub fn web_asset() {}
+
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, description = "Up.", body = Health)))]

@@ -251,6 +251,23 @@ pub struct DevToken {
     sub: String,
 }
 
+/// `200` of the dev prompt list.
+#[derive(ToSchema)]
+pub struct PromptList {
+    /// Oldest first.
+    items: Vec<ListedPrompt>,
+}
+
+/// A prompt in the dev prompt list.
+#[derive(ToSchema)]
+pub struct ListedPrompt {
+    /// `ip_…`
+    uid: String,
+    #[schema(value_type = Prompt)]
+    prompt: Value,
+    duration_seconds: i64,
+}
+
 /// `200` of `/healthz`.
 #[derive(ToSchema)]
 pub struct Health {

@@ -105,6 +105,11 @@ impl PostgresStore {
         reads::prompt_by_uid(&self.pool.get().await?, uid).await
     }
 
+    /// See [`crate::storage::Store::list_prompts`].
+    pub async fn list_prompts(&self) -> Result<Vec<PromptRecord>, StorageError> {
+        reads::live_prompts(&self.pool.get().await?).await
+    }
+
     /// See [`crate::storage::Store::delete_prompt`].
     pub async fn delete_prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
         let client = self.pool.get().await?;

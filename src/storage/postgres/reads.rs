@@ -44,6 +44,19 @@ pub async fn prompt_by_uid(
         .transpose()
 }
 
+/// The prompts that are not deleted, oldest first.
+pub async fn live_prompts(c: &impl GenericClient) -> Result<Vec<PromptRecord>, StorageError> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {PROMPT_COLUMNS} FROM interactive_prompts WHERE deleted_at IS NULL ORDER BY id"
+            ),
+            &[],
+        )
+        .await?;
+    rows.iter().map(prompt_from_row).collect()
+}
+
 /// Every prompt, oldest first.
 pub async fn all_prompts(c: &impl GenericClient) -> Result<Vec<PromptRecord>, StorageError> {
     let rows = c

@@ -153,8 +153,9 @@ impl Fixture {
     /// The URL of a bodiless route with `value` as its path parameter, or
     /// as its last query parameter (the whole query when `raw`).
     pub fn url(&self, route: &Route, value: &str, raw: bool) -> String {
-        if route.path.contains("{uid}") {
-            return self.app.url(&route.path.replace("{uid}", value));
+        if let (Some(open), Some(close)) = (route.path.find('{'), route.path.find('}')) {
+            let path = format!("{}{value}{}", &route.path[..open], &route.path[close + 1..]);
+            return self.app.url(&path);
         }
         let (s, path) = (self.session("respond_numeric_prompt"), &route.path);
         let query = if raw {
