@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 version=4.32.5
 venv=target/schemathesis-venv
-examples="${SCHEMATHESIS_EXAMPLES:-60}"
+examples="${SCHEMATHESIS_EXAMPLES:-100}"
 
 if [[ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != *"$version"* ]]; then
   echo "== installing schemathesis $version into $venv"
@@ -95,7 +95,7 @@ EOF
 
 echo "== schemathesis $version: $examples examples per operation"
 "$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,negative_data_rejection \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,negative_data_rejection,ignored_auth,unsupported_method,allow_header_conformance,missing_required_header \
   --max-examples "$examples" \
   ${SCHEMATHESIS_SEED:+--seed "$SCHEMATHESIS_SEED"} \
   --request-timeout 10 \

@@ -150,7 +150,8 @@ pub fn web_index() {}
 
 /// The web client's scripts, styles and icon, as linked from the page.
 #[utoipa::path(get, path = "/assets/{file}", tag = "web",
-    params(("file" = String, Path, description = "e.g. `app.js`, `style.css`, `icon.svg`.")),
+    params(("file" = String, Path, example = "app.js",
+        description = "e.g. `app.js`, `style.css`, `icon.svg`.")),
     responses(
         (status = 200, description = "The file.", content(
             (String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"),

@@ -197,6 +197,8 @@ pub struct RatingData {
 #[derive(ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IndexData {
+    /// Into the prompt's colours or options; past the end is 409.
+    #[schema(minimum = 0)]
     index: i64,
 }
 
