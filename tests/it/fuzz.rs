@@ -17,7 +17,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use reqwest::Method;
 
 use fixture::Fixture;
-use json::{Json, bytes_near, mutate, mutation};
+use json::{Json, bytes_near, deeply_nested, mutate, mutation};
 
 /// Cases per route.
 fn cases() -> u32 {
@@ -140,7 +140,8 @@ fn arbitrary_bytes_at_every_route_are_refused_cleanly() {
     for route in rt.block_on(f.routes()) {
         if route.method == Method::POST {
             let valid = f.valid_body(&route.path).to_string();
-            run(&rt, &route.path, bytes_near(valid), async |b: Vec<u8>| {
+            let bytes = prop_oneof![3 => bytes_near(valid), 1 => deeply_nested(15_000)];
+            run(&rt, &route.path, bytes, async |b: Vec<u8>| {
                 f.send(&route, f.app.url(&route.path), Some(b))
                     .await
                     .map(drop)

@@ -188,7 +188,7 @@ impl Fixture {
         let resp = req
             .send()
             .await
-            .map_err(|e| format!("{}: no response: {e}", route.path))?;
+            .map_err(|e| format!("{}: no response: {e:?}", route.path))?;
         let status = resp.status().as_u16();
         let text = resp
             .text()

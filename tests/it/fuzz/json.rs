@@ -243,3 +243,16 @@ pub fn bytes_near(valid: String) -> impl Strategy<Value = Vec<u8>> {
         }),
     ]
 }
+
+/// Arrays or objects nested up to `max_depth` deep: parsing must refuse
+/// them, not overflow the stack.
+pub fn deeply_nested(max_depth: usize) -> impl Strategy<Value = Vec<u8>> {
+    (1..max_depth, any::<bool>()).prop_map(|(depth, arrays)| {
+        let (open, close) = if arrays {
+            ("[", "]")
+        } else {
+            (r#"{"data":"#, "}")
+        };
+        format!("{}1{}", open.repeat(depth), close.repeat(depth)).into_bytes()
+    })
+}

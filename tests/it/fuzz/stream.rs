@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::json::{Json, bytes_near, mutate, mutation};
+use super::json::{Json, bytes_near, deeply_nested, mutate, mutation};
 use super::{Fixture, run, runtime};
 use crate::stream_support::{authorize, connect};
 
@@ -32,6 +32,8 @@ fn packets(valid: Value) -> impl Strategy<Value = Packet> {
         bytes_near(text.clone())
             .prop_map(|b| Packet::Text(String::from_utf8_lossy(&b).into_owned())),
         bytes_near(text).prop_map(Packet::Binary),
+        // Under the 16 KiB packet limit, beyond which the server just closes.
+        deeply_nested(1_500).prop_map(|b| Packet::Text(String::from_utf8(b).unwrap())),
     ]
 }
 
