@@ -10,6 +10,7 @@
 
 mod fixture;
 mod json;
+mod routes;
 mod stream;
 
 use proptest::prelude::*;
@@ -17,7 +18,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use reqwest::Method;
 
 use fixture::Fixture;
-use json::{Json, bytes_near, deeply_nested, mutate, mutation};
+use json::{Json, authorization, bytes_near, deeply_nested, mutate, mutation};
 
 /// Cases per route.
 fn cases() -> u32 {
@@ -154,6 +155,31 @@ fn arbitrary_bytes_at_every_route_are_refused_cleanly() {
                     .map(drop)
             });
         }
+    }
+    rt.block_on(f.assert_intact());
+}
+
+#[test]
+fn arbitrary_authorization_headers_are_401_or_403() {
+    let rt = runtime();
+    let f = rt.block_on(Fixture::new());
+    for route in rt.block_on(f.routes()) {
+        if route.authorization.is_none() {
+            continue;
+        }
+        let body = (route.method == Method::POST).then(|| f.valid_body(&route.path));
+        run(&rt, &route.path, authorization(), async |header| {
+            let fake = routes::Route {
+                authorization: header,
+                ..route.clone()
+            };
+            let url = f.url(&fake, "ip_x", false);
+            let body = body.as_ref().map(|b| b.to_string().into_bytes());
+            match f.send_status(&fake, url, body).await? {
+                401 | 403 => Ok(()),
+                other => Err(format!("{}: {other} for a bad token", route.path)),
+            }
+        });
     }
     rt.block_on(f.assert_intact());
 }

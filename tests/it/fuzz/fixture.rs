@@ -1,14 +1,28 @@
-//! The server the fuzz tests run against, the routes they read from its
-//! `/openapi.json`, and the invariants checked after a run.
+//! The server the fuzz tests run against, how they send to it, and the
+//! invariants checked after a run.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use reqwest::Method;
+use reqwest::header::AUTHORIZATION;
 use serde_json::{Value, json};
 
+use super::routes::Route;
 use crate::support::*;
 
-const EVENTS: &str = "/api/1/interactive_prompts/events/";
+/// Where the event routes are.
+pub const EVENTS: &str = "/api/1/interactive_prompts/events/";
+
+/// The event routes, in the order of SPEC §5.
+const EVENT_ROUTES: [&str; 8] = [
+    "join",
+    "leave",
+    "like",
+    "respond_numeric_prompt",
+    "respond_press_prompt/start",
+    "respond_press_prompt/end",
+    "respond_color_prompt",
+    "respond_word_prompt",
+];
 
 /// A dev-mode server with a prompt of each style and one session per event
 /// route (joined, except for `join`'s; pressing for the press end's).
@@ -22,17 +36,8 @@ pub struct Fixture {
     events_before: usize,
 }
 
-/// A route of the document, with the token it needs.
-pub struct Route {
-    /// GET, POST or DELETE.
-    pub method: Method,
-    /// The path template, e.g. `/api/1/interactive_prompts/{uid}`.
-    pub path: String,
-    /// The bearer token it needs, if any.
-    pub token: Option<String>,
-}
-
 impl Fixture {
+    /// Starts the server and makes the prompts and sessions.
     pub async fn new() -> Fixture {
         let app = spawn_app_with(&["--dev"]).await;
         let mut prompts = vec![];
@@ -45,16 +50,7 @@ impl Fixture {
             prompts.push(app.create_prompt(p, 60).await);
         }
         let mut sessions = vec![];
-        for route in [
-            "join",
-            "leave",
-            "like",
-            "respond_numeric_prompt",
-            "respond_press_prompt/start",
-            "respond_press_prompt/end",
-            "respond_color_prompt",
-            "respond_word_prompt",
-        ] {
+        for route in EVENT_ROUTES {
             let style = ["numeric", "press", "color", "word"]
                 .iter()
                 .position(|s| route.contains(s));
@@ -83,91 +79,10 @@ impl Fixture {
         f
     }
 
+    /// The session for an event route (the numeric response's for others).
     pub fn session(&self, route: &str) -> &Session {
         let found = self.sessions.iter().find(|(r, _)| *r == route);
         &found.unwrap_or(&self.sessions[3]).1
-    }
-
-    /// Every route of `/openapi.json` but the stream's.
-    pub async fn routes(&self) -> Vec<Route> {
-        let (status, doc) = self
-            .app
-            .send(self.app.http.get(self.app.url("/openapi.json")))
-            .await;
-        assert_eq!(status, 200);
-        let mut routes = vec![];
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for (method, op) in item.as_object().unwrap() {
-                let scheme = op["security"][0]
-                    .as_object()
-                    .and_then(|s| s.keys().next().cloned());
-                let s = self.session(path.trim_start_matches(EVENTS));
-                let token = scheme.map(|name| match name.as_str() {
-                    "admin_token" => ADMIN_TOKEN.to_owned(),
-                    "user_token" => s.user_token.clone(),
-                    "prompt_token" => s.jwt.clone(),
-                    other => panic!("unknown security scheme {other}"),
-                });
-                let method = method.to_uppercase().parse().unwrap();
-                routes.push(Route {
-                    method,
-                    path: path.clone(),
-                    token,
-                });
-            }
-        }
-        routes.retain(|r| !r.path.contains("/live"));
-        assert!(routes.len() >= 20, "{} routes", routes.len());
-        routes
-    }
-
-    /// A body the route accepts (at least once).
-    pub fn valid_body(&self, path: &str) -> Value {
-        let s = self.session(path.trim_start_matches(EVENTS));
-        let data = if path.ends_with("numeric_prompt") {
-            json!({"rating": 5})
-        } else if path.ends_with("color_prompt") || path.ends_with("word_prompt") {
-            json!({"index": 1})
-        } else {
-            json!({})
-        };
-        match path {
-            "/api/1/interactive_prompts" => {
-                json!({"prompt": numeric_prompt(), "duration_seconds": 60})
-            }
-            "/api/1/interactive_prompts/start_session" => {
-                json!({"interactive_prompt_uid": s.prompt_uid})
-            }
-            "/api/1/interactive_prompts/events/search" => json!({
-                "filters": {"evtype": {"operator": "neq", "value": "like"}, "prompt_time": {"operator": "bt", "value": [0, 10]}},
-                "sort": [{"key": "prompt_time", "dir": "desc", "after": null}, {"key": "uid", "dir": "desc", "after": null}],
-                "limit": 10}),
-            "/api/1/dev/login" => json!({"name": "Fuzz"}),
-            p if p.starts_with(EVENTS) => json!({
-                "interactive_prompt_uid": s.prompt_uid, "interactive_prompt_jwt": s.jwt,
-                "session_uid": s.session_uid, "prompt_time": 1.5, "data": data}),
-            other => panic!("no valid body for {other}: add one so that it is fuzzed"),
-        }
-    }
-
-    /// The URL of a bodiless route with `value` as its path parameter, or
-    /// as its last query parameter (the whole query when `raw`).
-    pub fn url(&self, route: &Route, value: &str, raw: bool) -> String {
-        if let (Some(open), Some(close)) = (route.path.find('{'), route.path.find('}')) {
-            let path = format!("{}{value}{}", &route.path[..open], &route.path[close + 1..]);
-            return self.app.url(&path);
-        }
-        let (s, path) = (self.session("respond_numeric_prompt"), &route.path);
-        let query = if raw {
-            value.to_owned()
-        } else if path.ends_with("/stats") {
-            format!("uid={}&bin={value}", s.prompt_uid)
-        } else if path.ends_with("/timeline") {
-            format!("uid={value}")
-        } else {
-            format!("fuzz={value}")
-        };
-        self.app.url(&format!("{path}?{query}"))
     }
 
     /// Sends a request; a 5xx, a dropped connection or a non-JSON error
@@ -178,9 +93,19 @@ impl Fixture {
         url: String,
         body: Option<Vec<u8>>,
     ) -> Result<bool, String> {
+        Ok(self.send_status(route, url, body).await? < 300)
+    }
+
+    /// Like [`Fixture::send`], returning the status.
+    pub async fn send_status(
+        &self,
+        route: &Route,
+        url: String,
+        body: Option<Vec<u8>>,
+    ) -> Result<u16, String> {
         let mut req = self.app.http.request(route.method.clone(), url);
-        if let Some(t) = &route.token {
-            req = req.bearer_auth(t);
+        if let Some(a) = &route.authorization {
+            req = req.header(AUTHORIZATION, a.clone());
         }
         if let Some(b) = body {
             req = req.header("content-type", "application/json").body(b);
@@ -209,12 +134,12 @@ impl Fixture {
         let counter = match route.path.as_str() {
             "/api/1/interactive_prompts" => &self.created_prompts,
             p if p.starts_with(EVENTS) && !p.ends_with("/search") => &self.created_events,
-            _ => return Ok(status < 300),
+            _ => return Ok(status),
         };
         if status == 201 {
             counter.fetch_add(1, Ordering::SeqCst);
         }
-        Ok(status < 300)
+        Ok(status)
     }
 
     /// Stored prompts and events, from `chorus check` (which must pass)
@@ -237,14 +162,11 @@ impl Fixture {
         (prompts, events)
     }
 
+    /// Events of the fixture's prompts, found by searching.
     async fn events_via_api(&self) -> usize {
         let mut total = 0;
-        for route in [
-            "respond_numeric_prompt",
-            "respond_press_prompt/start",
-            "respond_color_prompt",
-            "respond_word_prompt",
-        ] {
+        // One session per prompt: the responses' (the others' are on the numeric one).
+        for route in EVENT_ROUTES[3..].iter().filter(|r| !r.ends_with("/end")) {
             let (status, page) = self
                 .app
                 .search(self.session(route), json!({"limit": 5000}))

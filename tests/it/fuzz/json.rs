@@ -256,3 +256,37 @@ pub fn deeply_nested(max_depth: usize) -> impl Strategy<Value = Vec<u8>> {
         format!("{}1{}", open.repeat(depth), close.repeat(depth)).into_bytes()
     })
 }
+
+/// `Authorization` values: any bytes a header may hold, any scheme, and
+/// `bearer` with JWT-shaped tokens whose header and claims are arbitrary
+/// JSON (or none at all).
+pub fn authorization() -> impl Strategy<Value = Option<reqwest::header::HeaderValue>> {
+    use base64::Engine;
+    let b64 = |j: &Json| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(j.render());
+    let claims = prop_oneof![
+        json(),
+        (any::<i64>(), scalar()).prop_map(|(iat, exp)| Json::Obj(vec![
+            ("sub".into(), Json::Raw("\"ip_x\"".into())),
+            ("iat".into(), Json::Raw(iat.to_string())),
+            ("exp".into(), Json::Raw(exp)),
+        ])),
+    ];
+    let alg = prop::sample::select(vec!["none", "HS256", "RS256", "ES256", "HS512", ""]);
+    let jwt = (alg, claims, vec(any::<u8>(), 0..64)).prop_map(move |(alg, claims, sig)| {
+        let header = Json::Obj(vec![(
+            "alg".into(),
+            Json::Raw(Value::from(alg).to_string()),
+        )]);
+        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig);
+        format!("Bearer {}.{}.{sig}", b64(&header), b64(&claims))
+    });
+    let text = prop_oneof![
+        jwt,
+        "(bearer|Bearer|BEARER|basic|) ?[ -~]{0,80}",
+        vec(any::<u8>(), 0..120).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+    ];
+    prop_oneof![
+        1 => Just(None),
+        9 => text.prop_map(|t| reqwest::header::HeaderValue::from_str(&t).ok()),
+    ]
+}
