@@ -24,6 +24,7 @@ async fn main() -> ExitCode {
         Command::Rebuild(db) => commands::check::rebuild(&db.database)
             .await
             .map(|_| ExitCode::SUCCESS),
+        Command::Loadgen(args) => chorus::loadgen::run(*args).await,
         Command::Demo(mut args) => {
             if args.no_crowd {
                 args.crowd = 0;
