@@ -2,10 +2,23 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::sync::broadcast;
 
+use super::buckets::BucketCache;
 use super::message::LiveEvent;
+
+/// An event as a viewer receives it: with the instant it was handed to
+/// this process's viewers (so a viewer that reads its queue later still
+/// judges it at the moment it was published).
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// When it was delivered to the hub.
+    pub at: Instant,
+    /// The event.
+    pub event: Arc<LiveEvent>,
+}
 
 /// Messages buffered per prompt before a lagging viewer misses some (it
 /// is then told how many it missed and carries on).
@@ -20,8 +33,9 @@ pub trait Upstream: Send + Sync + 'static {
 }
 
 struct Topic {
-    sender: broadcast::Sender<Arc<LiveEvent>>,
+    sender: broadcast::Sender<Published>,
     viewers: usize,
+    buckets: Arc<BucketCache>,
 }
 
 /// Per-prompt broadcast channels with viewer counts; cheap to clone.
@@ -51,7 +65,10 @@ impl Hub {
     pub fn deliver(&self, prompt_uid: &str, event: Arc<LiveEvent>) {
         let topics = self.topics.lock().expect("hub lock");
         if let Some(topic) = topics.get(prompt_uid) {
-            let _ = topic.sender.send(event);
+            let _ = topic.sender.send(Published {
+                at: Instant::now(),
+                event,
+            });
         }
     }
 
@@ -82,14 +99,18 @@ impl Hub {
             .or_insert_with(|| Topic {
                 sender: broadcast::channel(TOPIC_CAPACITY).0,
                 viewers: 0,
+                buckets: Arc::default(),
             });
         topic.viewers += 1;
         let receiver = topic.sender.subscribe();
+        let buckets = topic.buckets.clone();
         if first && let Some(up) = &self.upstream {
             up.subscribe(prompt_uid);
         }
         Subscription {
             receiver,
+            subscribed_at: crate::storage::now(),
+            buckets,
             prompt_uid: prompt_uid.to_owned(),
             hub: self.clone(),
         }
@@ -113,7 +134,11 @@ impl Hub {
 /// One viewer's subscription; leaving is automatic on drop.
 pub struct Subscription {
     /// The events.
-    pub receiver: broadcast::Receiver<Arc<LiveEvent>>,
+    pub receiver: broadcast::Receiver<Published>,
+    /// Unix seconds when it started receiving.
+    pub subscribed_at: f64,
+    /// Replay buckets shared with the prompt's other viewers here.
+    pub buckets: Arc<BucketCache>,
     prompt_uid: String,
     hub: Hub,
 }
@@ -170,8 +195,8 @@ mod tests {
         });
         hub.deliver("ip_a", ev.clone());
         hub.deliver("ip_b", ev.clone());
-        assert_eq!(a.receiver.recv().await.unwrap().uid, ev.uid);
-        assert_eq!(b.receiver.recv().await.unwrap().uid, ev.uid);
+        assert_eq!(a.receiver.recv().await.unwrap().event.uid, ev.uid);
+        assert_eq!(b.receiver.recv().await.unwrap().event.uid, ev.uid);
         assert!(a.receiver.try_recv().is_err());
     }
 }

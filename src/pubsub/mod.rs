@@ -6,12 +6,13 @@
 //! prompt with viewers (not one per viewer); the backend decides where
 //! messages travel: within this process ([`local`]) or through Redis.
 
+pub mod buckets;
 pub mod hub;
 pub mod local;
 pub mod message;
 pub mod redis;
 
-pub use hub::{Hub, Subscription};
+pub use hub::{Hub, Published, Subscription};
 pub use message::LiveEvent;
 
 /// The channel name of a prompt's events.

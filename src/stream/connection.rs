@@ -9,7 +9,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::TryRecvError;
 
 use super::clock::PromptClock;
 use super::pacing::{RateMeter, TokenBucket};
@@ -18,7 +18,8 @@ use super::replay::{Delivered, Replay};
 use crate::domain::prompt::PromptRecord;
 use crate::http::AppState;
 use crate::metrics as m;
-use crate::pubsub::{LiveEvent, Subscription};
+use crate::pubsub::buckets::LoadedBucket;
+use crate::pubsub::{LiveEvent, Published, Subscription};
 
 /// How long each handshake packet may take to arrive.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -197,6 +198,8 @@ struct Viewer {
     near_live: VecDeque<Arc<LiveEvent>>,
     replay: Option<Replay>,
     delivered: Delivered,
+    /// Near-live events pushed out of a full queue since the last tick.
+    overflowed: usize,
 }
 
 impl Viewer {
@@ -204,18 +207,19 @@ impl Viewer {
         self.clock.at(Instant::now())
     }
 
-    /// Routes a published event: near-live now, replay later, or not at all.
-    fn on_published(&mut self, event: Arc<LiveEvent>) {
-        let p = self.p();
+    /// Routes a published event, judged at the instant it was published:
+    /// near-live now, replay later, or not at all. (Already delivered
+    /// events are skipped when the batch is gathered.)
+    fn on_published(&mut self, published: Published) {
+        let Published { at, event } = published;
+        let p = self.clock.at(at);
         let t = event.prompt_time;
         if t >= p - self.opts.lookback && t <= p + self.opts.lookahead {
-            if !self.delivered.contains(&event.uid) {
-                if self.near_live.len() >= self.opts.bandwidth as usize {
-                    self.near_live.pop_front();
-                    thinned("overflow", 1);
-                }
-                self.near_live.push_back(event);
+            if self.near_live.len() >= self.opts.bandwidth as usize {
+                self.near_live.pop_front();
+                self.overflowed += 1;
             }
+            self.near_live.push_back(event);
         } else if let Some(replay) = &mut self.replay
             && t > p
             && replay.missed_by_load(t, event.created_at)
@@ -288,6 +292,7 @@ async fn run(mut sink: Sink, mut incoming: Incoming, state: AppState, ready: Rea
         near_live: VecDeque::new(),
         replay: opts.replay.then(|| Replay::new(prompt.duration_seconds)),
         delivered: Delivered::default(),
+        overflowed: 0,
         clock,
         opts,
     };
@@ -301,12 +306,10 @@ async fn run(mut sink: Sink, mut incoming: Incoming, state: AppState, ready: Rea
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut next_latency = Instant::now() + LATENCY_EVERY;
     loop {
+        // Published events are read at each tick rather than as they come:
+        // batches only leave at ticks anyway, and a premiere's thousands of
+        // viewers are then woken ten times a second instead of once per event.
         tokio::select! {
-            received = subscription.receiver.recv() => match received {
-                Ok(event) => viewer.on_published(event),
-                Err(RecvError::Lagged(n)) => thinned("lagged", n as usize),
-                Err(RecvError::Closed) => return close(&mut sink, 1011, "pub/sub closed").await,
-            },
             message = incoming.next() => match message {
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
@@ -319,7 +322,16 @@ async fn run(mut sink: Sink, mut incoming: Incoming, state: AppState, ready: Rea
                 if p > end {
                     return close(&mut sink, 1000, "prompt finished").await;
                 }
-                if load_due_buckets(&mut viewer, &state, &prompt, p).await.is_err() {
+                loop {
+                    match subscription.receiver.try_recv() {
+                        Ok(published) => viewer.on_published(published),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Lagged(n)) => thinned("lagged", n as usize),
+                        Err(TryRecvError::Closed) => return close(&mut sink, 1011, "pub/sub closed").await,
+                    }
+                }
+                thinned("overflow", std::mem::take(&mut viewer.overflowed));
+                if load_due_buckets(&mut viewer, &state, &prompt, &subscription, p).await.is_err() {
                     return close(&mut sink, 1011, "storage unavailable").await;
                 }
                 let batch = viewer.due_batch(now);
@@ -347,6 +359,7 @@ async fn load_due_buckets(
     viewer: &mut Viewer,
     state: &AppState,
     prompt: &PromptRecord,
+    subscription: &Subscription,
     p: f64,
 ) -> Result<(), ()> {
     let horizon = p + viewer.opts.lookahead;
@@ -358,24 +371,45 @@ async fn load_due_buckets(
         else {
             return Ok(());
         };
-        let read_at = crate::storage::now();
-        let events = state
-            .store
-            .bucket_events(prompt, bucket)
+        let loaded = shared_bucket(state, prompt, subscription, bucket)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "stream: loading a replay bucket failed");
             })?;
-        let live: Vec<_> = events
-            .iter()
-            .map(|e| Arc::new(LiveEvent::from_stored(e)))
-            .collect();
         let share =
             (viewer.opts.bandwidth as f64 - viewer.near_live_rate.rate(Instant::now())).max(1.0);
         if let Some(r) = &mut viewer.replay {
-            thinned("replay_sample", r.add_bucket(bucket, live, share, read_at));
+            thinned(
+                "replay_sample",
+                r.add_bucket(bucket, &loaded.events, share, loaded.read_at),
+            );
         }
     }
+}
+
+/// A replay bucket, loaded once and shared with the prompt's other
+/// viewers in this process (see [`crate::pubsub::buckets`]).
+async fn shared_bucket(
+    state: &AppState,
+    prompt: &PromptRecord,
+    subscription: &Subscription,
+    bucket: i64,
+) -> Result<Arc<LoadedBucket>, crate::storage::StorageError> {
+    let slot = subscription
+        .buckets
+        .slot(bucket, subscription.subscribed_at);
+    let loaded = slot
+        .get_or_try_init(|| async {
+            let read_at = crate::storage::now();
+            let events = state.store.bucket_events(prompt, bucket).await?;
+            let events = events
+                .iter()
+                .map(|e| Arc::new(LiveEvent::from_stored(e)))
+                .collect();
+            Ok::<_, crate::storage::StorageError>(Arc::new(LoadedBucket { read_at, events }))
+        })
+        .await?;
+    Ok(loaded.clone())
 }
 
 async fn send(sink: &mut Sink, text: String) -> Result<(), ()> {

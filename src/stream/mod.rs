@@ -42,6 +42,11 @@ pub async fn live(
             return ApiError::new(e.status(), kind, e.body_text()).into_response();
         }
     };
+    // Small buffers: clients send three small packets, and each server
+    // packet is flushed as it is sent; 128 KiB defaults would cost a
+    // premiere's thousands of viewers far more than their events do.
     ws.max_message_size(MAX_PACKET_BYTES)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| connection::serve(socket, state))
 }

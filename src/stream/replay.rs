@@ -92,12 +92,13 @@ impl Replay {
         }
     }
 
-    /// Adds a loaded bucket, keeping each event with probability
-    /// `min(1, share / count)`; returns how many were thinned away.
+    /// Adds a loaded bucket (possibly shared with other viewers), keeping
+    /// each event with probability `min(1, share / count)`; returns how
+    /// many were thinned away.
     pub fn add_bucket(
         &mut self,
         bucket: i64,
-        events: Vec<Arc<LiveEvent>>,
+        events: &[Arc<LiveEvent>],
         share: f64,
         read_at: f64,
     ) -> usize {
@@ -113,8 +114,9 @@ impl Replay {
         let before = self.queue.len();
         self.queue.extend(
             events
-                .into_iter()
-                .filter(|_| keep >= 1.0 || rng.random_bool(keep)),
+                .iter()
+                .filter(|_| keep >= 1.0 || rng.random_bool(keep))
+                .cloned(),
         );
         count - (self.queue.len() - before)
     }
@@ -187,7 +189,7 @@ mod tests {
         let mut r = Replay::new(3);
         assert_eq!(r.bucket_to_load(-0.5), None);
         assert_eq!(r.bucket_to_load(0.0), Some(0));
-        r.add_bucket(0, vec![ev("a", 0.2), ev("b", 0.7)], 10.0, 100.0);
+        r.add_bucket(0, &[ev("a", 0.2), ev("b", 0.7)], 10.0, 100.0);
         assert_eq!(r.bucket_to_load(0.9), None);
         assert_eq!(r.peek_due(0.1, 0.1).map(|e| &*e.uid), Some("a"));
         assert!(r.peek_due(0.05, 0.1).is_none());
@@ -199,14 +201,14 @@ mod tests {
     fn thinning_keeps_about_the_share() {
         let mut r = Replay::new(10);
         let events: Vec<_> = (0..10_000).map(|i| ev(&format!("e{i:05}"), 0.5)).collect();
-        let thinned = r.add_bucket(0, events, 1_000.0, 0.0);
+        let thinned = r.add_bucket(0, &events, 1_000.0, 0.0);
         assert!((8_800..9_200).contains(&thinned), "{thinned}");
     }
 
     #[test]
     fn late_events_are_inserted_in_order_once() {
         let mut r = Replay::new(10);
-        r.add_bucket(0, vec![ev("a", 0.2), ev("c", 0.7)], 10.0, 100.0);
+        r.add_bucket(0, &[ev("a", 0.2), ev("c", 0.7)], 10.0, 100.0);
         assert!(r.missed_by_load(0.5, 101.0));
         assert!(!r.missed_by_load(0.5, 99.0));
         assert!(!r.missed_by_load(1.5, 101.0));
