@@ -94,6 +94,7 @@ bearer = "$prompt_jwt"
 EOF
 
 echo "== schemathesis $version: $examples examples per operation"
+rm -rf target/schemathesis-report
 "$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,negative_data_rejection,ignored_auth,unsupported_method,allow_header_conformance,missing_required_header \
   --max-examples "$examples" \

@@ -98,8 +98,6 @@ error_responses! {
     /// 409: an event rule (SPEC §3) refused the event.
     EventConflict: "The first event rule (SPEC §3) that failed.",
         event_conflicts();
-    /// 413: the body is over 64 KiB.
-    PayloadTooLarge: "The request body is over 64 KiB.", ["payload_too_large"];
     /// 422: malformed JSON, a wrong shape or an out-of-range value.
     Unprocessable: "Malformed JSON, a wrong shape, or an out-of-range value; the message says where and why.",
         ["unprocessable_entity"];
@@ -111,6 +109,28 @@ error_responses! {
     NotAnUpgrade: "Not a WebSocket upgrade request.", ["bad_request"];
     /// 426 of the stream route: the connection cannot be upgraded.
     UpgradeRequired: "The connection cannot be upgraded (e.g. HTTP/2).", ["upgrade_required"];
+}
+
+/// 413: the body is over 64 KiB; the connection is then closed.
+pub struct PayloadTooLarge;
+
+impl<'r> ToResponse<'r> for PayloadTooLarge {
+    fn response() -> (&'r str, RefOr<Response>) {
+        let close = HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["close"])),
+            )
+            .description(Some(
+                "The rest of the body is not read, so the connection closes.",
+            ))
+            .build();
+        let response = error_response("The request body is over 64 KiB.", &["payload_too_large"])
+            .header("Connection", close)
+            .build();
+        ("PayloadTooLarge", response.into())
+    }
 }
 
 /// 429: the session's event rate limit, with `Retry-After`.
