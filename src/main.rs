@@ -48,7 +48,9 @@ async fn serve(args: chorus::cli::ServeArgs) -> anyhow::Result<ExitCode> {
         banner += &format!("dev mode: admin token {}\n", app.admin_token());
     }
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
     drop(stdout);
     app.run_until_stopped(shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
