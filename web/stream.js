@@ -5,6 +5,7 @@
 const LOOKBACK = 1.5;
 const LOOKAHEAD = 1.5;
 const BANDWIDTH = 20;
+const MAX_DRIFT = 1.0;
 
 /**
  * Watches a session's prompt. `clock()` is this participant's prompt time
@@ -20,6 +21,7 @@ export class LiveStream {
     this.seen = new Set();
     this.closed = false;
     this.retries = 0;
+    this.resyncs = 0;
     this.open();
   }
 
@@ -62,6 +64,17 @@ export class LiveStream {
       const fresh = packet.data.events.filter((e) => !this.seen.has(e.uid));
       for (const e of fresh) this.seen.add(e.uid);
       if (fresh.length) this.onEvents(fresh);
+    } else if (packet.type === 'latency_detection') {
+      // The server's idea of our clock drifted (a stalled tab, a slow
+      // network): connect again and sync afresh; replayed duplicates are
+      // dropped by uid.
+      const drift = Math.abs(packet.data.expected_receive_prompt_time - receivedAt);
+      if (drift > MAX_DRIFT && this.resyncs < 3) {
+        this.resyncs++;
+        ws.onclose = null;
+        ws.close(1000);
+        this.open();
+      }
     } else if (packet.type === 'error') {
       console.warn('chorus stream:', packet.data && packet.data.message);
     }

@@ -14,6 +14,7 @@ mod script;
 
 pub use crowd::{CROWD_SUB, HISTORY_SUB};
 
+use std::io::Write;
 use std::net::SocketAddr;
 
 use anyhow::Context;
@@ -115,18 +116,27 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             tokio::spawn(crowd);
         }
     }
-    // Tests read the address from this first line.
-    println!("chorus listening on http://{}", app.local_addr());
-    println!("dev mode: admin token {}", app.admin_token());
     let crowd = match args.crowd {
         0 => "no live crowd".to_owned(),
         n => format!("about {n} simulated people taking each prompt live"),
     };
-    println!(
-        "demo: {} prompts with {} recorded sessions each, {crowd}",
-        prompts.len(),
-        args.history
+    // Scripts read the address from the first line. One write whose failure
+    // is ignored, as in `serve`: a reader that closes stdout early (`| head
+    // -1`) must not stop the demo.
+    let banner = format!(
+        "chorus listening on http://{addr}\ndev mode: admin token {token}\n\
+         demo: {n} prompts with {history} recorded sessions each, {crowd}\n\
+         open {url} in a browser\n",
+        addr = app.local_addr(),
+        token = app.admin_token(),
+        n = prompts.len(),
+        history = args.history,
+        url = browser_url(app.local_addr()),
     );
-    println!("open {} in a browser", browser_url(app.local_addr()));
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
+    drop(stdout);
     app.run_until_stopped(shutdown_signal()).await
 }

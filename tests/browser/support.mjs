@@ -34,6 +34,8 @@ export async function startDemo(extra = []) {
   const match = /^chorus listening on (http:\/\/\S+)$/.exec(first);
   assert.ok(match, `unexpected first line ${JSON.stringify(first)}`);
   lines.on('line', () => {}); // keep draining stdout
+  // Never leave a server behind, even if the test process dies.
+  process.on('exit', () => child.kill('SIGKILL'));
   return {
     base: match[1],
     stop() { child.kill('SIGTERM'); },
