@@ -8,6 +8,12 @@ use chorus::cli::{Cli, Command};
 use chorus::commands;
 use clap::Parser;
 
+/// mimalloc rather than the system allocator: a request allocates and
+/// frees many small buffers across threads, where glibc's malloc spent
+/// about a tenth of the server's CPU under load (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     chorus::telemetry::init();

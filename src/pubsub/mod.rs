@@ -47,6 +47,8 @@ impl PubSub {
     /// Publishes a committed event on its prompt's channel.
     pub async fn publish(&self, event: &StoredEvent) {
         match self {
+            // Nobody else can hear it: skip serializing it for viewers.
+            PubSub::Local(l) if !l.hub().has_viewers(&event.interactive_prompt_uid) => {}
             PubSub::Local(l) => l.publish(
                 &event.interactive_prompt_uid,
                 Arc::new(LiveEvent::from_stored(event)),

@@ -71,9 +71,13 @@ impl SqliteStore {
                 Location::Memory => (connection::open_memory()?, None),
             };
             connection::migrate(&mut conn)?;
+            let wal = match &location {
+                Location::File(path) => Some(connection::open_wal(path)?),
+                Location::Memory => None,
+            };
             let hot = Arc::new(Hot::default());
             Ok(SqliteStore {
-                writer: Writer::spawn(conn, hot.clone()),
+                writer: Writer::spawn(conn, hot.clone(), wal),
                 readers,
                 hot,
             })
@@ -167,7 +171,7 @@ impl SqliteStore {
         event: NewEvent,
     ) -> Result<Result<StoredEvent, Violation>, StorageError> {
         self.writer
-            .run(move |c, ctx| writes::append_event(c, ctx, &event))
+            .run_single_write(move |c, ctx| writes::append_event(c, ctx, &event))
             .await
     }
 

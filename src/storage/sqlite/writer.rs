@@ -5,12 +5,21 @@
 //! flushes the batch's merged aggregate deltas, commits once, and only
 //! then answers each job. A job that fails rolls back alone.
 //!
+//! Durability is pipelined: the connection commits without waiting for
+//! the disk (`synchronous = NORMAL`), and a second thread fsyncs the WAL
+//! file and only then answers the batch's jobs, while the writer already
+//! runs the next batch. A `201` still means the event is on disk, as with
+//! `synchronous = FULL`, but the writer no longer idles during the fsync
+//! and one fsync covers every batch committed while the previous one ran.
+//!
 //! Being the only writer, it also keeps the caches of [`super::cache`]:
 //! jobs read and update them through their [`JobCtx`]; after a commit the
 //! batch's deltas reach the shared Fenwick arrays before anyone is
 //! answered; anything it cannot vouch for is dropped.
 
+use std::fs::File;
 use std::sync::Arc;
+use std::time::Instant;
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
@@ -37,7 +46,15 @@ pub const MAX_BATCH: usize = 2048;
 
 /// Sends a job's answer once its transaction has committed (or failed).
 pub type Completion = Box<dyn FnOnce(Result<(), &StorageError>) + Send>;
-type Job = Box<dyn FnOnce(&Connection, &mut JobCtx<'_>) -> (bool, Completion) + Send>;
+type JobFn = Box<dyn FnOnce(&Connection, &mut JobCtx<'_>) -> (bool, Completion) + Send>;
+
+/// A queued job.
+struct Job {
+    /// Whether it runs inside its own savepoint (needed unless its only
+    /// write is its last statement, which SQLite undoes alone on failure).
+    savepoint: bool,
+    run: JobFn,
+}
 
 /// Handle to the writer thread; cheap to clone.
 #[derive(Clone)]
@@ -46,12 +63,19 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`, keeping `hot` up to date.
-    pub fn spawn(conn: Connection, hot: Arc<Hot>) -> Self {
+    /// Starts the writer thread on `conn`, keeping `hot` up to date, and
+    /// the thread that makes its commits durable by syncing `wal` (the
+    /// database's WAL file; None in memory) before answering.
+    pub fn spawn(conn: Connection, hot: Arc<Hot>, wal: Option<File>) -> Self {
         let (jobs, rx) = mpsc::channel::<Job>(MAX_BATCH * 8);
+        let (synced, to_sync) = std::sync::mpsc::channel::<Committed>();
+        std::thread::Builder::new()
+            .name("chorus-sqlite-sync".into())
+            .spawn(move || sync(wal, to_sync))
+            .expect("spawn the SQLite sync thread");
         std::thread::Builder::new()
             .name("chorus-sqlite-writer".into())
-            .spawn(move || run(conn, rx, hot))
+            .spawn(move || run(conn, rx, hot, synced))
             .expect("spawn the SQLite writer thread");
         Writer { jobs }
     }
@@ -64,8 +88,27 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection, &mut JobCtx<'_>) -> Result<T, StorageError> + Send + 'static,
     {
+        self.queue(true, f).await
+    }
+
+    /// Like [`Self::run`], for a job whose only write is its last
+    /// statement (and whose cache updates follow it): it runs without a
+    /// savepoint of its own, since a failed statement leaves no trace.
+    pub async fn run_single_write<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &mut JobCtx<'_>) -> Result<T, StorageError> + Send + 'static,
+    {
+        self.queue(false, f).await
+    }
+
+    async fn queue<T, F>(&self, savepoint: bool, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &mut JobCtx<'_>) -> Result<T, StorageError> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn, ctx| {
+        let run: JobFn = Box::new(move |conn, ctx| {
             let result = f(conn, ctx);
             let ok = result.is_ok();
             let done: Completion = Box::new(move |commit: Result<(), &StorageError>| {
@@ -78,7 +121,7 @@ impl Writer {
             (ok, done)
         });
         self.jobs
-            .send(job)
+            .send(Job { savepoint, run })
             .await
             .map_err(|_| StorageError::Stopped)?;
         rx.await.map_err(|_| StorageError::Stopped)?
@@ -90,11 +133,14 @@ impl Writer {
     where
         F: FnOnce(&Connection, &mut JobCtx<'_>) -> Result<(), StorageError> + Send + 'static,
     {
-        let job: Job = Box::new(move |conn, ctx| {
+        let run: JobFn = Box::new(move |conn, ctx| {
             let ok = f(conn, ctx).is_ok();
             (ok, Box::new(|_| {}))
         });
-        let _ = self.jobs.try_send(job);
+        let _ = self.jobs.try_send(Job {
+            savepoint: true,
+            run,
+        });
     }
 }
 
@@ -107,7 +153,43 @@ struct State {
     data_version: Option<i64>,
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, hot: Arc<Hot>) {
+/// A committed batch waiting to be made durable and answered.
+struct Committed {
+    started: Instant,
+    completions: Vec<Completion>,
+}
+
+/// Syncs the WAL after each commit (one fsync for every batch committed
+/// meanwhile), then answers the batches in commit order.
+fn sync(wal: Option<File>, to_sync: std::sync::mpsc::Receiver<Committed>) {
+    while let Ok(first) = to_sync.recv() {
+        let mut batches = vec![first];
+        batches.extend(to_sync.try_iter());
+        let result = match &wal {
+            Some(f) => f
+                .sync_data()
+                .map_err(|e| StorageError::Commit(format!("syncing the WAL: {e}"))),
+            None => Ok(()),
+        };
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "SQLite commit could not be made durable");
+        }
+        for batch in batches {
+            metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "sqlite")
+                .record(batch.started.elapsed().as_secs_f64());
+            for done in batch.completions {
+                done(result.as_ref().map(|_| ()));
+            }
+        }
+    }
+}
+
+fn run(
+    conn: Connection,
+    mut rx: mpsc::Receiver<Job>,
+    hot: Arc<Hot>,
+    synced: std::sync::mpsc::Sender<Committed>,
+) {
     let mut state = State {
         cache: WriterCache::default(),
         hot,
@@ -122,20 +204,29 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, hot: Arc<Hot>) {
                 Err(_) => break,
             }
         }
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         metrics::histogram!(crate::metrics::COMMIT_BATCH).record(batch.len() as f64);
-        let completions = commit_batch(&conn, batch.drain(..), &mut state);
-        metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "sqlite")
-            .record(started.elapsed().as_secs_f64());
-        let (result, completions) = match completions {
-            Ok(c) => (Ok(()), c),
-            Err((e, c)) => (Err(e), c),
-        };
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "SQLite batch failed to commit");
-        }
-        for done in completions {
-            done(result.as_ref().map(|_| ()));
+        match commit_batch(&conn, batch.drain(..), &mut state) {
+            Ok(completions) => {
+                let committed = Committed {
+                    started,
+                    completions,
+                };
+                if let Err(unsent) = synced.send(committed) {
+                    let e = StorageError::Stopped;
+                    unsent
+                        .0
+                        .completions
+                        .into_iter()
+                        .for_each(|done| done(Err(&e)));
+                }
+            }
+            Err((e, completions)) => {
+                tracing::error!(error = %e, "SQLite batch failed to commit");
+                for done in completions {
+                    done(Err(&e));
+                }
+            }
         }
     }
 }
@@ -176,6 +267,18 @@ fn commit_batch(
     let mut agg = PendingAggregates::default();
     let mut invalidate = false;
     for job in jobs {
+        if !job.savepoint {
+            let mut ctx = JobCtx {
+                agg: &mut agg,
+                cache: &mut state.cache,
+                hot: &state.hot,
+                invalidate: false,
+            };
+            let (_, done) = (job.run)(conn, &mut ctx);
+            invalidate |= ctx.invalidate;
+            completions.push(done);
+            continue;
+        }
         if let Err(e) = exec(conn, "SAVEPOINT job") {
             let _ = conn.execute_batch("ROLLBACK");
             completions.extend(std::iter::once(job).map(job_refused));
@@ -189,7 +292,7 @@ fn commit_batch(
             hot: &state.hot,
             invalidate: false,
         };
-        let (ok, done) = job(conn, &mut ctx);
+        let (ok, done) = (job.run)(conn, &mut ctx);
         invalidate |= ctx.invalidate;
         let end = if ok {
             exec(conn, "RELEASE job")

@@ -183,17 +183,9 @@ pub fn append_event(
         Ok(fx) => fx,
         Err(v) => return Ok(Err(v)),
     };
-    let (prompt, session) = (prompt.expect("checked"), session.expect("checked"));
-    let event_uid = uid::generate(uid::EVENT);
-    let created_at = now();
-    let data = ev.kind.stored_data().to_string();
-    conn.prepare_cached(
-        "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )?
-    .execute(params![event_uid, session.id, ev.kind.event_type().as_str(), data, ev.prompt_time, created_at])?;
-    session.state.apply(ev.kind, ev.prompt_time);
-    ctx.agg.add(prompt.id, &effects);
+    let (prompt, session_id) = (prompt.expect("checked"), session.expect("checked").id);
+    // Everything that can fail comes before the insert: this job runs
+    // without a savepoint (see `Writer::run_single_write`).
     let name = match ctx.cache.names.get(&ev.user_sub) {
         Some(name) => name.clone(),
         None => conn
@@ -202,6 +194,19 @@ pub fn append_event(
             .optional()?
             .flatten(),
     };
+    let event_uid = uid::generate(uid::EVENT);
+    let created_at = now();
+    let data = ev.kind.stored_data().to_string();
+    conn.prepare_cached(
+        "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )?
+    .execute(params![event_uid, session_id, ev.kind.event_type().as_str(), data, ev.prompt_time, created_at])?;
+    if let Some(session) = ctx.cache.sessions.get_mut(&ev.session_uid) {
+        session.state.apply(ev.kind, ev.prompt_time);
+    }
+    ctx.agg.add(prompt.id, &effects);
+
     Ok(Ok(StoredEvent::new(
         event_uid,
         ev.user_sub.clone(),
