@@ -97,7 +97,7 @@ pub async fn run(targs: &TargetArgs, args: &PremiereArgs) -> anyhow::Result<Repo
             super::frames::ceiling(
                 args.viewers,
                 args.bandwidth,
-                targs.ceiling_seconds.max(5.0),
+                targs.ceiling_seconds,
                 args.connect_concurrency,
             )
             .await?,

@@ -43,7 +43,7 @@ pub async fn run(targs: &TargetArgs, args: &ReplayArgs) -> anyhow::Result<Report
             super::frames::ceiling(
                 args.viewers,
                 args.bandwidth,
-                targs.ceiling_seconds.max(5.0),
+                targs.ceiling_seconds,
                 args.connect_concurrency,
             )
             .await?,

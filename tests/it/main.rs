@@ -11,6 +11,7 @@ mod check_rebuild;
 mod concurrency;
 mod demo;
 mod fuzz;
+mod loadgen;
 mod model;
 mod operations;
 mod rules;

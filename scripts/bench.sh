@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The benchmark table of BENCHMARKS.md, reproduced (about 12 minutes on the
+# 2-core machine). Not a test: it never fails on a figure, only on a
+# scenario that cannot run. Every scenario spawns its own server(s) on
+# 127.0.0.1 and measures the machine's ceiling for the same kind of work
+# in the same run, so compare the ratios more than the absolute numbers.
+#
+#   bash scripts/bench.sh            # everything (SQLite, then PostgreSQL + Redis)
+#   BENCH_ONLY=sqlite bash scripts/bench.sh
+#   BENCH_SCALE=0.1 bash scripts/bench.sh   # a quick pass at a tenth of the scale
+#
+# Reports go to target/bench/<scenario>.txt; a summary is printed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=target/bench
+mkdir -p "$out"
+scale="${BENCH_SCALE:-1}"
+only="${BENCH_ONLY:-all}"
+n() { python3 -c "import sys; print(max(1, int(float(sys.argv[1]) * float(sys.argv[2]))))" "$1" "$scale"; }
+
+cargo build --release --locked --bin chorus
+bin=target/release/chorus
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/machine.txt"
+
+run() { # name, loadgen arguments…
+  local name=$1; shift
+  echo "== $name: chorus loadgen $*" | tee "$out/$name.cmd"
+  "$bin" loadgen "$@" | tee "$out/$name.txt"
+}
+
+if [[ "$only" == all || "$only" == sqlite ]]; then
+  run ingest --spawn ingest --seconds "$(n 20)" --connections 256 --users "$(n 8192)"
+  run ingest-history --spawn ingest --seconds "$(n 20)" --connections 256 --users "$(n 8192)" \
+    --style numeric --history "$(n 1000000)"
+  run stats --spawn stats --seconds "$(n 15)" --connections 64 --clients 2048
+  run premiere --spawn premiere --seconds "$(n 60)" --viewers "$(n 5000)" --event-rate "$(n 1000)" \
+    --participants "$(n 200)" --bandwidth 100
+  run replay --spawn replay --seconds "$(n 60)" --viewers "$(n 2000)" --history "$(n 1000000)" \
+    --duration 600 --bandwidth 50
+fi
+
+if [[ "$only" == all || "$only" == postgres ]]; then
+  . scripts/services.sh
+  pg_admin="${CHORUS_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+  fresh_pg() {
+    local name="chorus_bench_$RANDOM$RANDOM"
+    psql "$pg_admin" -qc "CREATE DATABASE $name" >/dev/null
+    echo "${pg_admin%/*}/$name"
+  }
+  pg=(--spawn --processes 2 --redis "$CHORUS_TEST_REDIS")
+  run pg-ingest "${pg[@]}" --database "$(fresh_pg)" ingest --seconds "$(n 20)" --connections 256 --users "$(n 8192)"
+  run pg-stats "${pg[@]}" --database "$(fresh_pg)" stats --seconds "$(n 15)" --connections 64 --clients 2048
+  run pg-premiere "${pg[@]}" --database "$(fresh_pg)" premiere --seconds "$(n 30)" --viewers "$(n 5000)" \
+    --event-rate "$(n 1000)" --participants "$(n 200)" --bandwidth 100
+  run pg-replay "${pg[@]}" --database "$(fresh_pg)" replay --seconds "$(n 30)" --viewers "$(n 2000)" \
+    --history "$(n 100000)" --duration 600 --bandwidth 50
+fi
+
+echo
+echo "== summary (target/bench/*.txt)"
+grep -H -E "^(accepted events/s|stats requests/s|deliveries/s|event latency|stats latency|post→receive latency|server memory per viewer|viewers below 90 % of bandwidth|viewers behind their clock|unexpected errors) *:" "$out"/*.txt |
+  sed -e "s|^$out/||" -e 's/\.txt:/: /'

@@ -1,0 +1,142 @@
+//! `chorus loadgen` at tiny scale against a spawned server: every scenario
+//! runs, exits 0, and reports accepted events or deliveries with no
+//! unexpected errors. (The benchmarks themselves are `scripts/bench.sh`,
+//! outside pass/fail.)
+
+use std::process::Command;
+
+use crate::support::{ADMIN_TOKEN, USER_SECRET, spawn_app};
+
+/// Runs `chorus loadgen --url <app> <args…>` and returns its report.
+fn loadgen(base: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_chorus"))
+        .args(["loadgen", "--url", base, "--admin-token", ADMIN_TOKEN])
+        .args(["--user-jwt-secret", USER_SECRET, "--ceiling-seconds", "0.3"])
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run chorus loadgen");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "loadgen {args:?} failed: {report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    report
+}
+
+/// The number on the report line `key: N …`.
+fn figure(report: &str, key: &str) -> f64 {
+    let line = report
+        .lines()
+        .find(|l| l.split(':').next().is_some_and(|k| k.trim() == key))
+        .unwrap_or_else(|| panic!("no {key:?} line in\n{report}"));
+    let value = line.split_once(':').expect("key: value").1.trim();
+    value
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number in {line:?}"))
+}
+
+fn assert_clean(report: &str) {
+    assert_eq!(figure(report, "unexpected errors"), 0.0, "{report}");
+}
+
+#[tokio::test]
+async fn ingest_at_tiny_scale_accepts_events_without_errors() {
+    let app = spawn_app().await;
+    let report = loadgen(
+        &app.base,
+        &[
+            "ingest",
+            "--seconds",
+            "1.5",
+            "--connections",
+            "4",
+            "--users",
+            "16",
+        ],
+    );
+    assert!(figure(&report, "accepted events") > 0.0, "{report}");
+    assert!(report.contains("ceiling (GET /healthz)"), "{report}");
+    assert_clean(&report);
+}
+
+#[tokio::test]
+async fn stats_at_tiny_scale_answers_requests_without_errors() {
+    let app = spawn_app().await;
+    let report = loadgen(
+        &app.base,
+        &[
+            "stats",
+            "--seconds",
+            "1",
+            "--connections",
+            "4",
+            "--clients",
+            "16",
+            "--prompts",
+            "1",
+            "--seed-events",
+            "14",
+        ],
+    );
+    assert!(figure(&report, "answered requests") > 0.0, "{report}");
+    assert_clean(&report);
+}
+
+#[tokio::test]
+async fn premiere_at_tiny_scale_delivers_live_events() {
+    let app = spawn_app().await;
+    let report = loadgen(
+        &app.base,
+        &[
+            "premiere",
+            "--seconds",
+            "2",
+            "--viewers",
+            "10",
+            "--participants",
+            "4",
+            "--event-rate",
+            "20",
+            "--bandwidth",
+            "20",
+        ],
+    );
+    assert!(figure(&report, "posted events accepted") > 0.0, "{report}");
+    assert!(figure(&report, "deliveries") > 0.0, "{report}");
+    assert_clean(&report);
+}
+
+#[tokio::test]
+async fn replay_at_tiny_scale_replays_a_filled_prompt() {
+    // Replay fills its prompt through the library before the server
+    // starts, so it spawns its own server on a SQLite file.
+    let out = Command::new(env!("CARGO_BIN_EXE_chorus"))
+        .args(["loadgen", "--spawn", "--ceiling-seconds", "0.3", "replay"])
+        .args([
+            "--seconds",
+            "2",
+            "--viewers",
+            "8",
+            "--history",
+            "2000",
+            "--duration",
+            "20",
+            "--bandwidth",
+            "20",
+        ])
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run chorus loadgen");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(figure(&report, "deliveries") > 0.0, "{report}");
+    assert_clean(&report);
+}
