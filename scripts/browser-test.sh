@@ -24,6 +24,7 @@ echo "== installing the browser test driver (playwright-core)"
 if [[ -z "${CHORUS_BIN:-}" ]]; then
   echo "== building chorus"
   cargo build --locked --bin chorus
+  export CHORUS_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chorus"
 fi
 
 echo "== browser tests (desktop and phone, in parallel)"
