@@ -118,8 +118,29 @@ pub async fn fill_history(
         .await
 }
 
+/// One simulated person taking `prompt`, already `into` seconds in: the
+/// events before that are posted at once, the rest when its clock reaches
+/// them.
+async fn take(state: AppState, prompt: PromptRecord, who: UserIdentity, plan: Plan, into: f64) {
+    let Some(session) = start(&state, &prompt, &who).await else {
+        return;
+    };
+    let now = Instant::now();
+    let began = now
+        .checked_sub(Duration::from_secs_f64(into))
+        .unwrap_or(now);
+    for at in plan {
+        tokio::time::sleep_until(began + Duration::from_secs_f64(at.0)).await;
+        if !post(&state, &prompt, &session, &who.sub, at, true).await {
+            return;
+        }
+    }
+}
+
 /// Keeps about `size` simulated people taking `prompt` at any moment, each
-/// posting its events when its own clock reaches them. Runs forever.
+/// posting its events when its own clock reaches them. The crowd starts
+/// mid-way (`size` people spread over the prompt), so that whoever opens
+/// the page first already has company. Runs forever.
 pub async fn run_crowd(
     state: AppState,
     prompt: PromptRecord,
@@ -128,24 +149,19 @@ pub async fn run_crowd(
     seed: u64,
 ) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let every = prompt.duration_seconds as f64 / size.max(1) as f64;
-    for n in 0.. {
+    let duration = prompt.duration_seconds as f64;
+    let every = duration / size.max(1) as f64;
+    for n in 0..size {
+        let into = every * n as f64;
+        let who = identity(CROWD_SUB, n as u64);
         let plan = plan::session(&demo, &mut rng);
-        let (state, prompt) = (state.clone(), prompt.clone());
-        tokio::spawn(async move {
-            let who = identity(CROWD_SUB, n);
-            let Some(session) = start(&state, &prompt, &who).await else {
-                return;
-            };
-            let began = Instant::now();
-            for at in plan {
-                tokio::time::sleep_until(began + Duration::from_secs_f64(at.0)).await;
-                if !post(&state, &prompt, &session, &who.sub, at, true).await {
-                    return;
-                }
-            }
-        });
+        tokio::spawn(take(state.clone(), prompt.clone(), who, plan, into));
+    }
+    for n in size as u64.. {
         let wait = every * rng.random_range(0.5..1.5);
         tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+        let plan = plan::session(&demo, &mut rng);
+        let who = identity(CROWD_SUB, n);
+        tokio::spawn(take(state.clone(), prompt.clone(), who, plan, 0.0));
     }
 }
