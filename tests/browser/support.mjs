@@ -56,15 +56,17 @@ export async function openBrowser(kind) {
     ...device,
   });
   context.setDefaultTimeout(WAIT);
-  const page = context.pages()[0] || await context.newPage();
   const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  const watch = (page, prefix) => {
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+    return { page, problems, shot: (name) => page.screenshot({ path: join(ARTIFACTS, `${prefix}-${name}.png`) }) };
+  };
   await mkdir(ARTIFACTS, { recursive: true });
   return {
-    page,
-    problems,
-    shot: (name) => page.screenshot({ path: join(ARTIFACTS, `${kind}-${name}.png`) }),
+    ...watch(context.pages()[0] || await context.newPage(), kind),
+    /** Another tab in the same browser (screenshots named `${kind}-${label}-…`). */
+    async tab(label) { return watch(await context.newPage(), `${kind}-${label}`); },
     async close() {
       await context.close();
       await rm(profile, { recursive: true, force: true });
