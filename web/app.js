@@ -91,11 +91,25 @@ function preview(prompt) {
 
 function failed(e) {
   console.error(e);
-  $('status').textContent = `Something went wrong: ${e.message}`;
+  const where = $('home').hidden ? $('status') : $('home-error');
+  where.textContent = `Something went wrong: ${e.message}`;
+  where.hidden = false;
 }
 
-/** Takes one prompt from 0 to its duration. */
+let starting = false;
+
+/** Takes one prompt from 0 to its duration (one at a time). */
 async function take(promptUid) {
+  if (starting) return;
+  starting = true;
+  try {
+    await startTaking(promptUid);
+  } finally {
+    starting = false;
+  }
+}
+
+async function startTaking(promptUid) {
   let user = await userToken();
   let session;
   try {
@@ -218,7 +232,13 @@ class Take {
     await this.send('leave', this.duration);
     $('status').textContent = 'Done. Thank you!';
     setTimeout(() => this.stream.close(), 1500);
-    const tl = await api.timeline(this.session);
+    let tl;
+    try {
+      tl = await api.timeline(this.session);
+    } catch (e) {
+      failed(e);
+      return;
+    }
     if (this.stopped) return;
     $('after').hidden = false;
     drawChart($('chart'), $('legend'), this.prompt, this.duration, tl, this.mine);
