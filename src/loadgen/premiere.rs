@@ -170,7 +170,8 @@ pub async fn run(targs: &TargetArgs, args: &PremiereArgs) -> anyhow::Result<Repo
                 if ending {
                     return (ok, errors);
                 }
-                next += gap;
+                // Never catch up in a burst (the server limits each session's rate).
+                next = (next + gap).max(Instant::now());
             }
         }));
     }

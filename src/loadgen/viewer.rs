@@ -120,7 +120,12 @@ pub async fn run(
 /// the instant at which our prompt time was `start`.
 pub async fn connect(cfg: &ViewerConfig, start: f64) -> Result<(Socket, Instant), String> {
     let url = format!("ws://{}/api/2/interactive_prompts/live", cfg.addr);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+    // tungstenite zeroes its whole read buffer before every read: the
+    // 128 KiB default would cost more than the frames themselves.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(16 * 1024)
+        .write_buffer_size(0);
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
         .await
         .map_err(|e| format!("connect: {e}"))?;
     let authorize = json!({"type": "authorize", "data": {

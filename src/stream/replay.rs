@@ -2,27 +2,58 @@
 //! the bandwidth, plus the bookkeeping that delivers each event at most
 //! once per connection.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use rand::Rng;
 
 use crate::pubsub::LiveEvent;
 
-/// A compact key for an event uid (kept per delivered event).
+/// A compact key for an event uid (kept per delivered event). Uids are
+/// random, so a fast multiply-rotate hash over 8-byte words spreads them
+/// as well as SipHash does, at a fraction of the cost: a premiere viewer
+/// checks every near-live event it is offered.
 pub fn uid_key(uid: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    uid.hash(&mut h);
-    h.finish()
+    let mut h: u64 = uid.len() as u64;
+    for chunk in uid.as_bytes().chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        h = (h ^ u64::from_le_bytes(word))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(27);
+    }
+    // MurmurHash3's finalizer.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Hashes a key that is already a hash: passes it through.
+#[derive(Debug, Default)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// Events delivered recently, so none is delivered twice. Only events no
 /// older than the viewer's near-live window are kept.
 #[derive(Debug, Default)]
 pub struct Delivered {
-    keys: HashMap<u64, f64>,
+    keys: HashMap<u64, f64, BuildHasherDefault<KeyHasher>>,
 }
 
 impl Delivered {
@@ -218,6 +249,14 @@ mod tests {
             .map(|e| e.uid.to_string())
             .collect();
         assert_eq!(order, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn uid_keys_differ_for_similar_uids() {
+        let keys: std::collections::HashSet<u64> = (0..100_000)
+            .map(|i| uid_key(&format!("ipe_{i:022}")))
+            .collect();
+        assert_eq!(keys.len(), 100_000);
     }
 
     #[test]
