@@ -79,17 +79,22 @@ async fn readyz_fails_while_the_database_is_unreachable() {
     assert_eq!(status, 200, "the process itself is still up");
 }
 
-/// Posts likes on fresh sessions from `workers` tasks until the server
-/// stops answering; returns the uids acknowledged with 201.
-async fn load_until_gone(app: &TestApp, prompt: &str, workers: usize) -> (Vec<String>, usize) {
-    let acked = Arc::new(Mutex::new(Vec::new()));
-    let failures = Arc::new(Mutex::new(0usize));
+/// Starts `workers` joined sessions, ready to post likes.
+async fn joined_sessions(app: &TestApp, prompt: &str, workers: usize) -> Vec<Session> {
     let mut sessions = Vec::new();
     for w in 0..workers {
         let s = app.start_session(prompt, &format!("w{w}")).await;
         assert_eq!(app.post_event(&s, "join", 0.0, json!({})).await.0, 201);
         sessions.push(s);
     }
+    sessions
+}
+
+/// Posts likes on each session from its own task until the server stops
+/// answering; returns the uids acknowledged with 201 and the failed tasks.
+async fn load_until_gone(app: &TestApp, sessions: Vec<Session>) -> (Vec<String>, usize) {
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::new(Mutex::new(0usize));
     let url = app.base.clone();
     let tasks = sessions.into_iter().map(|s| {
         let (acked, failures, url) = (acked.clone(), failures.clone(), url.clone());
@@ -148,7 +153,8 @@ async fn sigterm_drains_requests_and_closes_streams_with_1001() {
     let prompt = app.create_prompt(press_prompt(), 600).await;
     let watcher = app.start_session(&prompt, "watcher").await;
     let mut viewer = Viewer::join(&app, authorize(&watcher, 10, 1.0, 1.0, true), 0.0).await;
-    let load = load_until_gone(&app, &prompt, 8);
+    let sessions = joined_sessions(&app, &prompt, 8).await;
+    let load = load_until_gone(&app, sessions);
     let stop = async {
         tokio::time::sleep(Duration::from_millis(400)).await;
         app.signal("TERM");
@@ -186,7 +192,8 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
             tokio::time::sleep(delay).await;
             app.signal("KILL");
         };
-        let ((acked, _), ()) = tokio::join!(load_until_gone(&app, &prompt, 8), kill);
+        let sessions = joined_sessions(&app, &prompt, 8).await;
+        let ((acked, _), ()) = tokio::join!(load_until_gone(&app, sessions), kill);
         app.wait_exit(Duration::from_secs(5));
         let restarted = spawn_on(&app.database, &[], None);
         let stored = stored_uids(&restarted, &probe).await;
