@@ -263,7 +263,10 @@ pub fn check(
         (kind, &prompt.prompt),
         (EventKind::Join | EventKind::Leave | EventKind::Like, _)
             | (EventKind::Numeric { .. }, Prompt::Numeric { .. })
-            | (EventKind::PressStart | EventKind::PressEnd, Prompt::Press { .. })
+            | (
+                EventKind::PressStart | EventKind::PressEnd,
+                Prompt::Press { .. }
+            )
             | (EventKind::Color { .. }, Prompt::Color { .. })
             | (EventKind::Word { .. }, Prompt::Word { .. })
     );
