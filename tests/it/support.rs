@@ -112,7 +112,7 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
 /// Starts a server on an existing database.
 pub fn spawn_on(database: &str, extra: &[&str], dir: Option<tempfile::TempDir>) -> TestApp {
     let redis = match engine() {
-        Engine::Postgres if database.starts_with("postgres") => {
+        Engine::Postgres if database.starts_with("postgres") && !extra.contains(&"--redis") => {
             vec!["--redis".to_owned(), redis_url()]
         }
         _ => vec![],
