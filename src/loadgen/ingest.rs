@@ -144,7 +144,7 @@ pub async fn run(targs: &TargetArgs, args: &IngestArgs) -> anyhow::Result<Report
     r.line("unexpected errors", tally.errors.total());
     if let Some(rss) = target.rss_bytes() {
         r.line(
-            "server memory",
+            "server memory (anonymous rss)",
             format!("{:.1} MiB", rss as f64 / 1048576.0),
         );
     }

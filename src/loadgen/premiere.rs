@@ -236,7 +236,7 @@ pub async fn run(targs: &TargetArgs, args: &PremiereArgs) -> anyhow::Result<Repo
         r.line(
             "server memory per viewer",
             format!(
-                "{:.1} KiB (rss {:.0} → {:.0} MiB)",
+                "{:.1} KiB (anonymous rss {:.0} → {:.0} MiB)",
                 c.saturating_sub(b) as f64 / args.viewers as f64 / 1024.0,
                 b as f64 / 1048576.0,
                 c as f64 / 1048576.0

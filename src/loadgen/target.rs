@@ -179,7 +179,9 @@ pub fn loopback_addr(url: &str) -> anyhow::Result<SocketAddr> {
 }
 
 impl Target {
-    /// Resident memory of the spawned servers, in bytes (None with `--url`).
+    /// Anonymous resident memory of the spawned servers, in bytes (None
+    /// with `--url`): the heap, without the database file's mapped pages,
+    /// which are the OS page cache rather than the server's own.
     pub fn rss_bytes(&self) -> Option<u64> {
         if self.pids.is_empty() {
             return None;
@@ -193,10 +195,11 @@ impl Target {
     }
 }
 
-/// `VmRSS` of process `pid`, in bytes.
+/// `RssAnon` of process `pid` (resident memory not backed by a file),
+/// in bytes.
 pub fn rss_of(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = status.lines().find(|l| l.starts_with("RssAnon:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }

@@ -126,6 +126,14 @@ impl Replay {
     /// Adds a loaded bucket (possibly shared with other viewers), keeping
     /// each event with probability `min(1, share / count)`; returns how
     /// many were thinned away.
+    ///
+    /// The kept events are drawn as a uniform sample of `share` events
+    /// (its fractional part rounded up at random), so each event's chance
+    /// is exactly `share / count` while every bucket yields the share
+    /// itself. Independent coin flips would give the same chance, but
+    /// buckets of ±√share events: against a token bucket refilled at the
+    /// same rate, those swings pile up and push replayed events past
+    /// their prompt time.
     pub fn add_bucket(
         &mut self,
         bucket: i64,
@@ -136,20 +144,18 @@ impl Replay {
         self.next_bucket = bucket + 1;
         self.loaded_at.push_back((bucket, read_at));
         let count = events.len();
-        let keep = if count == 0 {
-            1.0
-        } else {
-            (share / count as f64).clamp(0.0, 1.0)
-        };
+        let share = share.max(0.0);
+        if share >= count as f64 {
+            self.queue.extend(events.iter().cloned());
+            return 0;
+        }
         let mut rng = rand::rng();
-        let before = self.queue.len();
-        self.queue.extend(
-            events
-                .iter()
-                .filter(|_| keep >= 1.0 || rng.random_bool(keep))
-                .cloned(),
-        );
-        count - (self.queue.len() - before)
+        let whole = share.floor();
+        let kept = whole as usize + usize::from(rng.random_bool(share - whole));
+        let mut picked = rand::seq::index::sample(&mut rng, count, kept.min(count)).into_vec();
+        picked.sort_unstable();
+        self.queue.extend(picked.iter().map(|&i| events[i].clone()));
+        count - picked.len()
     }
 
     /// Whether a live-published event at prompt time `t`, created at
