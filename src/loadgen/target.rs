@@ -115,6 +115,9 @@ impl Plan {
             bail!("several server processes need a PostgreSQL --database");
         }
         let exe = std::env::current_exe().context("locating the chorus binary")?;
+        // One prompt secret for every process: a prompt token minted by one
+        // must be valid on the others.
+        let prompt_secret = random_secret();
         let mut target = Target {
             addrs: vec![],
             pids: vec![],
@@ -129,7 +132,7 @@ impl Plan {
                 cmd.args(["--redis", redis]);
             }
             cmd.env("CHORUS_ADMIN_TOKEN", &self.admin_token)
-                .env("CHORUS_PROMPT_JWT_SECRET", random_secret())
+                .env("CHORUS_PROMPT_JWT_SECRET", &prompt_secret)
                 .env(
                     "CHORUS_USER_JWT_SECRET",
                     self.user_secret.as_deref().unwrap_or_default(),
