@@ -53,7 +53,7 @@ if [[ "$only" == all || "$only" == postgres ]]; then
   run pg-premiere "${pg[@]}" --database "$(fresh_pg)" premiere --seconds "$(n 30)" --viewers "$(n 5000)" \
     --event-rate "$(n 1000)" --participants "$(n 200)" --bandwidth 100
   run pg-replay "${pg[@]}" --database "$(fresh_pg)" replay --seconds "$(n 30)" --viewers "$(n 2000)" \
-    --history "$(n 100000)" --duration 600 --bandwidth 50
+    --history "$(n 20000)" --duration 600 --bandwidth 50
 fi
 
 echo
