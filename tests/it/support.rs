@@ -125,6 +125,8 @@ pub fn spawn_on(database: &str, extra: &[&str], dir: Option<tempfile::TempDir>) 
         .env("CHORUS_PROMPT_JWT_SECRET", PROMPT_SECRET)
         .env("CHORUS_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("RUST_LOG", "error")
+        // Many servers share the test PostgreSQL (max_connections 100).
+        .env("CHORUS_PG_POOL_SIZE", "6")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

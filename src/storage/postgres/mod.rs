@@ -22,7 +22,17 @@ use crate::storage::{
 };
 
 /// Connections per server process.
-pub const POOL_SIZE: usize = 32;
+/// Default connections per server process; `CHORUS_PG_POOL_SIZE` overrides
+/// it (keep processes × pool size under PostgreSQL's `max_connections`).
+pub const POOL_SIZE: usize = 16;
+
+fn pool_size() -> usize {
+    std::env::var("CHORUS_PG_POOL_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(POOL_SIZE)
+}
 /// Advisory lock key serializing migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6368_6f72_7573; // "chorus"
 
@@ -58,7 +68,7 @@ impl PostgresStore {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(pool_size())
             .build()
             .map_err(|e| StorageError::Postgres(e.to_string()))?;
         let store = PostgresStore { pool };
