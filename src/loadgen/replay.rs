@@ -92,10 +92,11 @@ pub async fn run(targs: &TargetArgs, args: &ReplayArgs) -> anyhow::Result<Report
     let thinned_after = scrape(&target, crate::metrics::THINNED).await;
     let (events, _, late, drift, errors) = tally(&stats);
     let secs = length.as_secs_f64();
-    let mut shares: Vec<f64> = stats
-        .iter()
-        .map(|s| s.events as f64 / secs / args.bandwidth as f64)
-        .collect();
+    // A viewer's due share: its bandwidth, or everything stored when the
+    // prompt holds fewer events a second than that.
+    let available = args.history as f64 / args.duration.max(1) as f64;
+    let due = (args.bandwidth as f64).min(available).max(1e-9);
+    let mut shares: Vec<f64> = stats.iter().map(|s| s.events as f64 / secs / due).collect();
     shares.sort_by(|a, b| a.total_cmp(b));
     let at = |q: f64| {
         shares
@@ -122,7 +123,7 @@ pub async fn run(targs: &TargetArgs, args: &ReplayArgs) -> anyhow::Result<Report
         "/s",
     );
     r.line(
-        "bandwidth share per viewer",
+        "received / due share per viewer",
         format!(
             "min {:.2}, p10 {:.2}, median {:.2}, max {:.2}",
             at(0.0),
@@ -130,6 +131,10 @@ pub async fn run(targs: &TargetArgs, args: &ReplayArgs) -> anyhow::Result<Report
             at(0.5),
             at(1.0)
         ),
+    );
+    r.line(
+        "due share per viewer",
+        format!("{due:.1} events/s (bandwidth, or all that is stored)"),
     );
     r.line("viewers below 90 % of bandwidth", below);
     r.line(
