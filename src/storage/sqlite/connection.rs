@@ -19,12 +19,40 @@ const PRAGMAS: &str = "PRAGMA journal_mode = WAL;
     PRAGMA busy_timeout = 10000;";
 
 /// Memory for pages (the 2 MiB default makes a growing events table's
-/// random-uid index re-read pages from the OS on every insert), the file
-/// mapped for reads, and checkpoints every 16 MiB of WAL rather than 4,
-/// so a hot page is written back fewer times.
+/// random-uid index re-read pages from the OS on every insert), and the
+/// file mapped for reads. The writer never checkpoints: [`checkpointer`]
+/// does, on its own connection, so the writer does not stall while a
+/// large database's scattered pages are written back.
 const CACHE_PRAGMAS: &str = "PRAGMA cache_size = -65536;
     PRAGMA mmap_size = 1073741824;
-    PRAGMA wal_autocheckpoint = 4000;";
+    PRAGMA wal_autocheckpoint = 0;";
+
+/// How often the checkpointer copies the WAL back into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Starts a thread that checkpoints the WAL of `path` (`PASSIVE`: never
+/// waiting for the writer or readers) every [`CHECKPOINT_EVERY`], until
+/// `alive` has no strong reference left.
+pub fn checkpointer(path: &Path, alive: std::sync::Weak<()>) -> Result<(), StorageError> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;",
+    )?;
+    std::thread::Builder::new()
+        .name("chorus-sqlite-checkpoint".into())
+        .spawn(move || {
+            while alive.upgrade().is_some() {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
+                }
+            }
+            // A last full checkpoint, so a clean shutdown leaves a short WAL.
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        })
+        .expect("spawn the SQLite checkpoint thread");
+    Ok(())
+}
 
 /// Opens a read-write connection.
 pub fn open(path: &Path) -> Result<Connection, StorageError> {

@@ -46,6 +46,8 @@ pub struct SqliteStore {
     writer: Writer,
     readers: Option<Arc<ReadPool>>,
     hot: Arc<Hot>,
+    /// The checkpointer stops once every clone of the store is gone.
+    _alive: Arc<()>,
 }
 
 struct ReadPool {
@@ -71,8 +73,12 @@ impl SqliteStore {
                 Location::Memory => (connection::open_memory()?, None),
             };
             connection::migrate(&mut conn)?;
+            let alive = Arc::new(());
             let wal = match &location {
-                Location::File(path) => Some(connection::open_wal(path)?),
+                Location::File(path) => {
+                    connection::checkpointer(path, Arc::downgrade(&alive))?;
+                    Some(connection::open_wal(path)?)
+                }
                 Location::Memory => None,
             };
             let hot = Arc::new(Hot::default());
@@ -80,6 +86,7 @@ impl SqliteStore {
                 writer: Writer::spawn(conn, hot.clone(), wal),
                 readers,
                 hot,
+                _alive: alive,
             })
         })
         .await
