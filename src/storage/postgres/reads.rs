@@ -16,6 +16,16 @@ use crate::storage::rows::{PROMPT_COLUMNS, decode_kind, decode_prompt};
 use crate::storage::search_sql::SqlParam;
 use crate::storage::{StorageError, StoredEvent};
 
+/// PostgreSQL text cannot hold NUL: such characters become U+FFFD, so a
+/// lookup by a uid containing one finds nothing instead of failing.
+pub fn text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        s.replace('\0', "\u{FFFD}").into()
+    } else {
+        s.into()
+    }
+}
+
 fn prompt_from_row(row: &tokio_postgres::Row) -> Result<PromptRecord, StorageError> {
     decode_prompt(
         row.get(0),
@@ -37,7 +47,7 @@ pub async fn prompt_by_uid(
             "SELECT {PROMPT_COLUMNS} FROM interactive_prompts WHERE uid = $1"
         ))
         .await?;
-    c.query_opt(&stmt, &[&uid])
+    c.query_opt(&stmt, &[&text(uid)])
         .await?
         .as_ref()
         .map(prompt_from_row)
@@ -81,7 +91,7 @@ pub async fn query_events(
             match p {
                 SqlParam::Int(i) => Box::new(i),
                 SqlParam::Real(r) => Box::new(r),
-                SqlParam::Text(t) => Box::new(t),
+                SqlParam::Text(t) => Box::new(text(&t).into_owned()),
             }
         })
         .collect();

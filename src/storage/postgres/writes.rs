@@ -38,7 +38,7 @@ pub async fn delete_prompt(
 ) -> Result<Option<PromptRecord>, StorageError> {
     c.execute(
         "UPDATE interactive_prompts SET deleted_at = $1 WHERE uid = $2 AND deleted_at IS NULL",
-        &[&now(), &uid],
+        &[&now(), &reads::text(uid)],
     )
     .await?;
     reads::prompt_by_uid(c, uid).await
@@ -61,7 +61,7 @@ pub async fn start_session(
             "INSERT INTO users(sub, given_name, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (sub) DO UPDATE SET given_name = COALESCE(excluded.given_name, users.given_name)
              RETURNING id",
-            &[&user.sub, &user.display_name, &now()],
+            &[&reads::text(&user.sub), &user.display_name.as_deref().map(reads::text), &now()],
         )
         .await?
         .get(0);
@@ -89,7 +89,7 @@ pub async fn append_event(
         .query_opt(
             "SELECT s.id, s.interactive_prompt_id, u.sub, u.given_name
              FROM interactive_prompt_sessions s JOIN users u ON u.id = s.user_id WHERE s.uid = $1 FOR UPDATE OF s",
-            &[&ev.session_uid],
+            &[&reads::text(&ev.session_uid)],
         )
         .await?;
     let session = session.map(|r| {
