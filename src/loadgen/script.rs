@@ -48,9 +48,9 @@ impl Script {
                 1 => ("like", json!({})),
                 _ => ("respond_press_prompt/end", json!({})),
             },
-            "color" if i % 2 == 0 => ("respond_color_prompt", pick()),
-            "word" if i % 2 == 0 => ("respond_word_prompt", pick()),
-            "numeric" if i % 2 == 0 => (
+            "color" if i.is_multiple_of(2) => ("respond_color_prompt", pick()),
+            "word" if i.is_multiple_of(2) => ("respond_word_prompt", pick()),
+            "numeric" if i.is_multiple_of(2) => (
                 "respond_numeric_prompt",
                 json!({"rating": rand::random_range(1..=10)}),
             ),

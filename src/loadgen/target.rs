@@ -45,7 +45,7 @@ fn random_secret() -> String {
 impl Plan {
     /// Decides secrets and the database from the command line.
     pub fn new(args: &TargetArgs) -> anyhow::Result<Plan> {
-        if args.spawn == !args.url.is_empty() {
+        if args.spawn != args.url.is_empty() {
             bail!("give either --spawn or --url");
         }
         let mut temp_dir = None;

@@ -215,7 +215,9 @@ async fn watch(
             continue;
         }
         stats.batches += 1;
-        let check = posted.as_ref().filter(|_| stats.batches % sample == 0);
+        let check = posted
+            .as_ref()
+            .filter(|_| stats.batches.is_multiple_of(sample));
         for at in item.find_iter(bytes) {
             stats.events += 1;
             let rest = &bytes[at..];
