@@ -91,7 +91,8 @@ pub struct IngestArgs {
     /// Users taking the prompt at once (each posts at most a few events a second).
     #[arg(long, default_value_t = 4096)]
     pub users: usize,
-    /// Target events per second (open loop); 0 = as fast as answers come (closed loop).
+    /// Target requests per second, events and session starts together (open
+    /// loop); 0 = as fast as answers come (closed loop).
     #[arg(long, default_value_t = 0.0)]
     pub rate: f64,
     /// Prompt style: numeric, press, color, word or mixed (one prompt of each).

@@ -2,7 +2,7 @@
 //! starts a session, joins, answers, likes (and presses, on press
 //! prompts), and leaves, at prompt times that advance with a shared
 //! premiere clock; then takes the prompt again. Closed loop (as fast as
-//! answers come) or open loop at `--rate` events per second, with
+//! answers come) or open loop at `--rate` requests per second, with
 //! latency measured from the intended send time (no coordinated omission).
 
 use std::sync::Arc;
@@ -105,7 +105,7 @@ pub async fn run(targs: &TargetArgs, args: &IngestArgs) -> anyhow::Result<Report
         args.connections,
         args.users,
         if args.rate > 0.0 {
-            format!("open loop at {} events/s", args.rate)
+            format!("open loop at {} requests/s", args.rate)
         } else {
             "closed loop".into()
         },
