@@ -49,8 +49,11 @@ pub async fn create(
 /// The `{uid}` of a prompt route. One that is not UTF-8 names no prompt:
 /// 404 like any other unknown uid (axum's own rejection is plain text).
 fn uid_param(uid: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    uid.map(|Path(uid)| uid)
-        .map_err(|_| ApiError::not_found("not_found", "interactive prompt not found"))
+    uid.map(|Path(uid)| uid).map_err(|_| prompt_not_found())
+}
+
+fn prompt_not_found() -> ApiError {
+    ApiError::not_found("not_found", "interactive prompt not found")
 }
 
 /// `GET /api/1/interactive_prompts/{uid}`
@@ -63,7 +66,7 @@ pub async fn read(
         .store
         .prompt(&uid_param(uid)?)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "interactive prompt not found"))?;
+        .ok_or_else(|| prompt_not_found())?;
     Ok(Json(prompt_json(&record, true)))
 }
 
@@ -77,7 +80,7 @@ pub async fn delete(
         .store
         .delete_prompt(&uid_param(uid)?)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "interactive prompt not found"))?;
+        .ok_or_else(|| prompt_not_found())?;
     Ok(Json(prompt_json(&record, true)))
 }
 
@@ -98,7 +101,7 @@ pub async fn start_session(
         .store
         .start_session(&body.interactive_prompt_uid, user)
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "interactive prompt not found"))?;
+        .ok_or_else(|| prompt_not_found())?;
     let jwt = s.auth.mint_prompt_token(&started.prompt.uid);
     Ok((
         StatusCode::CREATED,
