@@ -8,6 +8,7 @@
 //! | `chorus_http_request_duration_seconds` | histogram | `method`, `route` |
 //! | `chorus_commit_duration_seconds` | histogram | `engine` |
 //! | `chorus_commit_batch_size` | histogram | — (SQLite group commit) |
+//! | `chorus_transaction_retries_total` | counter | `operation` (PostgreSQL 40001/40P01) |
 //! | `chorus_open_streams` | gauge | — |
 //! | `chorus_stream_events_delivered_total` | counter | `kind` (`near_live`, `replay`) |
 //! | `chorus_stream_events_thinned_total` | counter | `reason` (`replay_sample`, `late`, `overflow`, `lagged`) |
@@ -28,6 +29,8 @@ pub const HTTP_DURATION: &str = "chorus_http_request_duration_seconds";
 pub const COMMIT_DURATION: &str = "chorus_commit_duration_seconds";
 /// Requests per SQLite group commit.
 pub const COMMIT_BATCH: &str = "chorus_commit_batch_size";
+/// PostgreSQL transactions run again after a serialization failure or deadlock.
+pub const TRANSACTION_RETRIES: &str = "chorus_transaction_retries_total";
 /// Streams open now.
 pub const OPEN_STREAMS: &str = "chorus_open_streams";
 /// Events delivered to viewers.
@@ -72,6 +75,10 @@ fn describe() {
         HTTP_DURATION,
         metrics::Unit::Seconds,
         "HTTP request latency."
+    );
+    describe_counter!(
+        TRANSACTION_RETRIES,
+        "PostgreSQL transactions retried after a serialization failure or deadlock, by operation."
     );
     describe_histogram!(
         COMMIT_DURATION,

@@ -74,6 +74,11 @@ impl From<StorageError> for ApiError {
                 "unavailable",
                 "the server is shutting down",
             ),
+            StorageError::Retryable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database kept aborting this write under contention; try again",
+            ),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",

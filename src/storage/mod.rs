@@ -33,6 +33,10 @@ pub enum StorageError {
     /// PostgreSQL reported an error.
     #[error("postgres: {0}")]
     Postgres(String),
+    /// PostgreSQL aborted the transaction and asked for it to be retried
+    /// (serialization failure `40001` or deadlock `40P01`).
+    #[error("postgres asked for a retry: {0}")]
+    Retryable(String),
     /// The engine's worker stopped (the process is shutting down).
     #[error("the storage engine has stopped")]
     Stopped,

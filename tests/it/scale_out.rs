@@ -177,6 +177,108 @@ fn start_redis() {
     panic!("redis did not come back");
 }
 
+/// A like whose transaction PostgreSQL picks as a deadlock victim is run
+/// again and answered 201, not 500: another transaction holds the prompt's
+/// aggregate rows and then asks for the like's session row.
+#[tokio::test]
+async fn a_write_picked_as_deadlock_victim_is_retried() {
+    let database = fresh_postgres_database().await;
+    let app = spawn_on(&database, &["--session-event-rate", "0"], None);
+    let prompt = app.create_prompt(color_prompt(), 30).await;
+    let s = app.start_session(&prompt, "victim").await;
+    assert_eq!(app.post_event(&s, "join", 0.0, json!({})).await.0, 201);
+    // A first like creates the aggregate rows the second one will update.
+    assert_eq!(app.post_event(&s, "like", 1.0, json!({})).await.0, 201);
+
+    let (mut blocker, conn) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    // The blocker waits long before checking for deadlocks, so the server's
+    // transaction (1 s, PostgreSQL's default) is the one aborted.
+    blocker
+        .batch_execute("SET deadlock_timeout = '20s'")
+        .await
+        .unwrap();
+    let tx = blocker.transaction().await.unwrap();
+    let locked = tx
+        .execute(
+            "SELECT 1 FROM interactive_prompt_event_fenwick_trees f JOIN interactive_prompts p
+         ON p.id = f.interactive_prompt_id WHERE p.uid = $1 FOR UPDATE OF f",
+            &[&prompt],
+        )
+        .await
+        .unwrap();
+
+    let like = {
+        let (app_base, s) = (app.base.clone(), s.clone());
+        tokio::spawn(async move {
+            let body = json!({"interactive_prompt_uid": s.prompt_uid, "interactive_prompt_jwt": s.jwt,
+                "session_uid": s.session_uid, "prompt_time": 1.25, "data": {}});
+            let r = reqwest::Client::new()
+                .post(format!("{app_base}/api/1/interactive_prompts/events/like"))
+                .bearer_auth(&s.user_token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        })
+    };
+    // Once the like waits for the aggregate rows (holding its session row)…
+    let mut waiting = false;
+    for _ in 0..200 {
+        tx.execute("SELECT pg_stat_clear_snapshot()", &[])
+            .await
+            .unwrap();
+        let row = tx
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+                 AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) > 0 {
+            waiting = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if !waiting {
+        panic!(
+            "the like never waited for the aggregate rows ({locked} locked): {:?}",
+            like.await
+        );
+    }
+    // …the blocker asks for that session row: a deadlock.
+    tx.execute(
+        "SELECT 1 FROM interactive_prompt_sessions WHERE uid = $1 FOR UPDATE",
+        &[&s.session_uid],
+    )
+    .await
+    .expect("the server's transaction is the deadlock victim");
+    tx.rollback().await.unwrap();
+
+    let (status, body) = like.await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"chorus_transaction_retries_total{operation="append_event"} 1"#),
+        "{metrics}"
+    );
+    let (_, stats) = app.stats(&s, 1).await;
+    assert_eq!(stats["likes"], 2, "{stats}");
+}
+
 /// Stops and restarts the machine's Redis, so it runs alone:
 /// `cargo test --test it -- --ignored --test-threads 1` (scripts/test.sh does).
 #[tokio::test]

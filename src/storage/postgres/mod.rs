@@ -44,7 +44,46 @@ pub struct PostgresStore {
 
 impl From<tokio_postgres::Error> for StorageError {
     fn from(e: tokio_postgres::Error) -> Self {
-        StorageError::Postgres(e.to_string())
+        use tokio_postgres::error::SqlState;
+        match e.code() {
+            Some(c)
+                if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *c == SqlState::T_R_DEADLOCK_DETECTED =>
+            {
+                StorageError::Retryable(e.to_string())
+            }
+            _ => StorageError::Postgres(e.to_string()),
+        }
+    }
+}
+
+/// Attempts at a write transaction PostgreSQL keeps asking to retry.
+const RETRY_ATTEMPTS: u32 = 5;
+
+/// Runs a write transaction again (after a short, growing, jittered pause)
+/// while PostgreSQL aborts it with a serialization failure or a deadlock;
+/// any other outcome, and the last attempt's, is returned as is.
+async fn retrying<T, F, Fut>(what: &'static str, mut attempt: F) -> Result<T, StorageError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StorageError>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(StorageError::Retryable(why)) if tries < RETRY_ATTEMPTS => {
+                metrics::counter!(crate::metrics::TRANSACTION_RETRIES, "operation" => what)
+                    .increment(1);
+                tracing::warn!(operation = what, attempt = tries, %why, "retrying the transaction");
+                let pause = 5u64 << tries;
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    pause + rand::random_range(0..pause),
+                ))
+                .await;
+                tries += 1;
+            }
+            other => return other,
+        }
     }
 }
 
@@ -132,11 +171,14 @@ impl PostgresStore {
         prompt_uid: &str,
         user: UserIdentity,
     ) -> Result<Option<StartedSession>, StorageError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let started = writes::start_session(&tx, prompt_uid, &user).await?;
-        tx.commit().await?;
-        Ok(started)
+        retrying("start_session", || async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let started = writes::start_session(&tx, prompt_uid, &user).await?;
+            tx.commit().await?;
+            Ok(started)
+        })
+        .await
     }
 
     /// See [`crate::storage::Store::append_event`].
@@ -144,16 +186,19 @@ impl PostgresStore {
         &self,
         event: NewEvent,
     ) -> Result<Result<StoredEvent, Violation>, StorageError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let started = std::time::Instant::now();
-        let result = writes::append_event(&tx, &event).await?;
-        if result.is_ok() {
-            tx.commit().await?;
-            metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "postgres")
-                .record(started.elapsed().as_secs_f64());
-        }
-        Ok(result)
+        retrying("append_event", || async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let started = std::time::Instant::now();
+            let result = writes::append_event(&tx, &event).await?;
+            if result.is_ok() {
+                tx.commit().await?;
+                metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "postgres")
+                    .record(started.elapsed().as_secs_f64());
+            }
+            Ok(result)
+        })
+        .await
     }
 
     /// See [`crate::storage::Store::stats`].
