@@ -66,7 +66,7 @@ pub async fn read(
         .store
         .prompt(&uid_param(uid)?)
         .await?
-        .ok_or_else(|| prompt_not_found())?;
+        .ok_or_else(prompt_not_found)?;
     Ok(Json(prompt_json(&record, true)))
 }
 
@@ -80,7 +80,7 @@ pub async fn delete(
         .store
         .delete_prompt(&uid_param(uid)?)
         .await?
-        .ok_or_else(|| prompt_not_found())?;
+        .ok_or_else(prompt_not_found)?;
     Ok(Json(prompt_json(&record, true)))
 }
 
@@ -101,7 +101,7 @@ pub async fn start_session(
         .store
         .start_session(&body.interactive_prompt_uid, user)
         .await?
-        .ok_or_else(|| prompt_not_found())?;
+        .ok_or_else(prompt_not_found)?;
     let jwt = s.auth.mint_prompt_token(&started.prompt.uid);
     Ok((
         StatusCode::CREATED,
