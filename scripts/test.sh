@@ -6,7 +6,7 @@
 #      database per test);
 #   3. the tests that restart the shared Redis, alone;
 #   4. Schemathesis against the served OpenAPI document;
-#   5. the web client in headless Chromium (desktop and phone).
+#   5. the web client in headless Chromium (desktop and phone) and Firefox.
 # PostgreSQL and Redis are started first if they are stopped; tests that
 # need them fail (never skip) when they are unreachable.
 set -euo pipefail
