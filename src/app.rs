@@ -44,7 +44,7 @@ impl Application {
                 .with_context(|| format!("connecting to Redis at {url}"))?,
             None => PubSub::local(),
         };
-        let state = AppState {
+        let state = AppState::new(http::state::Shared {
             store,
             auth,
             pubsub,
@@ -52,7 +52,7 @@ impl Application {
             dev: args.dev,
             shutdown,
             streams: Arc::new(tokio::sync::Semaphore::new(args.max_streams)),
-        };
+        });
         let listener = TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;

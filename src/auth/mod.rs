@@ -3,6 +3,7 @@
 //! Keys are built once, at start-up.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -77,6 +78,26 @@ struct PromptClaims {
     exp: u64,
 }
 
+/// Tokens remembered as verified, per kind. A client sends the same two
+/// tokens with every event of a session, so each is checked (signature,
+/// claims) once and then found here by its exact text; the expiry is still
+/// checked on every use.
+const VERIFIED_TOKENS: usize = 16_384;
+
+/// A token that passed verification, with what it grants.
+#[derive(Clone)]
+struct Verified<T> {
+    grants: T,
+    /// `exp` plus the validation's leeway (Unix seconds).
+    valid_until: u64,
+}
+
+impl<T: Clone> Verified<T> {
+    fn get(&self) -> Option<T> {
+        (unix_now() <= self.valid_until).then(|| self.grants.clone())
+    }
+}
+
 /// Verifies and mints tokens.
 pub struct Auth {
     user_decoding: DecodingKey,
@@ -86,6 +107,8 @@ pub struct Auth {
     prompt_decoding: DecodingKey,
     prompt_validation: Validation,
     admin_token: String,
+    verified_users: Cache<String, Verified<UserIdentity>>,
+    verified_prompts: Cache<String, Verified<String>>,
 }
 
 /// Why the configured keys are unusable.
@@ -135,21 +158,35 @@ impl Auth {
             prompt_decoding: DecodingKey::from_secret(s.prompt_secret.as_bytes()),
             prompt_validation,
             admin_token: s.admin_token,
+            verified_users: Cache::new(VERIFIED_TOKENS),
+            verified_prompts: Cache::new(VERIFIED_TOKENS),
         })
     }
 
     /// Verifies a user token, returning who it is.
     pub fn verify_user(&self, token: &str) -> Result<UserIdentity, AuthError> {
+        if let Some(user) = self.verified_users.get(token).and_then(|v| v.get()) {
+            return Ok(user);
+        }
         let data = decode::<UserClaims>(token, &self.user_decoding, &self.user_validation)
             .map_err(|_| AuthError::Invalid)?;
         let claims = data.claims;
         if claims.sub.is_empty() {
             return Err(AuthError::Invalid);
         }
-        Ok(UserIdentity {
+        let user = UserIdentity {
             sub: claims.sub,
             display_name: display_name_from_claims(&claims.rest),
-        })
+        };
+        let valid_until = claims.exp.saturating_add(self.user_validation.leeway);
+        self.verified_users.insert(
+            token.to_owned(),
+            Verified {
+                grants: user.clone(),
+                valid_until,
+            },
+        );
+        Ok(user)
     }
 
     /// Mints a prompt token for `prompt_uid`.
@@ -172,9 +209,21 @@ impl Auth {
 
     /// Verifies a prompt token, returning the prompt uid it grants.
     pub fn verify_prompt(&self, token: &str) -> Result<String, AuthError> {
-        decode::<PromptClaims>(token, &self.prompt_decoding, &self.prompt_validation)
-            .map(|d| d.claims.sub)
-            .map_err(|_| AuthError::Invalid)
+        if let Some(uid) = self.verified_prompts.get(token).and_then(|v| v.get()) {
+            return Ok(uid);
+        }
+        let claims = decode::<PromptClaims>(token, &self.prompt_decoding, &self.prompt_validation)
+            .map_err(|_| AuthError::Invalid)?
+            .claims;
+        let valid_until = claims.exp.saturating_add(self.prompt_validation.leeway);
+        self.verified_prompts.insert(
+            token.to_owned(),
+            Verified {
+                grants: claims.sub.clone(),
+                valid_until,
+            },
+        );
+        Ok(claims.sub)
     }
 
     /// Verifies a prompt token for exactly `prompt_uid`.
@@ -272,6 +321,33 @@ mod tests {
             (who.sub.as_str(), who.display_name.as_deref()),
             ("u1", Some("Ann"))
         );
+    }
+
+    #[test]
+    fn remembered_tokens_still_expire() {
+        let mut a = auth();
+        a.user_validation.leeway = 0;
+        let exp = unix_now() + 1;
+        let token = encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({"sub": "u1", "iat": exp - 1, "exp": exp}),
+            &EncodingKey::from_secret(b"user-secret"),
+        )
+        .unwrap();
+        assert_eq!(a.verify_user(&token).unwrap().sub, "u1");
+        assert_eq!(
+            a.verify_user(&token).unwrap().sub,
+            "u1",
+            "served from the cache"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        assert_eq!(a.verify_user(&token), Err(AuthError::Invalid));
+        // A token is remembered only by its exact text.
+        let t = a.mint_prompt_token("ip_1");
+        assert_eq!(a.verify_prompt(&t), Ok("ip_1".into()));
+        let mut forged = t.clone();
+        forged.push('x');
+        assert_eq!(a.verify_prompt(&forged), Err(AuthError::Invalid));
     }
 
     #[test]

@@ -8,9 +8,28 @@ use crate::storage::Store;
 
 use super::rate_limit::SessionRateLimiter;
 
-/// Shared handles: storage, keys, pub/sub and limits.
+/// The state handlers share: one reference-counted [`Shared`], so cloning it
+/// (axum does, once per extractor) is a single atomic increment.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Wraps the shared handles.
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// Shared handles: storage, keys, pub/sub and limits.
+pub struct Shared {
     /// The storage engine.
     pub store: Store,
     /// Token keys.

@@ -28,27 +28,46 @@ const CACHE_PRAGMAS: &str = "PRAGMA cache_size = -65536;
     PRAGMA wal_autocheckpoint = 0;";
 
 /// How often the checkpointer copies the WAL back into the database.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// Starts a thread that checkpoints the WAL of `path` (`PASSIVE`: never
-/// waiting for the writer or readers) every [`CHECKPOINT_EVERY`], until
-/// `alive` has no strong reference left.
+/// WAL length (frames, ~4 KiB each) past which the checkpointer restarts
+/// the WAL. A passive checkpoint never catches up with a writer that keeps
+/// committing, so without restarts the WAL grows for as long as writes
+/// continue (measured: 1.8 GB in 10 s of ingest).
+const RESTART_AFTER_FRAMES: i64 = 65536;
+
+/// Starts a thread that checkpoints the WAL of `path` every
+/// [`CHECKPOINT_EVERY`], until `alive` has no strong reference left.
+///
+/// Each round is `PASSIVE` (copying pages while the writer goes on); when
+/// the WAL has grown past [`RESTART_AFTER_FRAMES`], a `RESTART` follows:
+/// it holds the writer off only while it copies what was committed since
+/// the passive pass and syncs, then the next commit writes the WAL from
+/// its start again, over pages the OS already has.
 pub fn checkpointer(path: &Path, alive: std::sync::Weak<()>) -> Result<(), StorageError> {
     let conn = Connection::open(path)?;
     conn.execute_batch(
         "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;",
     )?;
+    let checkpoint = move |mode: &str| -> rusqlite::Result<i64> {
+        // (busy, frames in the WAL, frames checkpointed)
+        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))
+    };
     std::thread::Builder::new()
         .name("chorus-sqlite-checkpoint".into())
         .spawn(move || {
             while alive.upgrade().is_some() {
                 std::thread::sleep(CHECKPOINT_EVERY);
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                let round = checkpoint("PASSIVE").and_then(|frames| match frames {
+                    f if f >= RESTART_AFTER_FRAMES => checkpoint("RESTART"),
+                    f => Ok(f),
+                });
+                if let Err(e) = round {
                     tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
                 }
             }
             // A last full checkpoint, so a clean shutdown leaves a short WAL.
-            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            let _ = checkpoint("TRUNCATE");
         })
         .expect("spawn the SQLite checkpoint thread");
     Ok(())
