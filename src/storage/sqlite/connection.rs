@@ -18,12 +18,14 @@ const PRAGMAS: &str = "PRAGMA journal_mode = WAL;
     PRAGMA foreign_keys = ON;
     PRAGMA busy_timeout = 10000;";
 
-/// Memory for pages (the 2 MiB default makes a growing events table's
-/// random-uid index re-read pages from the OS on every insert), and the
-/// file mapped for reads. The writer never checkpoints: [`checkpointer`]
+/// Memory for pages, and the file mapped for reads (pages not in the
+/// cache come from the OS's page cache without a `read` call). 8 MiB
+/// measured best for ingest, empty or with 1 M events stored: SQLite scans
+/// its whole page-cache hash table at every commit, so 64 MiB cost more
+/// than the re-reads it saved (BENCHMARKS.md). The writer never checkpoints: [`checkpointer`]
 /// does, on its own connection, so the writer does not stall while a
 /// large database's scattered pages are written back.
-const CACHE_PRAGMAS: &str = "PRAGMA cache_size = -65536;
+const CACHE_PRAGMAS: &str = "PRAGMA cache_size = -8192;
     PRAGMA mmap_size = 1073741824;
     PRAGMA wal_autocheckpoint = 0;";
 
