@@ -30,6 +30,7 @@ run() { # name, loadgen arguments…
 
 if [[ "$only" == all || "$only" == sqlite ]]; then
   run ingest --spawn ingest --seconds "$(n 20)" --connections 256 --users "$(n 8192)"
+  run ingest-512 --spawn ingest --seconds "$(n 20)" --connections 512 --users "$(n 8192)"
   run ingest-numeric --spawn ingest --seconds "$(n 20)" --connections 256 --users "$(n 8192)" --style numeric
   run ingest-history --spawn ingest --seconds "$(n 20)" --connections 256 --users "$(n 8192)" \
     --style numeric --history "$(n 1000000)"
