@@ -53,7 +53,7 @@ impl Application {
             shutdown,
             streams: Arc::new(tokio::sync::Semaphore::new(args.max_streams)),
         });
-        let listener = TcpListener::bind(&args.listen)
+        let listener = bind(&args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
         Ok(Application {
@@ -132,4 +132,30 @@ pub async fn shutdown_signal() {
         _ = term => {}
     }
     tracing::info!("shutdown signal received; draining");
+}
+
+/// Pending connections the kernel queues before `accept` (capped by
+/// `net.core.somaxconn`). The standard library's 128 made the 129th of a
+/// burst of viewers connecting at a premiere's start wait for a SYN
+/// retransmission: one second.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` (host:port, names resolved) with [`LISTEN_BACKLOG`].
+pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = match addr {
+            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.set_reuseaddr(true)?;
+        match socket
+            .bind(addr)
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("the address resolved to nothing")))
 }

@@ -10,14 +10,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::{SinkExt, StreamExt};
-use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::args::FrameServerArgs;
 
 /// Serves frames to every WebSocket that connects, until killed.
 pub async fn serve(args: &FrameServerArgs) -> anyhow::Result<()> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let listener = crate::app::bind("127.0.0.1:0").await?;
     println!("frame server listening on ws://{}", listener.local_addr()?);
     let per_tick = (args.bandwidth as usize).div_ceil(10).max(1);
     let item = format!(

@@ -79,6 +79,32 @@ async fn readyz_fails_while_the_database_is_unreachable() {
     assert_eq!(status, 200, "the process itself is still up");
 }
 
+/// A burst of connections at a premiere's start queues in the kernel
+/// instead of being dropped (the standard library listens with a backlog
+/// of 128; a dropped SYN costs the client a one-second retransmission).
+#[tokio::test]
+async fn the_listener_queues_a_burst_of_connections() {
+    let app = spawn_app().await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let ss = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (iproute2)");
+    let out = String::from_utf8_lossy(&ss.stdout);
+    // For a listening socket, ss shows the backlog as Send-Q.
+    let backlog: u32 = out
+        .split_whitespace()
+        .nth(2)
+        .and_then(|q| q.parse().ok())
+        .unwrap_or_else(|| panic!("ss: {out:?}"));
+    let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(backlog, somaxconn.min(4096), "{out}");
+}
+
 /// Starts `workers` joined sessions, ready to post likes.
 async fn joined_sessions(app: &TestApp, prompt: &str, workers: usize) -> Vec<Session> {
     let mut sessions = Vec::new();
