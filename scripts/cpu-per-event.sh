@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Where an ingest run's CPU goes, per accepted event and per thread group:
+# starts `chorus loadgen --spawn ingest` (extra arguments are passed on),
+# samples utime+stime of every thread of the server and of the loadgen from
+# /proc over 4 s in mid-run, and divides by the events accepted meanwhile
+# (read from the server's /metrics). Also prints bytes written per event
+# (WAL, checkpoints) and the WAL file's size. Linux only; needs curl and ss.
+#
+#   bash scripts/cpu-per-event.sh --connections 256
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=target/release/chorus
+[[ -x $bin ]] || cargo build --release --locked --bin chorus
+log=$(mktemp)
+"$bin" loadgen --spawn ingest --seconds 15 --users 8192 --no-ceiling "$@" >"$log" 2>&1 &
+loadgen=$!
+sleep 6
+server=$(pgrep -P "$loadgen" -f "chorus serve" | head -1)
+port=$(ss -ltnpH | grep "pid=$server," | awk '{print $4}' | head -1)
+hz=$(getconf CLK_TCK)
+
+cpu() { # thread name → clock ticks, for process $1
+  for t in /proc/"$1"/task/*; do
+    echo "$2$(tr ' ' '_' <"$t/comm") $(awk '{print $14 + $15}' "$t/stat")"
+  done | awk '{s[$1] += $2} END {for (k in s) print k, s[k]}' | sort
+}
+accepted() {
+  curl -s "http://$port/metrics" | awk '/^chorus_events_accepted_total/ {s += $2} END {print s}'
+}
+written() { awk '/^wchar/ {print $2}' /proc/"$server"/io; }
+
+cpu "$server" "server:" >"$log.c1"; cpu "$loadgen" "loadgen:" >>"$log.c1"
+e1=$(accepted); w1=$(written)
+sleep 4
+cpu "$server" "server:" >"$log.c2"; cpu "$loadgen" "loadgen:" >>"$log.c2"
+e2=$(accepted); w2=$(written)
+events=$((e2 - e1))
+
+echo "events accepted in the window: $events"
+echo "bytes written per event:       $(((w2 - w1) / events))"
+ls -l /tmp/chorus-loadgen-*/chorus.db-wal 2>/dev/null | awk '{print "WAL file size:                 " $5}' | tail -1
+join "$log.c1" "$log.c2" | awk -v n="$events" -v hz="$hz" '
+  { us = ($3 - $2) * 1e6 / hz / n; total += us; printf "%-32s %6.1f µs/event\n", $1, us }
+  END { printf "%-32s %6.1f µs/event\n", "total", total }'
+wait "$loadgen"
+grep -E "accepted events/s|event latency" "$log"
+rm -f "$log" "$log.c1" "$log.c2"
