@@ -111,6 +111,16 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
 
 /// Starts a server on an existing database.
 pub fn spawn_on(database: &str, extra: &[&str], dir: Option<tempfile::TempDir>) -> TestApp {
+    spawn_with_env(database, extra, dir, &[])
+}
+
+/// Starts a server on an existing database with extra environment variables.
+pub fn spawn_with_env(
+    database: &str,
+    extra: &[&str],
+    dir: Option<tempfile::TempDir>,
+    env: &[(&str, &str)],
+) -> TestApp {
     let redis = match engine() {
         Engine::Postgres if database.starts_with("postgres") && !extra.contains(&"--redis") => {
             vec!["--redis".to_owned(), redis_url()]
@@ -127,6 +137,7 @@ pub fn spawn_on(database: &str, extra: &[&str], dir: Option<tempfile::TempDir>) 
         .env("RUST_LOG", "error")
         // Many servers share the test PostgreSQL (max_connections 100).
         .env("CHORUS_PG_POOL_SIZE", "6")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

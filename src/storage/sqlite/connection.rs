@@ -36,7 +36,16 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(1
 /// the WAL. A passive checkpoint never catches up with a writer that keeps
 /// committing, so without restarts the WAL grows for as long as writes
 /// continue (measured: 1.8 GB in 10 s of ingest).
-const RESTART_AFTER_FRAMES: i64 = 65536;
+/// `CHORUS_SQLITE_WAL_FRAMES` overrides it (a smaller WAL on a small disk).
+pub const RESTART_AFTER_FRAMES: i64 = 65536;
+
+fn restart_after_frames() -> i64 {
+    std::env::var("CHORUS_SQLITE_WAL_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(RESTART_AFTER_FRAMES)
+}
 
 /// Starts a thread that checkpoints the WAL of `path` every
 /// [`CHECKPOINT_EVERY`], until `alive` has no strong reference left.
@@ -48,9 +57,13 @@ const RESTART_AFTER_FRAMES: i64 = 65536;
 /// its start again, over pages the OS already has.
 pub fn checkpointer(path: &Path, alive: std::sync::Weak<()>) -> Result<(), StorageError> {
     let conn = Connection::open(path)?;
+    // A `RESTART` holds the writer off while it waits for the writer's
+    // current batch and for readers still on the old WAL; give up (and try
+    // again next round) rather than stall the writer behind a long read.
     conn.execute_batch(
-        "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;",
+        "PRAGMA busy_timeout = 250; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;",
     )?;
+    let restart_after = restart_after_frames();
     let checkpoint = move |mode: &str| -> rusqlite::Result<i64> {
         // (busy, frames in the WAL, frames checkpointed)
         conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))
@@ -61,7 +74,7 @@ pub fn checkpointer(path: &Path, alive: std::sync::Weak<()>) -> Result<(), Stora
             while alive.upgrade().is_some() {
                 std::thread::sleep(CHECKPOINT_EVERY);
                 let round = checkpoint("PASSIVE").and_then(|frames| match frames {
-                    f if f >= RESTART_AFTER_FRAMES => checkpoint("RESTART"),
+                    f if f >= restart_after => checkpoint("RESTART"),
                     f => Ok(f),
                 });
                 if let Err(e) = round {
