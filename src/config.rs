@@ -55,3 +55,13 @@ pub fn auth_settings(args: &ServeArgs) -> Result<AuthSettings, ConfigError> {
         admin_token: or_generate(&args.admin_token, "CHORUS_ADMIN_TOKEN")?,
     })
 }
+
+/// A positive number from the environment variable `name`, else `default`
+/// (for engine tuning knobs without a command-line flag).
+pub fn positive_env<T: std::str::FromStr + PartialOrd + Default>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > T::default())
+        .unwrap_or(default)
+}

@@ -12,7 +12,7 @@ use anyhow::Context;
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::args::FrameServerArgs;
+use super::args::{FrameServerArgs, TargetArgs};
 
 /// Serves frames to every WebSocket that connects, until killed.
 pub async fn serve(args: &FrameServerArgs) -> anyhow::Result<()> {
@@ -111,9 +111,26 @@ pub struct StreamCeiling {
     pub memory_per_viewer: Option<f64>,
 }
 
+/// A stream scenario's same-run ceiling (none with `--no-ceiling`): see
+/// [`measure`].
+pub async fn ceiling(
+    targs: &TargetArgs,
+    viewers: usize,
+    bandwidth: u32,
+    connect_concurrency: usize,
+) -> anyhow::Result<Option<StreamCeiling>> {
+    if targs.no_ceiling {
+        return Ok(None);
+    }
+    let seconds = targs.ceiling_seconds;
+    measure(viewers, bandwidth, seconds, connect_concurrency)
+        .await
+        .map(Some)
+}
+
 /// Connects `viewers` viewers to a frame server pushing `bandwidth` events
 /// per second each, and measures deliveries per second for `seconds`.
-pub async fn ceiling(
+async fn measure(
     viewers: usize,
     bandwidth: u32,
     seconds: f64,

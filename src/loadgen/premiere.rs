@@ -91,18 +91,13 @@ pub async fn run(targs: &TargetArgs, args: &PremiereArgs) -> anyhow::Result<Repo
     let plan = Plan::new(targs)?;
     let creds = Credentials::new(&plan);
     let target = plan.start()?;
-    let ceiling = match targs.no_ceiling {
-        true => None,
-        false => Some(
-            super::frames::ceiling(
-                args.viewers,
-                args.bandwidth,
-                targs.ceiling_seconds,
-                args.connect_concurrency,
-            )
-            .await?,
-        ),
-    };
+    let ceiling = super::frames::ceiling(
+        targs,
+        args.viewers,
+        args.bandwidth,
+        args.connect_concurrency,
+    )
+    .await?;
     let mut conn = Conn::new(target.addr_for(0));
     let prompt_uid = creds
         .create_prompt(&mut conn, &api::prompt_of_style("numeric")?, args.duration)
@@ -175,15 +170,7 @@ pub async fn run(targs: &TargetArgs, args: &PremiereArgs) -> anyhow::Result<Repo
             }
         }));
     }
-    let progress = {
-        let bar = bar.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                bar.set_position((epoch.elapsed().as_secs_f64() * 10.0) as u64);
-            }
-        })
-    };
+    let progress = super::report::follow_clock(&bar, epoch);
     let rss_peak = tokio::spawn({
         let pids = target.pids.clone();
         async move {

@@ -37,18 +37,13 @@ pub async fn run(targs: &TargetArgs, args: &ReplayArgs) -> anyhow::Result<Report
         filled.elapsed().as_secs_f64()
     );
     let target = plan.start()?;
-    let ceiling = match targs.no_ceiling {
-        true => None,
-        false => Some(
-            super::frames::ceiling(
-                args.viewers,
-                args.bandwidth,
-                targs.ceiling_seconds,
-                args.connect_concurrency,
-            )
-            .await?,
-        ),
-    };
+    let ceiling = super::frames::ceiling(
+        targs,
+        args.viewers,
+        args.bandwidth,
+        args.connect_concurrency,
+    )
+    .await?;
     let viewer_sessions = sessions(&target, &creds, &prompt_uid, args.viewers, "replayer").await?;
     let rss_before = target.rss_bytes();
     let thinned_before = scrape(&target, crate::metrics::THINNED).await;
@@ -75,16 +70,7 @@ pub async fn run(targs: &TargetArgs, args: &ReplayArgs) -> anyhow::Result<Report
     let window_start = Instant::now() + Duration::from_secs(2);
     let length = Duration::from_secs_f64(args.seconds);
     let bar = super::report::progress("replay", args.seconds + 2.0);
-    let progress = {
-        let bar = bar.clone();
-        let t0 = Instant::now();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                bar.set_position((t0.elapsed().as_secs_f64() * 10.0) as u64);
-            }
-        })
-    };
+    let progress = super::report::follow_clock(&bar, Instant::now());
     let stats = group.run_for(window_start, length).await;
     progress.abort();
     bar.finish_and_clear();

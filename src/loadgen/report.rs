@@ -110,6 +110,17 @@ pub fn progress(label: &str, seconds: f64) -> ProgressBar {
     bar
 }
 
+/// Moves `bar` along with the time since `start`, until aborted.
+pub fn follow_clock(bar: &ProgressBar, start: std::time::Instant) -> tokio::task::JoinHandle<()> {
+    let bar = bar.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            bar.set_position((start.elapsed().as_secs_f64() * 10.0) as u64);
+        }
+    })
+}
+
 /// Rate per second of `n` over `elapsed`.
 pub fn per_second(n: u64, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64().max(1e-9)

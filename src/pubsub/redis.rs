@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::channel;
 use super::hub::{Hub, Upstream};
@@ -25,6 +25,8 @@ use super::message::{EventMessage, LiveEvent};
 const PUBLISH_TIMEOUT: Duration = Duration::from_millis(500);
 /// Longest reconnection backoff.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long start-up waits for the subscriber's first connection.
+const FIRST_SUBSCRIBE_WAIT: Duration = Duration::from_secs(5);
 
 enum Command {
     Subscribe(String),
@@ -51,14 +53,31 @@ pub struct RedisPubSub {
 }
 
 impl RedisPubSub {
-    /// Connects to `url` and starts the subscriber task.
+    /// Connects to `url` and starts the subscriber task, waiting (up to
+    /// [`FIRST_SUBSCRIBE_WAIT`]) for its first connection, so a server that
+    /// starts serving is ready at once.
     pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(url)?;
         let publisher = ConnectionManager::new(client.clone()).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let hub = Hub::new(Some(Arc::new(Commands(tx))));
         let subscribed = Arc::new(AtomicBool::new(false));
-        tokio::spawn(run_subscriber(client, hub.clone(), rx, subscribed.clone()));
+        let (connected, first) = oneshot::channel();
+        tokio::spawn(run_subscriber(
+            client,
+            hub.clone(),
+            rx,
+            subscribed.clone(),
+            connected,
+        ));
+        if tokio::time::timeout(FIRST_SUBSCRIBE_WAIT, first)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "the redis subscriber is not connected yet; /readyz says so until it is"
+            );
+        }
         Ok(RedisPubSub {
             publisher,
             hub,
@@ -144,7 +163,9 @@ async fn run_subscriber(
     hub: Hub,
     mut commands: mpsc::UnboundedReceiver<Command>,
     subscribed: Arc<AtomicBool>,
+    connected: oneshot::Sender<()>,
 ) {
+    let mut connected = Some(connected);
     let mut backoff = Duration::from_millis(100);
     loop {
         if let Ok(pubsub) = client.get_async_pubsub().await {
@@ -155,6 +176,9 @@ async fn run_subscriber(
             }
             if ok {
                 subscribed.store(true, Ordering::Relaxed);
+                if let Some(first) = connected.take() {
+                    let _ = first.send(());
+                }
                 backoff = Duration::from_millis(100);
                 tracing::info!("redis subscriber connected");
                 loop {

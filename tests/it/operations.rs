@@ -10,36 +10,17 @@ use serde_json::{Value, json};
 use crate::stream_support::*;
 use crate::support::*;
 
-fn metric(text: &str, name_and_labels: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
-async fn metrics_text(app: &TestApp) -> String {
-    app.http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn metrics_counters_move_as_requests_are_made() {
     let app = spawn_app().await;
     let prompt = app.create_prompt(numeric_prompt(), 30).await;
     let s = app.start_session(&prompt, "m").await;
-    let before = metrics_text(&app).await;
+    let before = app.metrics().await;
     assert_eq!(app.post_event(&s, "join", 0.0, json!({})).await.0, 201);
     assert_eq!(app.post_event(&s, "like", 1.0, json!({})).await.0, 201);
     assert_eq!(app.post_event(&s, "like", 1.0, json!({})).await.0, 409);
     let mut viewer = Viewer::join(&app, authorize(&s, 10, 1.0, 1.0, false), 0.0).await;
-    let after = metrics_text(&app).await;
+    let after = app.metrics().await;
     let delta = |k: &str| metric(&after, k) - metric(&before, k);
     assert_eq!(delta(r#"chorus_events_accepted_total{evtype="join"}"#), 1.0);
     assert_eq!(delta(r#"chorus_events_accepted_total{evtype="like"}"#), 1.0);

@@ -10,17 +10,6 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-/// Every event route.
-const ROUTES: [&str; 8] = [
-    "join",
-    "leave",
-    "like",
-    "respond_numeric_prompt",
-    "respond_press_prompt/start",
-    "respond_press_prompt/end",
-    "respond_color_prompt",
-    "respond_word_prompt",
-];
 const START: &str = "respond_press_prompt/start";
 const END: &str = "respond_press_prompt/end";
 
@@ -135,7 +124,7 @@ async fn unknown_or_deleted_prompts_refuse_every_route_with_404_not_found() {
     let mut unknown = s.clone();
     (unknown.prompt_uid, unknown.jwt) = (NO_PROMPT.into(), prompt_token(NO_PROMPT, 600));
     // Rule 1 comes before rules 2 (bad times), 3 (a session of another prompt) and 8.
-    for route in ROUTES {
+    for route in EVENT_ROUTES {
         for t in [2.0, -1.0, 99.0] {
             no(&app, &unknown, route, t, good(route), NOT_FOUND).await;
         }
@@ -146,7 +135,7 @@ async fn unknown_or_deleted_prompts_refuse_every_route_with_404_not_found() {
         .send(app.http.delete(url).bearer_auth(ADMIN_TOKEN))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    for route in ROUTES {
+    for route in EVENT_ROUTES {
         for t in [2.0, -1.0, 99.0] {
             no(&app, &s, route, t, good(route), NOT_FOUND).await;
             no(&app, &fresh, route, t, bad(route), NOT_FOUND).await;
@@ -171,7 +160,7 @@ async fn prompt_times_outside_zero_to_the_duration_are_409_impossible_prompt_tim
     let mut uids = vec![ok(&app, &s, "join", 0.0, json!({})).await];
     let mut unknown = s.clone();
     unknown.session_uid = NO_SESSION.into();
-    for route in ROUTES {
+    for route in EVENT_ROUTES {
         for t in [-0.001, -10.0, 10.001, 1e12] {
             no(&app, &s, route, t, good(route), TIME).await;
             // Rule 2 comes before rules 3 and 4.
@@ -227,7 +216,7 @@ async fn sessions_unknown_or_of_another_user_or_prompt_are_409_session_not_found
         as_ada(&ada_b.session_uid),
     ];
     for s in &cases {
-        for route in ROUTES {
+        for route in EVENT_ROUTES {
             // 0.5 is before every event: rule 3 comes before 6; and before 8 and 9.
             no(&app, s, route, 2.0, good(route), SESSION).await;
             no(&app, s, route, 0.5, bad(route), SESSION).await;
@@ -247,7 +236,7 @@ async fn a_session_takes_one_join_and_nothing_before_it() {
         let p = app.create_prompt(prompt, 10).await;
         let s = app.start_session(&p, "ada").await;
         // Rule 4 comes before rule 8 (other styles' routes) and rule 9 (bad data).
-        for route in &ROUTES[1..] {
+        for route in &EVENT_ROUTES[1..] {
             no(&app, &s, route, 1.0, good(route), NOT_STARTED).await;
             no(&app, &s, route, 1.0, bad(route), NOT_STARTED).await;
         }
@@ -279,7 +268,7 @@ async fn after_a_leave_every_event_is_409_session_already_ended() {
         uids.push(ok(&app, &s, "leave", 5.0, json!({})).await);
         // Later, same time (rule 7 for a second leave), earlier (rule 6),
         // other styles (rule 8), bad data (rule 9): rule 5 decides.
-        for route in &ROUTES[1..] {
+        for route in &EVENT_ROUTES[1..] {
             for t in [6.0, 5.0, 2.0] {
                 no(&app, &s, route, t, good(route), ENDED).await;
                 no(&app, &s, route, t, bad(route), ENDED).await;
@@ -295,7 +284,7 @@ async fn earlier_events_are_409_later_event_and_repeats_at_one_time_are_409_same
     for (style, prompt) in all_styles() {
         let p = app.create_prompt(prompt, 10).await;
         let s = app.start_session(&p, "ada").await;
-        let own: Vec<&str> = ROUTES
+        let own: Vec<&str> = EVENT_ROUTES
             .into_iter()
             .filter(|r| style_of(r) == Some(style))
             .collect();
@@ -308,7 +297,7 @@ async fn earlier_events_are_409_later_event_and_repeats_at_one_time_are_409_same
         for route in &own {
             uids.push(ok(&app, &s, route, 4.0, good(route)).await);
         }
-        for route in &ROUTES[1..] {
+        for route in &EVENT_ROUTES[1..] {
             // Rule 6 comes before rules 8 and 9.
             no(&app, &s, route, 3.999, good(route), LATER).await;
             no(&app, &s, route, 3.999, bad(route), LATER).await;
@@ -337,7 +326,7 @@ async fn event_types_that_do_not_suit_the_style_are_409_impossible_event() {
         let p = app.create_prompt(prompt, 10).await;
         let s = app.start_session(&p, "ada").await;
         let uids = vec![ok(&app, &s, "join", 1.0, json!({})).await];
-        let foreign = ROUTES
+        let foreign = EVENT_ROUTES
             .into_iter()
             .filter(|r| style_of(r).is_some_and(|st| st != style));
         for route in foreign {
@@ -364,7 +353,9 @@ async fn data_that_does_not_suit_the_prompt_is_409_impossible_event_data_and_cha
     ];
     for (prompt, steps) in plans {
         let style = prompt["style"].as_str().unwrap().to_owned();
-        let answer = ROUTES.into_iter().find(|r| style_of(r) == Some(&style));
+        let answer = EVENT_ROUTES
+            .into_iter()
+            .find(|r| style_of(r) == Some(&style));
         let p = app.create_prompt(prompt, 10).await;
         let s = app.start_session(&p, "ada").await;
         let mut uids = vec![ok(&app, &s, "join", 0.0, json!({})).await];
@@ -418,7 +409,7 @@ async fn auth_errors_come_first_on_every_route_and_write_nothing() {
         (user.clone(), prompt_token(&p, -3600), 403, "invalid"),
     ];
     let before = app.timeline(&s).await;
-    for route in ROUTES {
+    for route in EVENT_ROUTES {
         for (i, (auth, jwt, status, ty)) in cases.iter().enumerate() {
             // Auth is checked before rule 2 too.
             for t in [1.0, -1.0] {

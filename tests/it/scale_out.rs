@@ -262,19 +262,9 @@ async fn a_write_picked_as_deadlock_victim_is_retried() {
 
     let (status, body) = like.await.unwrap();
     assert_eq!(status, 201, "{body}");
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains(r#"chorus_transaction_retries_total{operation="append_event"} 1"#),
-        "{metrics}"
-    );
+    let metrics = app.metrics().await;
+    let retries = r#"chorus_transaction_retries_total{operation="append_event"}"#;
+    assert_eq!(metric(&metrics, retries), 1.0, "{metrics}");
     let (_, stats) = app.stats(&s, 1).await;
     assert_eq!(stats["likes"], 2, "{stats}");
 }

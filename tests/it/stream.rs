@@ -402,15 +402,7 @@ async fn a_client_that_stops_reading_is_disconnected() {
     let mut open = String::new();
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let metrics = app
-            .http
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.metrics().await;
         open = metrics
             .lines()
             .find(|l| l.starts_with("chorus_open_streams "))

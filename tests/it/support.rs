@@ -165,6 +165,27 @@ pub fn spawn_with_env(
     }
 }
 
+/// Every event route, in the order of SPEC §5.
+pub const EVENT_ROUTES: [&str; 8] = [
+    "join",
+    "leave",
+    "like",
+    "respond_numeric_prompt",
+    "respond_press_prompt/start",
+    "respond_press_prompt/end",
+    "respond_color_prompt",
+    "respond_word_prompt",
+];
+
+/// The value of the metric line `name_and_labels` in Prometheus text (0 if absent).
+pub fn metric(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// Mints a user token as an identity provider would.
 pub fn user_token(sub: &str, name: Option<&str>) -> String {
     let now = jsonwebtoken::get_current_timestamp();
@@ -228,6 +249,18 @@ impl TestApp {
     /// `url` relative to the server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// `GET /metrics`, as text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     /// Sends a request and returns status and JSON body (Null if none).

@@ -21,18 +21,10 @@ use crate::storage::{
     search_sql,
 };
 
-/// Connections per server process.
 /// Default connections per server process; `CHORUS_PG_POOL_SIZE` overrides
 /// it (keep processes × pool size under PostgreSQL's `max_connections`).
 pub const POOL_SIZE: usize = 16;
 
-fn pool_size() -> usize {
-    std::env::var("CHORUS_PG_POOL_SIZE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(POOL_SIZE)
-}
 /// Advisory lock key serializing migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6368_6f72_7573; // "chorus"
 
@@ -107,7 +99,10 @@ impl PostgresStore {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(pool_size())
+            .max_size(crate::config::positive_env(
+                "CHORUS_PG_POOL_SIZE",
+                POOL_SIZE,
+            ))
             .build()
             .map_err(|e| StorageError::Postgres(e.to_string()))?;
         let store = PostgresStore { pool };

@@ -11,7 +11,7 @@ use crate::domain::fenwick;
 use crate::domain::prompt::PromptRecord;
 use crate::domain::rules::Category;
 use crate::domain::stats::{Stats, Timeline};
-use crate::storage::aggregates::PromptAggregates;
+use crate::storage::aggregates::{FenwickArrays, PromptAggregates};
 use crate::storage::rows::{PROMPT_COLUMNS, decode_kind, decode_prompt};
 use crate::storage::search_sql::SqlParam;
 use crate::storage::{StorageError, StoredEvent};
@@ -219,24 +219,11 @@ pub async fn timeline(
     c: &impl GenericClient,
     prompt: &PromptRecord,
 ) -> Result<Timeline, StorageError> {
-    let bins = Bins::new(prompt.duration_seconds);
     let stored = stored_aggregates(c, prompt.id).await?;
-    let mut trees: HashMap<Category, Vec<i64>> = HashMap::new();
-    for (&(category, idx), &val) in &stored.fenwick {
-        if idx < bins.count() {
-            trees
-                .entry(category)
-                .or_insert_with(|| vec![0; bins.count() as usize])[idx as usize] = val;
-        }
-    }
-    Ok(Timeline::assemble(
-        &prompt.prompt,
-        bins,
-        |cat| match trees.get(&cat) {
-            Some(tree) => fenwick::all_prefix_sums(tree),
-            None => vec![0; bins.count() as usize],
-        },
-    ))
+    Ok(
+        FenwickArrays::from_rows(&stored, Bins::new(prompt.duration_seconds))
+            .timeline(&prompt.prompt),
+    )
 }
 
 /// Every event of a prompt as `(session id, kind, prompt time)`, grouped by

@@ -18,11 +18,10 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use crate::domain::bins::Bins;
-use crate::domain::fenwick;
 use crate::domain::prompt::PromptRecord;
-use crate::domain::rules::{Category, SessionOwner, SessionState};
+use crate::domain::rules::{SessionOwner, SessionState};
 use crate::domain::stats::{Stats, Timeline};
-use crate::storage::aggregates::{PendingAggregates, PromptAggregates};
+use crate::storage::aggregates::{FenwickArrays, PendingAggregates, PromptAggregates};
 
 /// Most sessions the writer remembers (then it starts over).
 const MAX_SESSIONS: usize = 250_000;
@@ -69,26 +68,11 @@ impl WriterCache {
     }
 }
 
-/// A prompt's Fenwick arrays, dense.
-#[derive(Debug)]
-struct Trees {
-    bins: Bins,
-    arrays: HashMap<Category, Vec<i64>>,
-}
-
-impl Trees {
-    fn sum(&self, category: Category, bin: u32) -> i64 {
-        self.arrays
-            .get(&category)
-            .map_or(0, |a| fenwick::prefix_sum(a, bin))
-    }
-}
-
 /// Memory shared by the writer and the readers.
 #[derive(Debug, Default)]
 pub struct Hot {
     prompts: RwLock<HashMap<String, PromptRecord>>,
-    trees: RwLock<HashMap<i64, Trees>>,
+    trees: RwLock<HashMap<i64, FenwickArrays>>,
 }
 
 impl Hot {
@@ -120,19 +104,12 @@ impl Hot {
         if bins.count() > MAX_HOT_BINS {
             return;
         }
-        let mut arrays: HashMap<Category, Vec<i64>> = HashMap::new();
-        for (&(category, idx), &val) in &stored.fenwick {
-            if idx < bins.count() {
-                arrays
-                    .entry(category)
-                    .or_insert_with(|| vec![0; bins.count() as usize])[idx as usize] = val;
-            }
-        }
+        let arrays = FenwickArrays::from_rows(stored, bins);
         let mut trees = self.trees.write().expect("hot trees");
         if trees.len() >= MAX_HOT_TREES {
             trees.clear();
         }
-        trees.insert(prompt.id, Trees { bins, arrays });
+        trees.insert(prompt.id, arrays);
     }
 
     /// Applies a committed group's deltas to the kept arrays.
@@ -142,11 +119,8 @@ impl Hot {
             return;
         }
         for (&(prompt_id, category, idx), &delta) in &agg.fenwick {
-            if let Some(t) = trees.get_mut(&prompt_id)
-                && idx < t.bins.count()
-            {
-                let n = t.bins.count() as usize;
-                t.arrays.entry(category).or_insert_with(|| vec![0; n])[idx as usize] += delta;
+            if let Some(t) = trees.get_mut(&prompt_id) {
+                t.add(category, idx, delta);
             }
         }
     }
@@ -154,22 +128,13 @@ impl Hot {
     /// Stats of `bin` from the kept arrays, if the prompt's are kept.
     pub fn stats(&self, prompt: &PromptRecord, bin: u32) -> Option<Stats> {
         let trees = self.trees.read().expect("hot trees");
-        let t = trees.get(&prompt.id)?;
-        Some(Stats::assemble(&prompt.prompt, t.bins, bin, |c| {
-            t.sum(c, bin)
-        }))
+        Some(trees.get(&prompt.id)?.stats(&prompt.prompt, bin))
     }
 
     /// The timeline from the kept arrays, if the prompt's are kept.
     pub fn timeline(&self, prompt: &PromptRecord) -> Option<Timeline> {
         let trees = self.trees.read().expect("hot trees");
-        let t = trees.get(&prompt.id)?;
-        let n = t.bins.count() as usize;
-        Some(Timeline::assemble(&prompt.prompt, t.bins, |c| {
-            t.arrays
-                .get(&c)
-                .map_or_else(|| vec![0; n], |a| fenwick::all_prefix_sums(a))
-        }))
+        Some(trees.get(&prompt.id)?.timeline(&prompt.prompt))
     }
 
     /// Forgets everything.

@@ -39,14 +39,6 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(1
 /// `CHORUS_SQLITE_WAL_FRAMES` overrides it (a smaller WAL on a small disk).
 pub const RESTART_AFTER_FRAMES: i64 = 65536;
 
-fn restart_after_frames() -> i64 {
-    std::env::var("CHORUS_SQLITE_WAL_FRAMES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(RESTART_AFTER_FRAMES)
-}
-
 /// Starts a thread that checkpoints the WAL of `path` every
 /// [`CHECKPOINT_EVERY`], until `alive` has no strong reference left.
 ///
@@ -63,7 +55,8 @@ pub fn checkpointer(path: &Path, alive: std::sync::Weak<()>) -> Result<(), Stora
     conn.execute_batch(
         "PRAGMA busy_timeout = 250; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;",
     )?;
-    let restart_after = restart_after_frames();
+    let restart_after =
+        crate::config::positive_env("CHORUS_SQLITE_WAL_FRAMES", RESTART_AFTER_FRAMES);
     let checkpoint = move |mode: &str| -> rusqlite::Result<i64> {
         // (busy, frames in the WAL, frames checkpointed)
         conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))

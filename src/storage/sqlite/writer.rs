@@ -281,7 +281,7 @@ fn commit_batch(
         }
         if let Err(e) = exec(conn, "SAVEPOINT job") {
             let _ = conn.execute_batch("ROLLBACK");
-            completions.extend(std::iter::once(job).map(job_refused));
+            completions.push(job_refused(job));
             state.forget_all();
             return Err((e, completions));
         }

@@ -38,6 +38,15 @@ pub fn prompt_by_uid(
     if let Some(p) = ctx.hot.prompt(uid) {
         return Ok(Some(p));
     }
+    read_prompt(conn, ctx, uid)
+}
+
+/// Reads a prompt from the database and remembers it.
+fn read_prompt(
+    conn: &Connection,
+    ctx: &JobCtx<'_>,
+    uid: &str,
+) -> Result<Option<PromptRecord>, StorageError> {
     let prompt = reads::prompt_by_uid(conn, uid)?;
     if let Some(p) = &prompt {
         ctx.hot.remember_prompt(p);
@@ -55,11 +64,7 @@ pub fn delete_prompt(
         "UPDATE interactive_prompts SET deleted_at = $1 WHERE uid = $2 AND deleted_at IS NULL",
     )?
     .execute(params![now(), uid])?;
-    let prompt = reads::prompt_by_uid(conn, uid)?;
-    if let Some(p) = &prompt {
-        ctx.hot.remember_prompt(p);
-    }
-    Ok(prompt)
+    read_prompt(conn, ctx, uid)
 }
 
 /// Creates or refreshes the user, then a session of a live prompt.

@@ -12,18 +12,6 @@ use crate::support::*;
 /// Where the event routes are.
 pub const EVENTS: &str = "/api/1/interactive_prompts/events/";
 
-/// The event routes, in the order of SPEC §5.
-const EVENT_ROUTES: [&str; 8] = [
-    "join",
-    "leave",
-    "like",
-    "respond_numeric_prompt",
-    "respond_press_prompt/start",
-    "respond_press_prompt/end",
-    "respond_color_prompt",
-    "respond_word_prompt",
-];
-
 /// A dev-mode server with a prompt of each style and one session per event
 /// route (joined, except for `join`'s; pressing for the press end's).
 pub struct Fixture {
