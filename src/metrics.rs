@@ -40,6 +40,9 @@ pub const THINNED: &str = "chorus_stream_events_thinned_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// How often buffered histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Installs the process-wide recorder (once) and returns its handle.
 pub fn install() -> PrometheusHandle {
     HANDLE
@@ -58,6 +61,19 @@ pub fn install() -> PrometheusHandle {
                 .install_recorder()
                 .expect("one metrics recorder per process");
             describe();
+            let upkeep = handle.clone();
+            // Histogram samples wait in per-metric buffers until upkeep (or
+            // a scrape) folds them in; without it memory grows with every
+            // request while nobody scrapes.
+            std::thread::Builder::new()
+                .name("chorus-metrics".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_EVERY);
+                        upkeep.run_upkeep();
+                    }
+                })
+                .expect("spawn the metrics upkeep thread");
             handle
         })
         .clone()

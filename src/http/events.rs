@@ -5,8 +5,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::error::ApiError;
 use super::extract::{JsonBody, User};
@@ -46,7 +46,7 @@ async fn post_event(
     User(user): User,
     State(s): State<AppState>,
     JsonBody(body): JsonBody<EventBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Created>), ApiError> {
     if !body.prompt_time.is_finite() {
         return Err(ApiError::unprocessable(
             "invalid request body at prompt_time: must be a finite number",
@@ -77,14 +77,27 @@ async fn post_event(
     s.pubsub.publish(&stored).await;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "uid": stored.uid,
-            "user_sub": stored.user_sub,
-            "session_uid": stored.session_uid,
-            "type": stored.evtype,
-            "prompt_time": stored.prompt_time,
-            "icon": null,
-            "data": stored.data,
-        })),
+        Json(Created {
+            uid: stored.uid,
+            user_sub: stored.user_sub,
+            session_uid: stored.session_uid,
+            evtype: stored.evtype,
+            prompt_time: stored.prompt_time,
+            icon: None,
+            data: stored.data,
+        }),
     ))
+}
+
+/// The `201` body: the stored event as the poster sees it.
+#[derive(Serialize)]
+struct Created {
+    uid: String,
+    user_sub: String,
+    session_uid: String,
+    #[serde(rename = "type")]
+    evtype: &'static str,
+    prompt_time: f64,
+    icon: Option<String>,
+    data: Value,
 }

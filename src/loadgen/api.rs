@@ -182,6 +182,54 @@ pub async fn stats(
     .await
 }
 
+/// One stored event as search lists it: `(session uid, prompt time,
+/// created_at)`.
+pub type StoredAt = (String, f64, f64);
+
+/// Every stored event of the token's prompt created at or after `since`
+/// (Unix seconds), through search, 5,000 per page.
+pub async fn created_since(
+    conn: &mut Conn,
+    prompt_jwt: &str,
+    since: f64,
+) -> anyhow::Result<Vec<StoredAt>> {
+    let mut found = Vec::new();
+    let mut sort = Value::Null;
+    loop {
+        let mut body = json!({
+            "filters": {"created_at": {"operator": "gte", "value": since}},
+            "limit": 5000,
+        });
+        if !sort.is_null() {
+            body["sort"] = sort;
+        }
+        let resp = conn
+            .post(
+                "/api/1/interactive_prompts/events/search",
+                Some(prompt_jwt),
+                body.to_string(),
+            )
+            .await?;
+        expect(&resp, 200, "searching events")?;
+        let page = resp.json();
+        for item in page["items"].as_array().context("search items")? {
+            let field = |k: &str| item[k].as_f64().context("search item number");
+            let session = item["session_uid"]
+                .as_str()
+                .context("search item session")?;
+            found.push((
+                session.to_owned(),
+                field("prompt_time")?,
+                field("created_at")?,
+            ));
+        }
+        sort = page["next_page_sort"].clone();
+        if sort.is_null() {
+            return Ok(found);
+        }
+    }
+}
+
 /// Example prompts of each style.
 pub fn prompt_of_style(style: &str) -> anyhow::Result<Value> {
     Ok(match style {

@@ -1,9 +1,9 @@
 //! `chorus loadgen premiere`: thousands of viewers on one prompt while
 //! participants post live at the premiere clock. Measures deliveries per
-//! second, post → receive latency, what the server thinned away, and the
-//! server's memory per viewer.
+//! second, post → receive and commit → receive latency, what the server
+//! thinned away, and the server's memory per viewer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -116,6 +116,7 @@ pub async fn run(targs: &TargetArgs, args: &PremiereArgs) -> anyhow::Result<Repo
     // The premiere clock: every viewer and participant is at prompt time
     // `epoch.elapsed()`.
     let epoch = Instant::now();
+    let epoch_unix = super::viewer::unix_now();
     let posted = Arc::new(Posted::default());
     let addrs = target.addrs.clone();
     let group = ViewerGroup::connect(
@@ -192,6 +193,13 @@ pub async fn run(targs: &TargetArgs, args: &PremiereArgs) -> anyhow::Result<Repo
     let rss_mid = rss_peak.await.ok().flatten();
     let thinned_after = scrape(&target, crate::metrics::THINNED).await;
     let (events, latency, late, drift, mut errors) = tally(&stats);
+    let commit_latency = commit_to_receive(
+        &mut conn,
+        &viewer_sessions[0].prompt_jwt,
+        epoch_unix,
+        &stats,
+    )
+    .await?;
     errors.merge(&post_errors);
     errors.by_count_add("viewers not connected", group_failed(&stats, args.viewers));
     let mut r = Report::new(format!(
@@ -213,6 +221,7 @@ pub async fn run(targs: &TargetArgs, args: &PremiereArgs) -> anyhow::Result<Repo
         accepted * args.viewers as u64,
     );
     r.line("post→receive latency", latency.summary());
+    r.line("commit→receive latency", commit_latency.summary());
     r.line("events > 1 s late", late);
     r.line("max clock drift", format!("{drift:.3} s"));
     for (labels, after) in &thinned_after {
@@ -249,6 +258,30 @@ pub async fn run(targs: &TargetArgs, args: &PremiereArgs) -> anyhow::Result<Repo
     r.line("errors", errors.summary());
     r.line("unexpected errors", errors.total());
     Ok(r)
+}
+
+/// Commit → receive latency of the receipts viewers noted: from each
+/// event's `created_at` (the server's clock when its row was written, just
+/// before its group committed; read back through search) to the instant a
+/// viewer read it. Both clocks are this machine's for a local server.
+async fn commit_to_receive(
+    conn: &mut Conn,
+    prompt_jwt: &str,
+    since: f64,
+    stats: &[ViewerStats],
+) -> anyhow::Result<Latency> {
+    let created: HashMap<u64, f64> = api::created_since(conn, prompt_jwt, since)
+        .await?
+        .into_iter()
+        .map(|(session, t, at)| (super::viewer::key(session.as_bytes(), t), at))
+        .collect();
+    let mut latency = Latency::default();
+    for (event, received) in stats.iter().flat_map(|s| &s.received) {
+        if let Some(created) = created.get(event) {
+            latency.record(Duration::from_secs_f64((received - created).max(0.0)));
+        }
+    }
+    Ok(latency)
 }
 
 fn group_failed(stats: &[ViewerStats], n: usize) -> u64 {

@@ -23,7 +23,8 @@ pub struct Posted {
     shards: [Mutex<HashMap<u64, Instant>>; 16],
 }
 
-fn key(session_uid: &[u8], prompt_time: f64) -> u64 {
+/// The key of the event of `session_uid` at `prompt_time` (a hash).
+pub fn key(session_uid: &[u8], prompt_time: f64) -> u64 {
     let mut h = DefaultHasher::new();
     session_uid.hash(&mut h);
     prompt_time.to_bits().hash(&mut h);
@@ -76,6 +77,10 @@ pub struct ViewerStats {
     pub events_before: u64,
     /// Post → receive latency of events whose post was seen (sampled).
     pub latency: Latency,
+    /// `(event key, Unix time received)` of the events of every
+    /// [`COMMIT_SAMPLE`]-th checked batch, matched after the run with
+    /// each event's `created_at` for commit → receive latency.
+    pub received: Vec<(u64, f64)>,
     /// Events received more than one second after their prompt time.
     pub late: u64,
     /// Largest lateness (own clock − event prompt time), seconds.
@@ -84,6 +89,17 @@ pub struct ViewerStats {
     pub max_drift: f64,
     /// Why the viewer ended early, if it did.
     pub error: Option<String>,
+}
+
+/// Of the batches checked for post → receive latency, every this many
+/// also note their events' receive times (for commit → receive).
+pub const COMMIT_SAMPLE: u64 = 16;
+
+/// Unix seconds now.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// The measurement window, announced to every viewer once all are
@@ -218,6 +234,8 @@ async fn watch(
         let check = posted
             .as_ref()
             .filter(|_| stats.batches.is_multiple_of(sample));
+        let note_receipt = stats.batches.is_multiple_of(sample * COMMIT_SAMPLE);
+        let received_unix = unix_now();
         for at in item.find_iter(bytes) {
             stats.events += 1;
             let rest = &bytes[at..];
@@ -235,6 +253,9 @@ async fn watch(
                 let uid = &s[..memchr::memchr(b'"', s).unwrap_or(0)];
                 if let Some(sent) = posted.get(uid, t) {
                     stats.latency.record(now.saturating_duration_since(sent));
+                    if note_receipt {
+                        stats.received.push((key(uid, t), received_unix));
+                    }
                 }
             }
         }

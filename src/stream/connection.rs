@@ -27,6 +27,10 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often due events are gathered into a batch.
 pub const TICK: Duration = Duration::from_millis(100);
+/// Longest a near-live event waits for bandwidth before it is thinned as
+/// overflow: a batch leaves at most 250 ms after its first event became
+/// due (SPEC §6), and a "live" event any older is stale anyway.
+pub const NEAR_LIVE_MAX_WAIT: Duration = Duration::from_millis(250);
 /// How often `latency_detection` is sent.
 pub const LATENCY_EVERY: Duration = Duration::from_secs(2);
 /// Seconds after `duration + lookback` at which the stream closes.
@@ -195,7 +199,8 @@ struct Viewer {
     clock: PromptClock,
     bucket: TokenBucket,
     near_live_rate: RateMeter,
-    near_live: VecDeque<Arc<LiveEvent>>,
+    /// Near-live events waiting for bandwidth, with their publish instants.
+    near_live: VecDeque<(Instant, Arc<LiveEvent>)>,
     replay: Option<Replay>,
     delivered: Delivered,
     /// Near-live events pushed out of a full queue since the last tick.
@@ -219,7 +224,7 @@ impl Viewer {
                 self.near_live.pop_front();
                 self.overflowed += 1;
             }
-            self.near_live.push_back(event);
+            self.near_live.push_back((at, event));
         } else if let Some(replay) = &mut self.replay
             && t > p
             && replay.missed_by_load(t, event.created_at)
@@ -233,8 +238,14 @@ impl Viewer {
         let p = self.clock.at(now);
         let mut tokens = self.bucket.available(now);
         let mut batch = Vec::new();
+        while let Some((at, _)) = self.near_live.front()
+            && now.saturating_duration_since(*at) > NEAR_LIVE_MAX_WAIT
+        {
+            self.near_live.pop_front();
+            self.overflowed += 1;
+        }
         while tokens > 0 {
-            let Some(e) = self.near_live.pop_front() else {
+            let Some((_, e)) = self.near_live.pop_front() else {
                 break;
             };
             if !self.delivered.contains(&e.uid) {
@@ -425,4 +436,84 @@ async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
         reason: reason.into(),
     };
     let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn viewer(bandwidth: u32, now: Instant) -> Viewer {
+        let sync = SyncResponse {
+            receive_timestamp: 0.0,
+            transmit_timestamp: 0.0,
+        };
+        Viewer {
+            opts: Authorize {
+                interactive_prompt_uid: "ip_x".into(),
+                jwt: String::new(),
+                bandwidth,
+                lookback: 5.0,
+                lookahead: 5.0,
+                replay: false,
+            },
+            clock: PromptClock::new(now, now, sync),
+            bucket: TokenBucket::new(bandwidth, now),
+            near_live_rate: RateMeter::new(now),
+            near_live: VecDeque::new(),
+            replay: None,
+            delivered: Delivered::default(),
+            overflowed: 0,
+        }
+    }
+
+    fn published(at: Instant, uid: &str) -> Published {
+        let event = LiveEvent {
+            uid: uid.into(),
+            prompt_time: 0.0,
+            created_at: 0.0,
+            json: "{}".into(),
+        };
+        Published {
+            at,
+            event: Arc::new(event),
+        }
+    }
+
+    fn uids(batch: &[Arc<LiveEvent>]) -> Vec<&str> {
+        batch.iter().map(|e| &*e.uid).collect()
+    }
+
+    #[test]
+    fn near_live_events_wait_at_most_250_ms_for_bandwidth() {
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        let mut v = viewer(10, t0);
+        v.bucket.spend(10); // no burst left: one token per 100 ms
+        for i in 0..5 {
+            v.on_published(published(t0, &format!("a{i}")));
+        }
+        for i in 0..5 {
+            v.on_published(published(t0 + ms(100), &format!("b{i}")));
+        }
+        // Two tokens at 200 ms: the two oldest leave.
+        assert_eq!(uids(&v.due_batch(t0 + ms(200))), ["a0", "a1"]);
+        assert_eq!(v.overflowed, 0);
+        // At 300 ms the other "a" events have waited too long; a "b" goes.
+        assert_eq!(uids(&v.due_batch(t0 + ms(300))), ["b0"]);
+        assert_eq!(v.overflowed, 3);
+    }
+
+    #[test]
+    fn a_full_queue_drops_its_oldest() {
+        let t0 = Instant::now();
+        let mut v = viewer(3, t0);
+        for i in 0..5 {
+            v.on_published(published(t0, &format!("e{i}")));
+        }
+        assert_eq!(v.overflowed, 2);
+        assert_eq!(
+            uids(&v.due_batch(t0 + Duration::from_millis(100))),
+            ["e2", "e3", "e4"]
+        );
+    }
 }

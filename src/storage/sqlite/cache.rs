@@ -2,8 +2,8 @@
 //! only connection that writes (one server process per SQLite file).
 //!
 //! * [`WriterCache`] — private to the writer thread: sessions with their
-//!   rule state and users' display names, so checking an event costs no
-//!   query.
+//!   rule state and users (row id, display name), so checking an event
+//!   costs no query and a returning user's session costs one insert.
 //! * [`Hot`] — shared with readers: prompts by uid, and the dense Fenwick
 //!   arrays of prompts whose stats are being read, so a stats request
 //!   costs a few additions instead of a pool hop and two queries. The
@@ -41,30 +41,39 @@ pub struct CachedSession {
     pub state: SessionState,
 }
 
+/// A user's row as stored.
+#[derive(Debug, Clone)]
+pub struct CachedUser {
+    /// Row id.
+    pub id: i64,
+    /// `given_name`.
+    pub name: Option<String>,
+}
+
 /// The writer's private memory.
 #[derive(Debug, Default)]
 pub struct WriterCache {
     /// Session uid → session.
     pub sessions: HashMap<String, CachedSession>,
-    /// User sub → display name.
-    pub names: HashMap<String, Option<String>>,
+    /// User sub → user row.
+    pub users: HashMap<String, CachedUser>,
 }
 
 impl WriterCache {
-    /// Remembers a session and its user's display name (forgetting
-    /// everything first when full).
-    pub fn remember(&mut self, uid: &str, session: CachedSession, name: Option<String>) {
+    /// Remembers a session and its user's row (forgetting everything
+    /// first when full).
+    pub fn remember(&mut self, uid: &str, session: CachedSession, user: CachedUser) {
         if self.sessions.len() >= MAX_SESSIONS {
             self.clear();
         }
-        self.names.insert(session.owner.user_sub.clone(), name);
+        self.users.insert(session.owner.user_sub.clone(), user);
         self.sessions.insert(uid.to_owned(), session);
     }
 
     /// Forgets everything.
     pub fn clear(&mut self) {
         self.sessions.clear();
-        self.names.clear();
+        self.users.clear();
     }
 }
 

@@ -168,7 +168,7 @@ impl SqliteStore {
     ) -> Result<Option<StartedSession>, StorageError> {
         let prompt_uid = prompt_uid.to_owned();
         self.writer
-            .run(move |c, ctx| writes::start_session(c, ctx, &prompt_uid, &user))
+            .run_single_write(move |c, ctx| writes::start_session(c, ctx, &prompt_uid, &user))
             .await
     }
 

@@ -92,8 +92,9 @@ impl Writer {
     }
 
     /// Like [`Self::run`], for a job whose only write is its last
-    /// statement (and whose cache updates follow it): it runs without a
-    /// savepoint of its own, since a failed statement leaves no trace.
+    /// statement, or which wraps its writes in a savepoint itself (and
+    /// whose cache updates follow them): it runs without the writer's
+    /// savepoint, since a failed statement leaves no trace.
     pub async fn run_single_write<T, F>(&self, f: F) -> Result<T, StorageError>
     where
         T: Send + 'static,

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::cache::CachedSession;
+use super::cache::{CachedSession, CachedUser};
 use super::reads;
 use super::writer::JobCtx;
 use crate::domain::prompt::{Prompt, PromptRecord};
@@ -67,7 +67,9 @@ pub fn delete_prompt(
     read_prompt(conn, ctx, uid)
 }
 
-/// Creates or refreshes the user, then a session of a live prompt.
+/// Creates or refreshes the user, then a session of a live prompt. A
+/// returning user whose row would not change costs one insert; otherwise
+/// both writes share a savepoint.
 pub fn start_session(
     conn: &Connection,
     ctx: &mut JobCtx<'_>,
@@ -78,37 +80,78 @@ pub fn start_session(
     else {
         return Ok(None);
     };
-    let (user_id, name): (i64, Option<String>) = conn
-        .prepare_cached(
-            "INSERT INTO users(sub, given_name, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (sub) DO UPDATE SET given_name = COALESCE(excluded.given_name, users.given_name)
-             RETURNING id, given_name",
-        )?
-        .query_row(params![user.sub, user.display_name, now()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+    let unchanged = ctx
+        .cache
+        .users
+        .get(&user.sub)
+        .filter(|u| user.display_name.is_none() || user.display_name == u.name)
+        .cloned();
     let session_uid = uid::generate(uid::SESSION);
-    conn.prepare_cached("INSERT INTO interactive_prompt_sessions(interactive_prompt_id, user_id, uid) VALUES ($1, $2, $3)")?
-        .execute(params![prompt.id, user_id, session_uid])?;
+    let insert_session = |user_id: i64| -> Result<i64, StorageError> {
+        conn.prepare_cached("INSERT INTO interactive_prompt_sessions(interactive_prompt_id, user_id, uid) VALUES ($1, $2, $3)")?
+            .execute(params![prompt.id, user_id, session_uid])?;
+        Ok(conn.last_insert_rowid())
+    };
+    let (session_id, stored_user) = match unchanged {
+        Some(stored) => (insert_session(stored.id)?, stored),
+        None => atomically(conn, || {
+            let stored = upsert_user(conn, user)?;
+            Ok((insert_session(stored.id)?, stored))
+        })?,
+    };
     let session = CachedSession {
-        id: conn.last_insert_rowid(),
+        id: session_id,
         owner: SessionOwner {
             prompt_id: prompt.id,
             user_sub: user.sub.clone(),
         },
         state: SessionState::default(),
     };
-    ctx.cache.remember(&session_uid, session, name);
+    ctx.cache.remember(&session_uid, session, stored_user);
     Ok(Some(StartedSession {
         prompt,
         session_uid,
     }))
 }
 
+/// Creates the user or refreshes its display name; returns its row.
+fn upsert_user(conn: &Connection, user: &UserIdentity) -> Result<CachedUser, StorageError> {
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO users(sub, given_name, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (sub) DO UPDATE SET given_name = COALESCE(excluded.given_name, users.given_name)
+             RETURNING id, given_name",
+        )?
+        .query_row(params![user.sub, user.display_name, now()], |r| {
+            Ok(CachedUser {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        })?)
+}
+
+/// Runs `f` inside a savepoint: all of its writes stay, or none.
+fn atomically<T>(
+    conn: &Connection,
+    f: impl FnOnce() -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    conn.prepare_cached("SAVEPOINT step")?.execute([])?;
+    match f() {
+        Ok(value) => {
+            conn.prepare_cached("RELEASE step")?.execute([])?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO step; RELEASE step");
+            Err(e)
+        }
+    }
+}
+
 struct SessionRow {
     id: i64,
     owner: SessionOwner,
-    display_name: Option<String>,
+    user: CachedUser,
 }
 
 /// A session with its state, from the writer's cache or the database
@@ -123,20 +166,19 @@ fn session<'c>(
             return Ok(None);
         };
         let state = session_state(conn, row.id)?;
-        let name = row.display_name;
         let session = CachedSession {
             id: row.id,
             owner: row.owner,
             state,
         };
-        ctx.cache.remember(session_uid, session, name);
+        ctx.cache.remember(session_uid, session, row.user);
     }
     Ok(ctx.cache.sessions.get_mut(session_uid))
 }
 
 fn session_row(conn: &Connection, session_uid: &str) -> Result<Option<SessionRow>, StorageError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT s.id, s.interactive_prompt_id, u.sub, u.given_name
+        "SELECT s.id, s.interactive_prompt_id, u.sub, u.given_name, u.id
          FROM interactive_prompt_sessions s JOIN users u ON u.id = s.user_id WHERE s.uid = $1",
     )?;
     Ok(stmt
@@ -147,7 +189,10 @@ fn session_row(conn: &Connection, session_uid: &str) -> Result<Option<SessionRow
                     prompt_id: r.get(1)?,
                     user_sub: r.get(2)?,
                 },
-                display_name: r.get(3)?,
+                user: CachedUser {
+                    id: r.get(4)?,
+                    name: r.get(3)?,
+                },
             })
         })
         .optional()?)
@@ -191,8 +236,8 @@ pub fn append_event(
     let (prompt, session_id) = (prompt.expect("checked"), session.expect("checked").id);
     // Everything that can fail comes before the insert: this job runs
     // without a savepoint (see `Writer::run_single_write`).
-    let name = match ctx.cache.names.get(&ev.user_sub) {
-        Some(name) => name.clone(),
+    let name = match ctx.cache.users.get(&ev.user_sub) {
+        Some(user) => user.name.clone(),
         None => conn
             .prepare_cached("SELECT given_name FROM users WHERE sub = $1")?
             .query_row(params![ev.user_sub], |r| r.get(0))
