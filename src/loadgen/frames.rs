@@ -144,6 +144,7 @@ async fn measure(
         jwt: "none".into(),
         bandwidth,
         window: 1.0,
+        note_receipts: false,
     };
     let group = super::crowd::ViewerGroup::connect(
         |_| cfg.clone(),

@@ -20,6 +20,10 @@ use super::viewer::{Posted, ViewerConfig, ViewerStats};
 /// Check one batch in this many against the posted events for latency.
 const LATENCY_SAMPLE: u64 = 4;
 
+/// One viewer in this many notes when its checked events arrived, for
+/// commit → receive latency (viewer 0 always does).
+const RECEIPT_VIEWERS: usize = 50;
+
 /// Sums the Prometheus samples of `metric` by label set, over every server.
 pub async fn scrape(target: &Target, metric: &str) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
@@ -126,6 +130,7 @@ pub async fn run(targs: &TargetArgs, args: &PremiereArgs) -> anyhow::Result<Repo
             jwt: viewer_sessions[i].prompt_jwt.clone(),
             bandwidth: args.bandwidth,
             window: args.window,
+            note_receipts: i % RECEIPT_VIEWERS == 0,
         },
         args.viewers,
         args.connect_concurrency,

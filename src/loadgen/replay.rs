@@ -56,6 +56,7 @@ pub async fn run(targs: &TargetArgs, args: &ReplayArgs) -> anyhow::Result<Report
             jwt: viewer_sessions[i].prompt_jwt.clone(),
             bandwidth: args.bandwidth,
             window: args.window,
+            note_receipts: false,
         },
         n,
         args.connect_concurrency,

@@ -64,6 +64,9 @@ pub struct ViewerConfig {
     pub bandwidth: u32,
     /// Lookback and lookahead, seconds.
     pub window: f64,
+    /// Whether to note when each checked event arrived (see
+    /// [`ViewerStats::received`]).
+    pub note_receipts: bool,
 }
 
 /// What one viewer saw.
@@ -77,8 +80,8 @@ pub struct ViewerStats {
     pub events_before: u64,
     /// Post → receive latency of events whose post was seen (sampled).
     pub latency: Latency,
-    /// `(event key, Unix time received)` of the events of every
-    /// [`COMMIT_SAMPLE`]-th checked batch, matched after the run with
+    /// `(event key, Unix time received)` of the events of checked
+    /// batches, if the viewer notes receipts: matched after the run with
     /// each event's `created_at` for commit → receive latency.
     pub received: Vec<(u64, f64)>,
     /// Events received more than one second after their prompt time.
@@ -90,10 +93,6 @@ pub struct ViewerStats {
     /// Why the viewer ended early, if it did.
     pub error: Option<String>,
 }
-
-/// Of the batches checked for post → receive latency, every this many
-/// also note their events' receive times (for commit → receive).
-pub const COMMIT_SAMPLE: u64 = 16;
 
 /// Unix seconds now.
 pub fn unix_now() -> f64 {
@@ -123,7 +122,14 @@ pub async fn run(
     let _ = connected.send(socket.is_ok()).await;
     drop(connected);
     let result = match socket {
-        Ok((ws, zero)) => watch(ws, zero, start, window, posted, sample.max(1), &mut stats).await,
+        Ok((ws, zero)) => {
+            let check = Check {
+                posted,
+                sample: sample.max(1),
+                note_receipts: cfg.note_receipts,
+            };
+            watch(ws, zero, start, window, check, &mut stats).await
+        }
         Err(e) => Err(e),
     };
     if let Err(e) = result {
@@ -177,13 +183,26 @@ pub async fn connect(cfg: &ViewerConfig, start: f64) -> Result<(Socket, Instant)
 pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Which events a viewer checks for latency.
+struct Check {
+    /// When each event was posted (none: no latency is measured).
+    posted: Option<Arc<Posted>>,
+    /// Every this many batches are checked.
+    sample: u64,
+    /// Whether checked events' receipts are noted too.
+    note_receipts: bool,
+}
+
 async fn watch(
     mut ws: Socket,
     zero: Instant,
     start: f64,
     mut window: Window,
-    posted: Option<Arc<Posted>>,
-    sample: u64,
+    Check {
+        posted,
+        sample,
+        note_receipts,
+    }: Check,
     stats: &mut ViewerStats,
 ) -> Result<(), String> {
     let item = memmem::Finder::new(br#"{"uid":"ipe_"#);
@@ -234,7 +253,6 @@ async fn watch(
         let check = posted
             .as_ref()
             .filter(|_| stats.batches.is_multiple_of(sample));
-        let note_receipt = stats.batches.is_multiple_of(sample * COMMIT_SAMPLE);
         let received_unix = unix_now();
         for at in item.find_iter(bytes) {
             stats.events += 1;
@@ -253,7 +271,7 @@ async fn watch(
                 let uid = &s[..memchr::memchr(b'"', s).unwrap_or(0)];
                 if let Some(sent) = posted.get(uid, t) {
                     stats.latency.record(now.saturating_duration_since(sent));
-                    if note_receipt {
+                    if note_receipts {
                         stats.received.push((key(uid, t), received_unix));
                     }
                 }

@@ -25,12 +25,17 @@ fn loadgen(base: &str, args: &[&str]) -> String {
     report
 }
 
-/// The number on the report line `key: N …`.
-fn figure(report: &str, key: &str) -> f64 {
-    let line = report
+/// The report line `key: …`.
+fn line<'r>(report: &'r str, key: &str) -> &'r str {
+    report
         .lines()
         .find(|l| l.split(':').next().is_some_and(|k| k.trim() == key))
-        .unwrap_or_else(|| panic!("no {key:?} line in\n{report}"));
+        .unwrap_or_else(|| panic!("no {key:?} line in\n{report}"))
+}
+
+/// The number on the report line `key: N …`.
+fn figure(report: &str, key: &str) -> f64 {
+    let line = line(report, key);
     let value = line.split_once(':').expect("key: value").1.trim();
     value
         .split_whitespace()
@@ -107,7 +112,18 @@ async fn premiere_at_tiny_scale_delivers_live_events() {
     );
     assert!(figure(&report, "posted events accepted") > 0.0, "{report}");
     assert!(figure(&report, "deliveries") > 0.0, "{report}");
+    for latency in ["post→receive latency", "commit→receive latency"] {
+        assert!(samples(&report, latency) > 0, "{latency}: {report}");
+    }
     assert_clean(&report);
+}
+
+/// The sample count of the latency line `key: p50 … (N samples)`.
+fn samples(report: &str, key: &str) -> u64 {
+    line(report, key)
+        .rsplit_once('(')
+        .and_then(|(_, n)| n.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 #[tokio::test]
