@@ -60,5 +60,5 @@ fi
 
 echo
 echo "== summary (target/bench/*.txt)"
-grep -H -E "^(accepted events/s|stats requests/s|deliveries/s|event latency|stats latency|post→receive latency|server memory per viewer|received / due share per viewer|viewers below 90 % of bandwidth|viewers behind their clock|unexpected errors) *:" "$out"/*.txt |
+grep -H -E "^(accepted events/s|stats requests/s|deliveries/s|event latency|stats latency|post→receive latency|commit→receive latency|server memory per viewer|received / due share per viewer|viewers below 90 % of bandwidth|viewers behind their clock|unexpected errors) *:" "$out"/*.txt |
   sed -e "s|^$out/||" -e 's/\.txt:/: /'
