@@ -9,9 +9,8 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use tower_http::request_id::{MakeRequestId, RequestId};
-
 use metrics::{Counter, Histogram};
+use tower_http::request_id::{MakeRequestId, RequestId};
 
 use crate::metrics as m;
 

@@ -44,3 +44,20 @@ async fn create_prompt_start_session_join_respond_and_read_stats() {
     let (code, out) = app.run_command("check");
     assert_eq!(code, 0, "{out}");
 }
+
+#[tokio::test]
+async fn a_users_display_name_follows_their_latest_token_that_has_one() {
+    let app = spawn_app().await;
+    let prompt_uid = app.create_prompt(numeric_prompt(), 60).await;
+    for (name, expected) in [
+        (Some("Ann"), "Ann"),
+        (Some("Anna"), "Anna"),
+        (None, "Anna"),
+        (Some("Anna"), "Anna"),
+    ] {
+        let s = app.start_session_as(&prompt_uid, "ann", name).await;
+        let (status, join) = app.post_event(&s, "join", 1.0, json!({})).await;
+        assert_eq!(status, StatusCode::CREATED, "{join}");
+        assert_eq!(join["data"]["name"], expected, "token name {name:?}");
+    }
+}

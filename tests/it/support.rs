@@ -285,9 +285,21 @@ impl TestApp {
         body["uid"].as_str().unwrap().to_owned()
     }
 
-    /// Starts a session for user `sub`; panics unless 201.
+    /// Starts a session for user `sub` named `Name-<sub>`; panics unless 201.
     pub async fn start_session(&self, prompt_uid: &str, sub: &str) -> Session {
-        let token = user_token(sub, Some(&format!("Name-{sub}")));
+        self.start_session_as(prompt_uid, sub, Some(&format!("Name-{sub}")))
+            .await
+    }
+
+    /// Starts a session for user `sub` whose token carries `name`; panics
+    /// unless 201.
+    pub async fn start_session_as(
+        &self,
+        prompt_uid: &str,
+        sub: &str,
+        name: Option<&str>,
+    ) -> Session {
+        let token = user_token(sub, name);
         let (status, body) = self
             .send(
                 self.http
