@@ -28,8 +28,9 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often due events are gathered into a batch.
 pub const TICK: Duration = Duration::from_millis(100);
 /// Longest a near-live event waits for bandwidth before it is thinned as
-/// overflow: a batch leaves at most 250 ms after its first event became
-/// due (SPEC §6), and a "live" event any older is stale anyway.
+/// overflow (when the bandwidth cannot take it now): a batch leaves at
+/// most 250 ms after its first event became due (SPEC §6), and a "live"
+/// event any older is stale anyway.
 pub const NEAR_LIVE_MAX_WAIT: Duration = Duration::from_millis(250);
 /// How often `latency_detection` is sent.
 pub const LATENCY_EVERY: Duration = Duration::from_secs(2);
@@ -203,7 +204,8 @@ struct Viewer {
     near_live: VecDeque<(Instant, Arc<LiveEvent>)>,
     replay: Option<Replay>,
     delivered: Delivered,
-    /// Near-live events pushed out of a full queue since the last tick.
+    /// Near-live events pushed out of a full queue, or that waited too
+    /// long in it, since the last tick.
     overflowed: usize,
 }
 
@@ -238,7 +240,10 @@ impl Viewer {
         let p = self.clock.at(now);
         let mut tokens = self.bucket.available(now);
         let mut batch = Vec::new();
-        while let Some((at, _)) = self.near_live.front()
+        // Only what the bandwidth cannot take now may be thinned for its
+        // age: a tick that ran late still sends everything it has room for.
+        while self.near_live.len() > tokens
+            && let Some((at, _)) = self.near_live.front()
             && now.saturating_duration_since(*at) > NEAR_LIVE_MAX_WAIT
         {
             self.near_live.pop_front();
@@ -501,6 +506,19 @@ mod tests {
         // At 300 ms the other "a" events have waited too long; a "b" goes.
         assert_eq!(uids(&v.due_batch(t0 + ms(300))), ["b0"]);
         assert_eq!(v.overflowed, 3);
+    }
+
+    #[test]
+    fn old_near_live_events_still_go_when_there_is_room() {
+        let t0 = Instant::now();
+        let mut v = viewer(10, t0);
+        for i in 0..3 {
+            v.on_published(published(t0, &format!("e{i}")));
+        }
+        // The tick came late, but the bucket holds ten tokens.
+        let batch = v.due_batch(t0 + Duration::from_millis(600));
+        assert_eq!(uids(&batch), ["e0", "e1", "e2"]);
+        assert_eq!(v.overflowed, 0);
     }
 
     #[test]
