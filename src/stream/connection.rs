@@ -27,11 +27,6 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often due events are gathered into a batch.
 pub const TICK: Duration = Duration::from_millis(100);
-/// Longest a near-live event waits for bandwidth before it is thinned as
-/// overflow (when the bandwidth cannot take it now): a batch leaves at
-/// most 250 ms after its first event became due (SPEC §6), and a "live"
-/// event any older is stale anyway.
-pub const NEAR_LIVE_MAX_WAIT: Duration = Duration::from_millis(250);
 /// How often `latency_detection` is sent.
 pub const LATENCY_EVERY: Duration = Duration::from_secs(2);
 /// Seconds after `duration + lookback` at which the stream closes.
@@ -200,12 +195,10 @@ struct Viewer {
     clock: PromptClock,
     bucket: TokenBucket,
     near_live_rate: RateMeter,
-    /// Near-live events waiting for bandwidth, with their publish instants.
-    near_live: VecDeque<(Instant, Arc<LiveEvent>)>,
+    near_live: VecDeque<Arc<LiveEvent>>,
     replay: Option<Replay>,
     delivered: Delivered,
-    /// Near-live events pushed out of a full queue, or that waited too
-    /// long in it, since the last tick.
+    /// Near-live events pushed out of a full queue since the last tick.
     overflowed: usize,
 }
 
@@ -226,7 +219,7 @@ impl Viewer {
                 self.near_live.pop_front();
                 self.overflowed += 1;
             }
-            self.near_live.push_back((at, event));
+            self.near_live.push_back(event);
         } else if let Some(replay) = &mut self.replay
             && t > p
             && replay.missed_by_load(t, event.created_at)
@@ -240,17 +233,8 @@ impl Viewer {
         let p = self.clock.at(now);
         let mut tokens = self.bucket.available(now);
         let mut batch = Vec::new();
-        // Only what the bandwidth cannot take now may be thinned for its
-        // age: a tick that ran late still sends everything it has room for.
-        while self.near_live.len() > tokens
-            && let Some((at, _)) = self.near_live.front()
-            && now.saturating_duration_since(*at) > NEAR_LIVE_MAX_WAIT
-        {
-            self.near_live.pop_front();
-            self.overflowed += 1;
-        }
         while tokens > 0 {
-            let Some((_, e)) = self.near_live.pop_front() else {
+            let Some(e) = self.near_live.pop_front() else {
                 break;
             };
             if !self.delivered.contains(&e.uid) {
@@ -486,39 +470,6 @@ mod tests {
 
     fn uids(batch: &[Arc<LiveEvent>]) -> Vec<&str> {
         batch.iter().map(|e| &*e.uid).collect()
-    }
-
-    #[test]
-    fn near_live_events_wait_at_most_250_ms_for_bandwidth() {
-        let ms = Duration::from_millis;
-        let t0 = Instant::now();
-        let mut v = viewer(10, t0);
-        v.bucket.spend(10); // no burst left: one token per 100 ms
-        for i in 0..5 {
-            v.on_published(published(t0, &format!("a{i}")));
-        }
-        for i in 0..5 {
-            v.on_published(published(t0 + ms(100), &format!("b{i}")));
-        }
-        // Two tokens at 200 ms: the two oldest leave.
-        assert_eq!(uids(&v.due_batch(t0 + ms(200))), ["a0", "a1"]);
-        assert_eq!(v.overflowed, 0);
-        // At 300 ms the other "a" events have waited too long; a "b" goes.
-        assert_eq!(uids(&v.due_batch(t0 + ms(300))), ["b0"]);
-        assert_eq!(v.overflowed, 3);
-    }
-
-    #[test]
-    fn old_near_live_events_still_go_when_there_is_room() {
-        let t0 = Instant::now();
-        let mut v = viewer(10, t0);
-        for i in 0..3 {
-            v.on_published(published(t0, &format!("e{i}")));
-        }
-        // The tick came late, but the bucket holds ten tokens.
-        let batch = v.due_batch(t0 + Duration::from_millis(600));
-        assert_eq!(uids(&batch), ["e0", "e1", "e2"]);
-        assert_eq!(v.overflowed, 0);
     }
 
     #[test]
