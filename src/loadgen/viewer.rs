@@ -253,7 +253,7 @@ async fn watch(
         let check = posted
             .as_ref()
             .filter(|_| stats.batches.is_multiple_of(sample));
-        let received_unix = unix_now();
+        let received_unix = if note_receipts { unix_now() } else { 0.0 };
         for at in item.find_iter(bytes) {
             stats.events += 1;
             let rest = &bytes[at..];
