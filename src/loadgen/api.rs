@@ -152,20 +152,27 @@ pub async fn post_event(
     prompt_time: f64,
     data: &Value,
 ) -> Result<Response, super::client::ClientError> {
-    let body = json!({
-        "interactive_prompt_uid": s.prompt_uid,
-        "interactive_prompt_jwt": s.prompt_jwt,
-        "session_uid": s.session_uid,
-        "prompt_time": prompt_time,
-        "data": data,
+    /// The request body, serialized straight from borrowed fields.
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        interactive_prompt_uid: &'a str,
+        interactive_prompt_jwt: &'a str,
+        session_uid: &'a str,
+        prompt_time: f64,
+        data: &'a Value,
+    }
+    let body = serde_json::to_vec(&Body {
+        interactive_prompt_uid: &s.prompt_uid,
+        interactive_prompt_jwt: &s.prompt_jwt,
+        session_uid: &s.session_uid,
+        prompt_time,
+        data,
     })
-    .to_string();
-    conn.post(
-        &format!("/api/1/interactive_prompts/events/{route}"),
-        Some(&s.user_token),
-        body,
-    )
-    .await
+    .expect("an event body serializes");
+    let mut path = String::with_capacity(64);
+    path.push_str("/api/1/interactive_prompts/events/");
+    path.push_str(route);
+    conn.post(&path, Some(&s.user_token), body).await
 }
 
 /// `GET /api/1/interactive_prompts/events/stats?uid=…&bin=…`.
