@@ -1,10 +1,8 @@
 //! Fan-out of published events to this process's viewers.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, VecDeque, vec_deque};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
-
-use tokio::sync::broadcast;
 
 use super::buckets::BucketCache;
 use super::message::LiveEvent;
@@ -20,9 +18,68 @@ pub struct Published {
     pub event: Arc<LiveEvent>,
 }
 
-/// Messages buffered per prompt before a lagging viewer misses some (it
-/// is then told how many it missed and carries on).
+/// Events kept per prompt before a lagging viewer misses some (it is then
+/// told how many it missed and carries on).
 const TOPIC_CAPACITY: usize = 4096;
+
+/// The recent events of one prompt in this process, oldest first, shared
+/// by its viewers: each reads, at its own pace, what was published since
+/// its last read. Unlike a broadcast channel, a read clones nothing and
+/// touches no per-event counter, so a viewer pays only for the events it
+/// keeps (a premiere offers each viewer ten times its bandwidth).
+#[derive(Default)]
+pub struct Feed {
+    events: RwLock<FeedEvents>,
+}
+
+#[derive(Default)]
+struct FeedEvents {
+    /// Sequence number of `recent[0]`.
+    first: u64,
+    recent: VecDeque<Published>,
+}
+
+impl FeedEvents {
+    /// Sequence number of the next event to be published.
+    fn end(&self) -> u64 {
+        self.first + self.recent.len() as u64
+    }
+}
+
+impl Feed {
+    fn push(&self, published: Published) {
+        let mut events = self.events.write().expect("feed lock");
+        events.recent.push_back(published);
+        if events.recent.len() > TOPIC_CAPACITY {
+            events.recent.pop_front();
+            events.first += 1;
+        }
+    }
+
+    fn end(&self) -> u64 {
+        self.events.read().expect("feed lock").end()
+    }
+}
+
+/// A viewer's place in its prompt's [`Feed`].
+pub struct FeedReader {
+    feed: Arc<Feed>,
+    next: u64,
+}
+
+impl FeedReader {
+    /// Hands `f` the events published since the last read, oldest first,
+    /// and returns its result with how many events were missed because
+    /// they left the feed before this read. Publishing waits while `f`
+    /// runs: keep it short.
+    pub fn read<R>(&mut self, f: impl FnOnce(vec_deque::Iter<'_, Published>) -> R) -> (R, u64) {
+        let events = self.feed.events.read().expect("feed lock");
+        let missed = events.first.saturating_sub(self.next);
+        let from = self.next.max(events.first) - events.first;
+        self.next = events.end();
+        (f(events.recent.range(from as usize..)), missed)
+    }
+}
 
 /// Receives subscription changes, so a backend can (un)subscribe upstream.
 pub trait Upstream: Send + Sync + 'static {
@@ -33,12 +90,12 @@ pub trait Upstream: Send + Sync + 'static {
 }
 
 struct Topic {
-    sender: broadcast::Sender<Published>,
+    feed: Arc<Feed>,
     viewers: usize,
     buckets: Arc<BucketCache>,
 }
 
-/// Per-prompt broadcast channels with viewer counts; cheap to clone.
+/// Per-prompt feeds with viewer counts; cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
     topics: Arc<Mutex<HashMap<String, Topic>>>,
@@ -65,7 +122,7 @@ impl Hub {
     pub fn deliver(&self, prompt_uid: &str, event: Arc<LiveEvent>) {
         let topics = self.topics.lock().expect("hub lock");
         if let Some(topic) = topics.get(prompt_uid) {
-            let _ = topic.sender.send(Published {
+            topic.feed.push(Published {
                 at: Instant::now(),
                 event,
             });
@@ -97,18 +154,21 @@ impl Hub {
         let topic = topics
             .entry(prompt_uid.to_owned())
             .or_insert_with(|| Topic {
-                sender: broadcast::channel(TOPIC_CAPACITY).0,
+                feed: Arc::default(),
                 viewers: 0,
                 buckets: Arc::default(),
             });
         topic.viewers += 1;
-        let receiver = topic.sender.subscribe();
+        let feed = FeedReader {
+            next: topic.feed.end(),
+            feed: topic.feed.clone(),
+        };
         let buckets = topic.buckets.clone();
         if first && let Some(up) = &self.upstream {
             up.subscribe(prompt_uid);
         }
         Subscription {
-            receiver,
+            feed,
             subscribed_at: crate::storage::now(),
             buckets,
             prompt_uid: prompt_uid.to_owned(),
@@ -133,8 +193,8 @@ impl Hub {
 
 /// One viewer's subscription; leaving is automatic on drop.
 pub struct Subscription {
-    /// The events.
-    pub receiver: broadcast::Receiver<Published>,
+    /// The events published since it started.
+    pub feed: FeedReader,
     /// Unix seconds when it started receiving.
     pub subscribed_at: f64,
     /// Replay buckets shared with the prompt's other viewers here.
@@ -182,21 +242,47 @@ mod tests {
         assert!(!hub.has_viewers("ip_a"));
     }
 
-    #[tokio::test]
-    async fn delivered_events_reach_every_viewer_of_the_prompt() {
-        let hub = Hub::default();
-        let mut a = hub.subscribe("ip_a");
-        let mut b = hub.subscribe("ip_a");
-        let ev = Arc::new(LiveEvent {
-            uid: "ipe_1".into(),
+    fn event(uid: &str) -> Arc<LiveEvent> {
+        Arc::new(LiveEvent {
+            uid: uid.into(),
             prompt_time: 1.0,
             created_at: 0.0,
             json: "{}".into(),
-        });
-        hub.deliver("ip_a", ev.clone());
-        hub.deliver("ip_b", ev.clone());
-        assert_eq!(a.receiver.recv().await.unwrap().event.uid, ev.uid);
-        assert_eq!(b.receiver.recv().await.unwrap().event.uid, ev.uid);
-        assert!(a.receiver.try_recv().is_err());
+        })
+    }
+
+    fn read(s: &mut Subscription) -> (Vec<String>, u64) {
+        s.feed
+            .read(|events| events.map(|p| p.event.uid.to_string()).collect())
+    }
+
+    #[test]
+    fn delivered_events_reach_every_viewer_of_the_prompt() {
+        let hub = Hub::default();
+        let mut a = hub.subscribe("ip_a");
+        hub.deliver("ip_a", event("ipe_1"));
+        let mut b = hub.subscribe("ip_a");
+        hub.deliver("ip_a", event("ipe_2"));
+        hub.deliver("ip_b", event("ipe_3"));
+        assert_eq!(read(&mut a), (vec!["ipe_1".into(), "ipe_2".into()], 0));
+        // A viewer sees what was published after it subscribed, once.
+        assert_eq!(read(&mut b), (vec!["ipe_2".into()], 0));
+        assert_eq!(read(&mut a), (vec![], 0));
+        hub.deliver("ip_a", event("ipe_4"));
+        assert_eq!(read(&mut a), (vec!["ipe_4".into()], 0));
+    }
+
+    #[test]
+    fn a_viewer_that_falls_behind_the_feed_is_told_how_many_it_missed() {
+        let hub = Hub::default();
+        let mut a = hub.subscribe("ip_a");
+        for i in 0..TOPIC_CAPACITY + 5 {
+            hub.deliver("ip_a", event(&format!("ipe_{i}")));
+        }
+        let (uids, missed) = read(&mut a);
+        assert_eq!(missed, 5);
+        assert_eq!(uids.len(), TOPIC_CAPACITY);
+        assert_eq!(uids[0], "ipe_5");
+        assert_eq!(read(&mut a), (vec![], 0));
     }
 }

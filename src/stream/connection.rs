@@ -9,7 +9,6 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
-use tokio::sync::broadcast::error::TryRecvError;
 
 use super::clock::PromptClock;
 use super::pacing::{RateMeter, TokenBucket};
@@ -196,6 +195,8 @@ struct Viewer {
     bucket: TokenBucket,
     near_live_rate: RateMeter,
     near_live: VecDeque<Arc<LiveEvent>>,
+    /// Scratch space of [`Self::on_published`] (newest first).
+    fresh: Vec<Arc<LiveEvent>>,
     replay: Option<Replay>,
     delivered: Delivered,
     /// Near-live events pushed out of a full queue since the last tick.
@@ -207,25 +208,40 @@ impl Viewer {
         self.clock.at(Instant::now())
     }
 
-    /// Routes a published event, judged at the instant it was published:
-    /// near-live now, replay later, or not at all. (Already delivered
-    /// events are skipped when the batch is gathered.)
-    fn on_published(&mut self, published: Published) {
-        let Published { at, event } = published;
-        let p = self.clock.at(at);
-        let t = event.prompt_time;
-        if t >= p - self.opts.lookback && t <= p + self.opts.lookahead {
-            if self.near_live.len() >= self.opts.bandwidth as usize {
-                self.near_live.pop_front();
-                self.overflowed += 1;
+    /// Routes the events published since the last tick (oldest first),
+    /// each judged at the instant it was published: near-live now, replay
+    /// later, or not at all. (Already delivered events are skipped when
+    /// the batch is gathered.) The near-live queue keeps the newest
+    /// `bandwidth` events; the rest count as overflow. Events are looked
+    /// at newest first, so those the queue could not keep are never
+    /// cloned.
+    fn on_published<'a>(&mut self, events: impl DoubleEndedIterator<Item = &'a Published>) {
+        let capacity = self.opts.bandwidth as usize;
+        let mut fresh = std::mem::take(&mut self.fresh);
+        for Published { at, event } in events.rev() {
+            let p = self.clock.at(*at);
+            let t = event.prompt_time;
+            if t >= p - self.opts.lookback && t <= p + self.opts.lookahead {
+                if fresh.len() < capacity {
+                    fresh.push(event.clone());
+                } else {
+                    self.overflowed += 1;
+                }
+            } else if let Some(replay) = &mut self.replay
+                && t > p
+                && replay.missed_by_load(t, event.created_at)
+            {
+                replay.insert(event.clone());
             }
-            self.near_live.push_back(event);
-        } else if let Some(replay) = &mut self.replay
-            && t > p
-            && replay.missed_by_load(t, event.created_at)
-        {
-            replay.insert(event);
         }
+        // Older queued events make room for the fresh ones.
+        let keep = capacity - fresh.len();
+        while self.near_live.len() > keep {
+            self.near_live.pop_front();
+            self.overflowed += 1;
+        }
+        self.near_live.extend(fresh.drain(..).rev());
+        self.fresh = fresh;
     }
 
     /// Gathers the events due now within the bandwidth, in order.
@@ -290,6 +306,7 @@ async fn run(mut sink: Sink, mut incoming: Incoming, state: AppState, ready: Rea
         bucket: TokenBucket::new(opts.bandwidth, now),
         near_live_rate: RateMeter::new(now),
         near_live: VecDeque::new(),
+        fresh: Vec::new(),
         replay: opts.replay.then(|| Replay::new(prompt.duration_seconds)),
         delivered: Delivered::default(),
         overflowed: 0,
@@ -322,14 +339,8 @@ async fn run(mut sink: Sink, mut incoming: Incoming, state: AppState, ready: Rea
                 if p > end {
                     return close(&mut sink, 1000, "prompt finished").await;
                 }
-                loop {
-                    match subscription.receiver.try_recv() {
-                        Ok(published) => viewer.on_published(published),
-                        Err(TryRecvError::Empty) => break,
-                        Err(TryRecvError::Lagged(n)) => thinned("lagged", n as usize),
-                        Err(TryRecvError::Closed) => return close(&mut sink, 1011, "pub/sub closed").await,
-                    }
-                }
+                let ((), missed) = subscription.feed.read(|events| viewer.on_published(events));
+                thinned("lagged", missed as usize);
                 thinned("overflow", std::mem::take(&mut viewer.overflowed));
                 if load_due_buckets(&mut viewer, &state, &prompt, &subscription, p).await.is_err() {
                     return close(&mut sink, 1011, "storage unavailable").await;
@@ -449,6 +460,7 @@ mod tests {
             bucket: TokenBucket::new(bandwidth, now),
             near_live_rate: RateMeter::new(now),
             near_live: VecDeque::new(),
+            fresh: Vec::new(),
             replay: None,
             delivered: Delivered::default(),
             overflowed: 0,
@@ -472,17 +484,38 @@ mod tests {
         batch.iter().map(|e| &*e.uid).collect()
     }
 
+    fn publish(v: &mut Viewer, at: Instant, names: std::ops::Range<usize>) {
+        let events: Vec<_> = names.map(|i| published(at, &format!("e{i:02}"))).collect();
+        v.on_published(events.iter());
+    }
+
     #[test]
     fn a_full_queue_drops_its_oldest() {
         let t0 = Instant::now();
         let mut v = viewer(3, t0);
-        for i in 0..5 {
-            v.on_published(published(t0, &format!("e{i}")));
-        }
+        publish(&mut v, t0, 0..5);
         assert_eq!(v.overflowed, 2);
         assert_eq!(
             uids(&v.due_batch(t0 + Duration::from_millis(100))),
-            ["e2", "e3", "e4"]
+            ["e02", "e03", "e04"]
+        );
+    }
+
+    #[test]
+    fn fresh_events_push_out_the_oldest_queued_ones() {
+        let t0 = Instant::now();
+        let mut v = viewer(4, t0);
+        publish(&mut v, t0, 0..3);
+        assert_eq!(v.overflowed, 0);
+        // Two more: one queued event makes room; then six, more than fit.
+        publish(&mut v, t0, 3..5);
+        let queued = uids(v.near_live.make_contiguous());
+        assert_eq!((v.overflowed, queued), (1, vec!["e01", "e02", "e03", "e04"]));
+        publish(&mut v, t0, 5..11);
+        assert_eq!(v.overflowed, 1 + 4 + 2);
+        assert_eq!(
+            uids(&v.due_batch(t0 + Duration::from_millis(100))),
+            ["e07", "e08", "e09", "e10"]
         );
     }
 }
