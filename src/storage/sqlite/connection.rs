@@ -65,7 +65,7 @@ pub fn checkpointer(path: &Path, alive: std::sync::Weak<()>) -> Result<(), Stora
         .name("chorus-sqlite-checkpoint".into())
         .spawn(move || {
             while alive.upgrade().is_some() {
-                std::thread::sleep(std::time::Duration::from_millis(crate::config::positive_env("CHORUS_CKPT_MS", CHECKPOINT_EVERY.as_millis() as i64) as u64));
+                std::thread::sleep(CHECKPOINT_EVERY);
                 let round = checkpoint("PASSIVE").and_then(|frames| match frames {
                     f if f >= restart_after => checkpoint("RESTART"),
                     f => Ok(f),
