@@ -120,9 +120,13 @@ impl Hub {
 
     /// Delivers an event to this process's viewers of `prompt_uid`.
     pub fn deliver(&self, prompt_uid: &str, event: Arc<LiveEvent>) {
-        let topics = self.topics.lock().expect("hub lock");
-        if let Some(topic) = topics.get(prompt_uid) {
-            topic.feed.push(Published {
+        // The hub lock is not held while the feed waits for its readers.
+        let feed = {
+            let topics = self.topics.lock().expect("hub lock");
+            topics.get(prompt_uid).map(|topic| topic.feed.clone())
+        };
+        if let Some(feed) = feed {
+            feed.push(Published {
                 at: Instant::now(),
                 event,
             });
