@@ -7,6 +7,7 @@
 # (WAL, checkpoints) and the WAL file's size. Linux only; needs curl and ss.
 #
 #   bash scripts/cpu-per-event.sh --connections 256
+#   bash scripts/cpu-per-event.sh --connections 256 --style numeric --history 1000000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/chorus
@@ -14,9 +15,11 @@ bin=target/release/chorus
 log=$(mktemp)
 "$bin" loadgen --spawn ingest --seconds 15 --users 8192 --no-ceiling "$@" >"$log" 2>&1 &
 loadgen=$!
-sleep 6
-server=$(pgrep -P "$loadgen" -f "chorus serve" | head -1)
-port=$(ss -ltnpH | grep "pid=$server," | awk '{print $4}' | head -1)
+# Wait for the server, then for events to flow (after any --history fill).
+until server=$(pgrep -P "$loadgen" -f "chorus serve" | head -1) && [[ -n $server ]] &&
+  port=$(ss -ltnpH | grep "pid=$server," | awk '{print $4}' | head -1) && [[ -n $port ]]; do
+  sleep 1
+done
 hz=$(getconf CLK_TCK)
 
 cpu() { # thread name → clock ticks, for process $1
@@ -25,10 +28,12 @@ cpu() { # thread name → clock ticks, for process $1
   done | awk '{s[$1] += $2} END {for (k in s) print k, s[k]}' | sort
 }
 accepted() {
-  curl -s "http://$port/metrics" | awk '/^chorus_events_accepted_total/ {s += $2} END {print s}'
+  curl -s "http://$port/metrics" | awk '/^chorus_events_accepted_total/ {s += $2} END {print s + 0}'
 }
 written() { awk '/^wchar/ {print $2}' /proc/"$server"/io; }
 
+until (($(accepted) > 0)); do sleep 1; done
+sleep 4
 cpu "$server" "server:" >"$log.c1"; cpu "$loadgen" "loadgen:" >>"$log.c1"
 e1=$(accepted); w1=$(written)
 sleep 4

@@ -184,7 +184,8 @@ impl Conn {
         bearer: Option<&str>,
         body: impl AsRef<[u8]>,
     ) -> Result<Response, ClientError> {
-        self.request("POST", path, bearer, Some(body.as_ref())).await
+        self.request("POST", path, bearer, Some(body.as_ref()))
+            .await
     }
 }
 
@@ -209,7 +210,9 @@ fn framing(status: u16, headers: &[httparse::Header]) -> Result<(Framing, bool),
             framing = Some(Framing::Length(len));
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             if !h.value.eq_ignore_ascii_case(b"chunked") {
-                return Err(ClientError::Protocol("unsupported transfer-encoding".into()));
+                return Err(ClientError::Protocol(
+                    "unsupported transfer-encoding".into(),
+                ));
             }
             framing = Some(Framing::Chunked);
         } else if h.name.eq_ignore_ascii_case("connection") {
@@ -238,21 +241,19 @@ async fn read_more(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<(), Cli
 async fn read_chunked(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<Bytes, ClientError> {
     let mut body = BytesMut::new();
     loop {
-        let line_end = loop {
-            match buf.windows(2).position(|w| w == b"\r\n") {
-                Some(i) => break i,
-                None => read_more(stream, buf).await?,
+        let (head, size) = loop {
+            match httparse::parse_chunk_size(buf) {
+                Ok(httparse::Status::Complete(found)) => break found,
+                Ok(httparse::Status::Partial) => read_more(stream, buf).await?,
+                Err(_) => return Err(ClientError::Protocol("bad chunk size".into())),
             }
         };
-        let size = std::str::from_utf8(&buf[..line_end])
-            .ok()
-            .map(|l| l.split(';').next().unwrap_or_default().trim())
-            .and_then(|l| usize::from_str_radix(l, 16).ok())
-            .ok_or_else(|| ClientError::Protocol("bad chunk size".into()))?;
-        while buf.len() < line_end + 2 + size + 2 {
+        let size =
+            usize::try_from(size).map_err(|_| ClientError::Protocol("chunk too large".into()))?;
+        while buf.len() < head + size + 2 {
             read_more(stream, buf).await?;
         }
-        let _ = buf.split_to(line_end + 2);
+        let _ = buf.split_to(head);
         body.extend_from_slice(&buf.split_to(size));
         let _ = buf.split_to(2);
         if size == 0 {
@@ -315,7 +316,10 @@ mod tests {
         server.await.unwrap();
         assert_eq!(err.kind(), "transport io");
         // The listener is gone: the next request must try to connect again.
-        assert_eq!(conn.get("/", None).await.unwrap_err().kind(), "transport connect");
+        assert_eq!(
+            conn.get("/", None).await.unwrap_err().kind(),
+            "transport connect"
+        );
     }
 
     #[tokio::test]

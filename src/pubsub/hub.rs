@@ -28,7 +28,7 @@ const TOPIC_CAPACITY: usize = 4096;
 /// touches no per-event counter, so a viewer pays only for the events it
 /// keeps (a premiere offers each viewer ten times its bandwidth).
 #[derive(Default)]
-pub struct Feed {
+struct Feed {
     events: RwLock<FeedEvents>,
 }
 

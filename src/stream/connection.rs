@@ -510,7 +510,10 @@ mod tests {
         // Two more: one queued event makes room; then six, more than fit.
         publish(&mut v, t0, 3..5);
         let queued = uids(v.near_live.make_contiguous());
-        assert_eq!((v.overflowed, queued), (1, vec!["e01", "e02", "e03", "e04"]));
+        assert_eq!(
+            (v.overflowed, queued),
+            (1, vec!["e01", "e02", "e03", "e04"])
+        );
         publish(&mut v, t0, 5..11);
         assert_eq!(v.overflowed, 1 + 4 + 2);
         assert_eq!(
