@@ -30,6 +30,12 @@ pub const TICK: Duration = Duration::from_millis(100);
 pub const LATENCY_EVERY: Duration = Duration::from_secs(2);
 /// Seconds after `duration + lookback` at which the stream closes.
 pub const END_GRACE_SECONDS: f64 = 10.0;
+/// How far past its prompt time a replayed event may still be sent: the
+/// scheduling slack of a couple of ticks, whatever the lookback. Replay is
+/// sent ahead of the viewer's clock; a replayed event already behind it
+/// would take the token of one still on time, and with a share equal to
+/// the bandwidth a viewer sending late events never gets ahead again.
+pub const REPLAY_GRACE_SECONDS: f64 = 0.25;
 
 type Sink = SplitSink<WebSocket, Message>;
 type Incoming = SplitStream<WebSocket>;
@@ -204,6 +210,28 @@ struct Viewer {
 }
 
 impl Viewer {
+    /// A viewer connected at `now` to a prompt of `duration_seconds`. Its
+    /// replay starts at its own prompt time: the moments it has already
+    /// passed are not replayed (near-live events still reach `lookback`
+    /// back).
+    fn new(opts: Authorize, clock: PromptClock, duration_seconds: i64, now: Instant) -> Self {
+        let mut replay = opts.replay.then(|| Replay::new(duration_seconds));
+        if let Some(r) = &mut replay {
+            r.skip_before(clock.at(now) - REPLAY_GRACE_SECONDS);
+        }
+        Viewer {
+            bucket: TokenBucket::new(opts.bandwidth, now),
+            near_live_rate: RateMeter::new(now),
+            near_live: VecDeque::new(),
+            fresh: Vec::new(),
+            replay,
+            delivered: Delivered::default(),
+            overflowed: 0,
+            clock,
+            opts,
+        }
+    }
+
     fn p(&self) -> f64 {
         self.clock.at(Instant::now())
     }
@@ -264,7 +292,7 @@ impl Viewer {
         let mut late_dropped = 0;
         if let Some(replay) = &mut self.replay {
             while let Some(e) = replay.peek_due(p, self.opts.lookahead) {
-                let late = e.prompt_time < p - self.opts.lookback.max(0.25);
+                let late = e.prompt_time < p - REPLAY_GRACE_SECONDS;
                 if tokens == 0 && !late {
                     break;
                 }
@@ -301,22 +329,7 @@ async fn run(mut sink: Sink, mut incoming: Incoming, state: AppState, ready: Rea
         clock,
         mut subscription,
     } = ready;
-    let now = Instant::now();
-    let mut viewer = Viewer {
-        bucket: TokenBucket::new(opts.bandwidth, now),
-        near_live_rate: RateMeter::new(now),
-        near_live: VecDeque::new(),
-        fresh: Vec::new(),
-        replay: opts.replay.then(|| Replay::new(prompt.duration_seconds)),
-        delivered: Delivered::default(),
-        overflowed: 0,
-        clock,
-        opts,
-    };
-    let start = viewer.p() - viewer.opts.lookback;
-    if let Some(r) = &mut viewer.replay {
-        r.skip_before(start);
-    }
+    let mut viewer = Viewer::new(opts, clock, prompt.duration_seconds, Instant::now());
     let end = prompt.duration_seconds as f64 + viewer.opts.lookback + END_GRACE_SECONDS;
     let mut shutdown = state.shutdown.clone();
     let mut tick = tokio::time::interval(TICK);
@@ -442,29 +455,28 @@ async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
 mod tests {
     use super::*;
 
-    fn viewer(bandwidth: u32, now: Instant) -> Viewer {
+    /// A viewer at prompt time `start` at `now`.
+    fn viewer_at(opts: Authorize, start: f64, duration: i64, now: Instant) -> Viewer {
         let sync = SyncResponse {
-            receive_timestamp: 0.0,
-            transmit_timestamp: 0.0,
+            receive_timestamp: start,
+            transmit_timestamp: start,
         };
-        Viewer {
-            opts: Authorize {
-                interactive_prompt_uid: "ip_x".into(),
-                jwt: String::new(),
-                bandwidth,
-                lookback: 5.0,
-                lookahead: 5.0,
-                replay: false,
-            },
-            clock: PromptClock::new(now, now, sync),
-            bucket: TokenBucket::new(bandwidth, now),
-            near_live_rate: RateMeter::new(now),
-            near_live: VecDeque::new(),
-            fresh: Vec::new(),
-            replay: None,
-            delivered: Delivered::default(),
-            overflowed: 0,
+        Viewer::new(opts, PromptClock::new(now, now, sync), duration, now)
+    }
+
+    fn opts(bandwidth: u32, window: f64, replay: bool) -> Authorize {
+        Authorize {
+            interactive_prompt_uid: "ip_x".into(),
+            jwt: String::new(),
+            bandwidth,
+            lookback: window,
+            lookahead: window,
+            replay,
         }
+    }
+
+    fn viewer(bandwidth: u32, now: Instant) -> Viewer {
+        viewer_at(opts(bandwidth, 5.0, false), 0.0, 60, now)
     }
 
     fn published(at: Instant, uid: &str) -> Published {
@@ -520,5 +532,47 @@ mod tests {
             uids(&v.due_batch(t0 + Duration::from_millis(100))),
             ["e07", "e08", "e09", "e10"]
         );
+    }
+
+    /// A stored bucket of `n` events spread evenly over second `k`.
+    fn stored_bucket(k: i64, n: usize) -> Vec<Arc<LiveEvent>> {
+        (0..n)
+            .map(|i| {
+                Arc::new(LiveEvent {
+                    uid: format!("ipe_{k:03}_{i:04}").into(),
+                    prompt_time: k as f64 + i as f64 / n as f64,
+                    created_at: 0.0,
+                    json: "{}".into(),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn replay_stays_ahead_of_a_viewer_whose_share_is_its_whole_bandwidth() {
+        // The loadgen's replay: bandwidth 50, lookback = lookahead = 1.5 s,
+        // 400 stored events a second, so every bucket is thinned to 50.
+        let t0 = Instant::now();
+        let mut v = viewer_at(opts(50, 1.5, true), 3.4, 60, t0);
+        let mut delivered = 0;
+        for tick in 1..=200 {
+            let now = t0 + TICK * tick;
+            let p = v.clock.at(now);
+            let horizon = p + v.opts.lookahead;
+            while let Some(k) = v.replay.as_ref().and_then(|r| r.bucket_to_load(horizon)) {
+                let bucket = stored_bucket(k, 400);
+                v.replay.as_mut().unwrap().add_bucket(k, &bucket, 50.0, 0.0);
+            }
+            for e in v.due_batch(now) {
+                assert!(
+                    e.prompt_time >= p - REPLAY_GRACE_SECONDS,
+                    "tick {tick}: event at {} sent at prompt time {p:.2}",
+                    e.prompt_time
+                );
+                delivered += 1;
+            }
+        }
+        // 20 s at 50 a second, plus the one-second burst.
+        assert!((950..=1050).contains(&delivered), "{delivered} delivered");
     }
 }

@@ -100,6 +100,8 @@ pub struct Replay {
     next_bucket: i64,
     /// Last bucket of the prompt.
     last_bucket: i64,
+    /// Where replay starts: earlier events are not replayed.
+    from: f64,
     /// When each loaded bucket (still of interest) was read, in unix seconds.
     loaded_at: VecDeque<(i64, f64)>,
     /// Kept events waiting to be due, in `(prompt_time, uid)` order.
@@ -112,6 +114,7 @@ impl Replay {
         Replay {
             next_bucket: 0,
             last_bucket: duration_seconds,
+            from: f64::NEG_INFINITY,
             loaded_at: VecDeque::new(),
             queue: VecDeque::new(),
         }
@@ -124,9 +127,10 @@ impl Replay {
             .then_some(self.next_bucket)
     }
 
-    /// Skips buckets entirely behind prompt time `t` (a viewer joining late
-    /// does not replay what it already passed).
+    /// Starts replay at prompt time `t`: a viewer joining late does not
+    /// replay what it already passed.
     pub fn skip_before(&mut self, t: f64) {
+        self.from = self.from.max(t);
         let first = t.floor() as i64;
         if first > self.next_bucket {
             self.next_bucket = first.min(self.last_bucket + 1);
@@ -134,8 +138,8 @@ impl Replay {
     }
 
     /// Adds a loaded bucket (possibly shared with other viewers), keeping
-    /// each event with probability `min(1, share / count)`; returns how
-    /// many were thinned away.
+    /// each event from the replay's start on with probability `min(1,
+    /// share / count)`; returns how many were thinned away.
     ///
     /// The kept events are drawn as a uniform sample of `share` events
     /// (its fractional part rounded up at random), so each event's chance
@@ -153,8 +157,12 @@ impl Replay {
     ) -> usize {
         self.next_bucket = bucket + 1;
         self.loaded_at.push_back((bucket, read_at));
+        // The part of the first bucket before the start is skipped; the
+        // rest keeps each event's chance of `share / count`.
+        let before = events.partition_point(|e| e.prompt_time < self.from);
+        let share = share.max(0.0) * (events.len() - before) as f64 / events.len().max(1) as f64;
+        let events = &events[before..];
         let count = events.len();
-        let share = share.max(0.0);
         if share >= count as f64 {
             self.queue.extend(events.iter().cloned());
             return 0;
@@ -242,6 +250,22 @@ mod tests {
         assert!(r.peek_due(0.05, 0.1).is_none());
         r.skip_before(2.5);
         assert_eq!(r.bucket_to_load(3.0), Some(2));
+    }
+
+    #[test]
+    fn replay_skips_what_the_viewer_already_passed_at_the_same_odds() {
+        let mut r = Replay::new(10);
+        r.skip_before(2.75);
+        assert_eq!(r.bucket_to_load(3.0), Some(2));
+        let events: Vec<_> = (0..400)
+            .map(|i| ev(&format!("e{i:03}"), 2.0 + i as f64 / 400.0))
+            .collect();
+        // A quarter of the bucket is ahead: a quarter of the share is kept.
+        let thinned = r.add_bucket(2, &events, 40.0, 0.0);
+        assert_eq!(thinned, 100 - 10);
+        let kept: Vec<_> = std::iter::from_fn(|| r.pop()).collect();
+        assert_eq!(kept.len(), 10);
+        assert!(kept.iter().all(|e| e.prompt_time >= 2.75));
     }
 
     #[test]

@@ -188,6 +188,11 @@ async fn viewers_in_a_premiere_see_each_others_events_near_live() {
     }
 }
 
+/// Where replay viewers start: half a second before the prompt, like a
+/// client still buffering, so that the history's first events are due ahead
+/// of its clock (replay never sends an event much after its prompt time).
+const BUFFERING: f64 = -0.5;
+
 /// Posts `sessions` sessions of `per_session` events spread over `[0, duration)`.
 async fn fill_history(
     app: &TestApp,
@@ -222,7 +227,7 @@ async fn replay_delivers_the_whole_history_when_it_fits_the_bandwidth() {
     let prompt = app.create_prompt(press_prompt(), 3).await;
     let history = fill_history(&app, &prompt, 10, 6, 3.0).await;
     let s = app.start_session(&prompt, "viewer").await;
-    let mut viewer = Viewer::join(&app, authorize(&s, 100, 0.5, 1.0, true), 0.0).await;
+    let mut viewer = Viewer::join(&app, authorize(&s, 100, 0.5, 1.0, true), BUFFERING).await;
     let (got, _) = viewer.collect(Duration::from_millis(4500)).await;
     let uids: Vec<&str> = got
         .iter()
@@ -262,7 +267,7 @@ async fn replay_is_thinned_to_the_bandwidth_second_by_second() {
     assert_eq!(history.len(), 1600);
     let s = app.start_session(&prompt, "viewer").await;
     let bandwidth = 50u32;
-    let mut viewer = Viewer::join(&app, authorize(&s, bandwidth, 0.5, 1.0, true), 0.0).await;
+    let mut viewer = Viewer::join(&app, authorize(&s, bandwidth, 0.5, 1.0, true), BUFFERING).await;
     let (got, _) = viewer.collect(Duration::from_millis(5000)).await;
     let uids: HashSet<&str> = got
         .iter()
@@ -291,7 +296,7 @@ async fn live_and_replayed_events_merge_without_duplicates() {
     let prompt = app.create_prompt(press_prompt(), 4).await;
     let history = fill_history(&app, &prompt, 5, 4, 4.0).await;
     let s = app.start_session(&prompt, "viewer").await;
-    let mut viewer = Viewer::join(&app, authorize(&s, 200, 1.0, 1.0, true), 0.0).await;
+    let mut viewer = Viewer::join(&app, authorize(&s, 200, 1.0, 1.0, true), BUFFERING).await;
     // Live participant: one event near the viewer's time, one far ahead (replayed later).
     let live = app.start_session(&prompt, "live").await;
     let (_, near) = app.post_event(&live, "join", 0.3, json!({})).await;
