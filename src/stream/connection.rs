@@ -232,10 +232,6 @@ impl Viewer {
         }
     }
 
-    fn p(&self) -> f64 {
-        self.clock.at(Instant::now())
-    }
-
     /// Routes the events published since the last tick (oldest first),
     /// each judged at the instant it was published: near-live now, replay
     /// later, or not at all. (Already delivered events are skipped when

@@ -1,9 +1,11 @@
 //! The PostgreSQL engine: any number of server processes share one
 //! database. Each request runs in its own transaction on a pooled
-//! connection; events lock their session row (`FOR UPDATE`) so two
-//! requests on one session behave as if run one after the other, even
+//! connection, except events and new sessions: each process commits those
+//! waiting together ([`batch`]). Events lock their session row (`FOR UPDATE`) so
+//! two requests on one session behave as if run one after the other, even
 //! across processes.
 
+mod batch;
 mod reads;
 mod writes;
 
@@ -32,6 +34,8 @@ const MIGRATION_LOCK: i64 = 0x6368_6f72_7573; // "chorus"
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    events: batch::Batcher<batch::Events>,
+    sessions: batch::Batcher<batch::Sessions>,
 }
 
 impl From<tokio_postgres::Error> for StorageError {
@@ -105,7 +109,11 @@ impl PostgresStore {
             ))
             .build()
             .map_err(|e| StorageError::Postgres(e.to_string()))?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore {
+            events: batch::Batcher::spawn(pool.clone()),
+            sessions: batch::Batcher::spawn(pool.clone()),
+            pool,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -166,14 +174,10 @@ impl PostgresStore {
         prompt_uid: &str,
         user: UserIdentity,
     ) -> Result<Option<StartedSession>, StorageError> {
-        retrying("start_session", || async {
-            let mut client = self.pool.get().await?;
-            let tx = client.transaction().await?;
-            let started = writes::start_session(&tx, prompt_uid, &user).await?;
-            tx.commit().await?;
-            Ok(started)
-        })
-        .await
+        let prompt_uid = prompt_uid.to_owned();
+        self.sessions
+            .submit(writes::NewSession { prompt_uid, user })
+            .await
     }
 
     /// See [`crate::storage::Store::append_event`].
@@ -181,19 +185,7 @@ impl PostgresStore {
         &self,
         event: NewEvent,
     ) -> Result<Result<StoredEvent, Violation>, StorageError> {
-        retrying("append_event", || async {
-            let mut client = self.pool.get().await?;
-            let tx = client.transaction().await?;
-            let started = std::time::Instant::now();
-            let result = writes::append_event(&tx, &event).await?;
-            if result.is_ok() {
-                tx.commit().await?;
-                metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "postgres")
-                    .record(started.elapsed().as_secs_f64());
-            }
-            Ok(result)
-        })
-        .await
+        self.events.submit(event).await
     }
 
     /// See [`crate::storage::Store::stats`].

@@ -1,5 +1,7 @@
 //! Writes on a PostgreSQL transaction.
 
+use std::collections::{BTreeMap, HashMap};
+
 use deadpool_postgres::GenericClient;
 
 use super::reads;
@@ -8,7 +10,6 @@ use crate::domain::rules::{self, SessionOwner, SessionState, Violation};
 use crate::domain::uid;
 use crate::storage::aggregates::{PendingAggregates, PromptAggregates};
 use crate::storage::rows::decode_kind;
-use crate::storage::schema::{UPSERT_COUNT, UPSERT_FENWICK_NULL, UPSERT_FENWICK_VALUED};
 use crate::storage::{NewEvent, StartedSession, StorageError, StoredEvent, UserIdentity, now};
 
 /// Inserts a prompt.
@@ -44,140 +45,313 @@ pub async fn delete_prompt(
     reads::prompt_by_uid(c, uid).await
 }
 
-/// Creates or refreshes the user, then a session of a live prompt.
-pub async fn start_session(
-    c: &impl GenericClient,
-    prompt_uid: &str,
-    user: &UserIdentity,
-) -> Result<Option<StartedSession>, StorageError> {
-    let Some(prompt) = reads::prompt_by_uid(c, prompt_uid)
-        .await?
-        .filter(|p| p.deleted_at.is_none())
-    else {
-        return Ok(None);
-    };
-    let user_id: i64 = c
-        .query_one(
-            "INSERT INTO users(sub, given_name, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (sub) DO UPDATE SET given_name = COALESCE(excluded.given_name, users.given_name)
-             RETURNING id",
-            &[&reads::text(&user.sub), &user.display_name.as_deref().map(reads::text), &now()],
-        )
-        .await?
-        .get(0);
-    let session_uid = uid::generate(uid::SESSION);
-    c.execute(
-        "INSERT INTO interactive_prompt_sessions(interactive_prompt_id, user_id, uid) VALUES ($1, $2, $3)",
-        &[&prompt.id, &user_id, &session_uid],
-    )
-    .await?;
-    Ok(Some(StartedSession {
-        prompt,
-        session_uid,
-    }))
+/// A session to start: the prompt's uid and the user.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The prompt's uid.
+    pub prompt_uid: String,
+    /// The user taking it.
+    pub user: UserIdentity,
 }
 
-/// Checks an event against the rules and stores it with its aggregate
-/// updates if accepted. The session row is locked first, so concurrent
-/// requests on one session serialize, across processes too.
-pub async fn append_event(
+/// Creates or refreshes each user, then starts a session of each live
+/// prompt asked for (None: no such prompt, or deleted), inside one
+/// transaction and in a fixed number of round trips. Users are upserted
+/// in `sub` order (concurrent batches lock them in the same order); a user
+/// named twice in the batch keeps the last name given.
+pub async fn start_sessions(
     c: &impl GenericClient,
-    ev: &NewEvent,
-) -> Result<Result<StoredEvent, Violation>, StorageError> {
-    let prompt = reads::prompt_by_uid(c, &ev.prompt_uid).await?;
-    let session = c
-        .query_opt(
-            "SELECT s.id, s.interactive_prompt_id, u.sub, u.given_name
-             FROM interactive_prompt_sessions s JOIN users u ON u.id = s.user_id WHERE s.uid = $1 FOR UPDATE OF s",
-            &[&reads::text(&ev.session_uid)],
-        )
-        .await?;
-    let session = session.map(|r| {
-        let owner = SessionOwner {
-            prompt_id: r.get(1),
-            user_sub: r.get(2),
-        };
-        (r.get::<_, i64>(0), owner, r.get::<_, Option<String>>(3))
-    });
-    let mut state = SessionState::default();
-    if let Some((id, _, _)) = &session {
+    asked: &[&NewSession],
+) -> Result<Vec<Option<StartedSession>>, StorageError> {
+    let mut prompts: HashMap<&str, Option<PromptRecord>> = HashMap::new();
+    for a in asked {
+        if !prompts.contains_key(a.prompt_uid.as_str()) {
+            let prompt = reads::prompt_by_uid(c, &a.prompt_uid)
+                .await?
+                .filter(|p| p.deleted_at.is_none());
+            prompts.insert(&a.prompt_uid, prompt);
+        }
+    }
+    let live: Vec<&NewSession> = asked
+        .iter()
+        .copied()
+        .filter(|a| prompts[a.prompt_uid.as_str()].is_some())
+        .collect();
+    let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for a in &live {
+        let name = names
+            .entry(reads::text(&a.user.sub).into_owned())
+            .or_default();
+        if let Some(given) = &a.user.display_name {
+            *name = Some(reads::text(given).into_owned());
+        }
+    }
+    let mut user_ids = HashMap::with_capacity(names.len());
+    if !names.is_empty() {
+        let (subs, given): (Vec<String>, Vec<Option<String>>) = names.into_iter().unzip();
+        let created_at = now();
         let rows = c
             .query(
-                "SELECT evtype, data, prompt_time FROM interactive_prompt_events
-                 WHERE interactive_prompt_session_id = $1 ORDER BY prompt_time, id",
-                &[id],
+                "INSERT INTO users(sub, given_name, created_at)
+                 SELECT s, g, $3 FROM UNNEST($1::text[], $2::text[]) AS t(s, g)
+                 ON CONFLICT (sub) DO UPDATE SET given_name = COALESCE(excluded.given_name, users.given_name)
+                 RETURNING sub, id",
+                &[&subs, &given, &created_at],
             )
             .await?;
         for r in &rows {
-            state.apply(
-                decode_kind(r.get::<_, &str>(0), r.get::<_, &str>(1))?,
-                r.get(2),
-            );
+            user_ids.insert(r.get::<_, String>(0), r.get::<_, i64>(1));
         }
     }
-    let checked = rules::check(
-        prompt.as_ref(),
-        session.as_ref().map(|(_, o, _)| (o, &state)),
-        &ev.user_sub,
-        ev.kind,
-        ev.prompt_time,
-    );
-    let effects = match checked {
-        Ok(fx) => fx,
-        Err(v) => return Ok(Err(v)),
-    };
-    let (prompt, (session_id, _, display_name)) =
-        (prompt.expect("checked"), session.expect("checked"));
-    let event_uid = uid::generate(uid::EVENT);
-    let created_at = now();
-    let data = ev.kind.stored_data().to_string();
-    c.execute(
-        "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&event_uid, &session_id, &ev.kind.event_type().as_str(), &data, &ev.prompt_time, &created_at],
-    )
-    .await?;
-    let mut pending = PendingAggregates::default();
-    pending.add(prompt.id, &effects);
-    flush(c, &pending).await?;
-    Ok(Ok(StoredEvent::new(
-        event_uid,
-        ev.user_sub.clone(),
-        ev.session_uid.clone(),
-        prompt.uid,
-        ev.kind,
-        display_name.as_deref(),
-        ev.prompt_time,
-        created_at,
-    )))
+    let (mut prompt_ids, mut users, mut uids) = (Vec::new(), Vec::new(), Vec::new());
+    let started = asked
+        .iter()
+        .map(|a| {
+            let prompt = prompts[a.prompt_uid.as_str()].clone()?;
+            let session_uid = uid::generate(uid::SESSION);
+            prompt_ids.push(prompt.id);
+            users.push(user_ids[reads::text(&a.user.sub).as_ref()]);
+            uids.push(session_uid.clone());
+            Some(StartedSession {
+                prompt,
+                session_uid,
+            })
+        })
+        .collect();
+    if !uids.is_empty() {
+        c.execute(
+            "INSERT INTO interactive_prompt_sessions(interactive_prompt_id, user_id, uid)
+             SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[])",
+            &[&prompt_ids, &users, &uids],
+        )
+        .await?;
+    }
+    Ok(started)
 }
 
-/// Writes aggregate deltas, rows in a stable order (no deadlocks between
-/// concurrent transactions).
-pub async fn flush(c: &impl GenericClient, agg: &PendingAggregates) -> Result<(), StorageError> {
-    let (valued, null, counts) = (
-        c.prepare_cached(UPSERT_FENWICK_VALUED).await?,
-        c.prepare_cached(UPSERT_FENWICK_NULL).await?,
-        c.prepare_cached(UPSERT_COUNT).await?,
-    );
-    for (prompt_id, category, idx, delta) in agg.fenwick_rows() {
-        let idx = i64::from(idx);
-        match category.value() {
-            Some(v) => {
-                c.execute(&valued, &[&prompt_id, &category.name(), &v, &idx, &delta])
-                    .await?
-            }
-            None => {
-                c.execute(&null, &[&prompt_id, &category.name(), &idx, &delta])
-                    .await?
+/// A locked session of a batch: its row, its owner's display name, and its
+/// state (updated as the batch's events are accepted).
+struct LockedSession {
+    id: i64,
+    owner: SessionOwner,
+    display_name: Option<String>,
+    state: SessionState,
+}
+
+/// Checks each event against the rules, in order, and stores those
+/// accepted with their merged aggregate updates, inside one transaction.
+///
+/// Every session row of the batch is locked first (`FOR UPDATE`, in uid
+/// order), so requests on one session serialize across processes, and
+/// batches cannot deadlock one another: each locks its sessions in the same
+/// order, then its aggregate rows in the same order. Rules see the events
+/// of the batch before them, exactly as if each had committed alone. The
+/// batch costs a fixed number of round trips, whatever its size.
+pub async fn append_events(
+    c: &impl GenericClient,
+    events: &[&NewEvent],
+) -> Result<Vec<Result<StoredEvent, Violation>>, StorageError> {
+    let mut prompts: HashMap<&str, Option<PromptRecord>> = HashMap::new();
+    for ev in events {
+        if !prompts.contains_key(ev.prompt_uid.as_str()) {
+            let prompt = reads::prompt_by_uid(c, &ev.prompt_uid).await?;
+            prompts.insert(&ev.prompt_uid, prompt);
+        }
+    }
+    let mut sessions = lock_sessions(c, events).await?;
+    let mut pending = PendingAggregates::default();
+    let mut rows = EventRows::default();
+    let mut results = Vec::with_capacity(events.len());
+    for ev in events {
+        let prompt = prompts[ev.prompt_uid.as_str()].as_ref();
+        let session = sessions.get_mut(ev.session_uid.as_str());
+        let checked = rules::check(
+            prompt,
+            session.as_ref().map(|s| (&s.owner, &s.state)),
+            &ev.user_sub,
+            ev.kind,
+            ev.prompt_time,
+        );
+        let effects = match checked {
+            Ok(fx) => fx,
+            Err(v) => {
+                results.push(Err(v));
+                continue;
             }
         };
+        let (prompt, session) = (prompt.expect("checked"), session.expect("checked"));
+        session.state.apply(ev.kind, ev.prompt_time);
+        pending.add(prompt.id, &effects);
+        let stored = StoredEvent::new(
+            uid::generate(uid::EVENT),
+            ev.user_sub.clone(),
+            ev.session_uid.clone(),
+            prompt.uid.clone(),
+            ev.kind,
+            session.display_name.as_deref(),
+            ev.prompt_time,
+            now(),
+        );
+        rows.push(&stored, session.id, ev);
+        results.push(Ok(stored));
     }
-    for (prompt_id, bucket, delta) in agg.count_rows() {
-        c.execute(&counts, &[&prompt_id, &bucket, &delta]).await?;
+    if !rows.uid.is_empty() {
+        c.execute(
+            "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at)
+             SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::float8[], $6::float8[])",
+            &[&rows.uid, &rows.session_id, &rows.evtype, &rows.data, &rows.prompt_time, &rows.created_at],
+        )
+        .await?;
+        flush(c, &pending).await?;
+    }
+    Ok(results)
+}
+
+/// Locks the batch's sessions in uid order and reads their states.
+async fn lock_sessions(
+    c: &impl GenericClient,
+    events: &[&NewEvent],
+) -> Result<HashMap<String, LockedSession>, StorageError> {
+    let mut uids: Vec<String> = events
+        .iter()
+        .map(|e| reads::text(&e.session_uid).into_owned())
+        .collect();
+    uids.sort_unstable();
+    uids.dedup();
+    let locked = c
+        .query(
+            "SELECT s.uid, s.id, s.interactive_prompt_id, u.sub, u.given_name
+             FROM interactive_prompt_sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.uid = ANY($1) ORDER BY s.uid FOR UPDATE OF s",
+            &[&uids],
+        )
+        .await?;
+    let mut sessions: HashMap<String, LockedSession> = HashMap::with_capacity(locked.len());
+    let mut by_id = HashMap::with_capacity(locked.len());
+    for r in &locked {
+        let uid: String = r.get(0);
+        by_id.insert(r.get::<_, i64>(1), uid.clone());
+        let session = LockedSession {
+            id: r.get(1),
+            owner: SessionOwner {
+                prompt_id: r.get(2),
+                user_sub: r.get(3),
+            },
+            display_name: r.get(4),
+            state: SessionState::default(),
+        };
+        sessions.insert(uid, session);
+    }
+    let ids: Vec<i64> = by_id.keys().copied().collect();
+    let history = c
+        .query(
+            "SELECT interactive_prompt_session_id, evtype, data, prompt_time FROM interactive_prompt_events
+             WHERE interactive_prompt_session_id = ANY($1) ORDER BY interactive_prompt_session_id, prompt_time, id",
+            &[&ids],
+        )
+        .await?;
+    for r in &history {
+        let session = &by_id[&r.get::<_, i64>(0)];
+        let kind = decode_kind(r.get::<_, &str>(1), r.get::<_, &str>(2))?;
+        let state = &mut sessions.get_mut(session).expect("locked above").state;
+        state.apply(kind, r.get(3));
+    }
+    Ok(sessions)
+}
+
+/// Accepted events as column arrays, for one `UNNEST` insert.
+#[derive(Default)]
+struct EventRows {
+    uid: Vec<String>,
+    session_id: Vec<i64>,
+    evtype: Vec<&'static str>,
+    data: Vec<String>,
+    prompt_time: Vec<f64>,
+    created_at: Vec<f64>,
+}
+
+impl EventRows {
+    fn push(&mut self, stored: &StoredEvent, session_id: i64, ev: &NewEvent) {
+        self.uid.push(stored.uid.clone());
+        self.session_id.push(session_id);
+        self.evtype.push(ev.kind.event_type().as_str());
+        self.data.push(ev.kind.stored_data().to_string());
+        self.prompt_time.push(ev.prompt_time);
+        self.created_at.push(stored.created_at);
+    }
+}
+
+/// Writes aggregate deltas: one `UNNEST` upsert per kind of row, each in a
+/// stable row order (so concurrent transactions lock rows in the same
+/// order and never deadlock one another).
+pub async fn flush(c: &impl GenericClient, agg: &PendingAggregates) -> Result<(), StorageError> {
+    let mut valued: (Vec<i64>, Vec<&str>, Vec<i64>, Vec<i64>, Vec<i64>) = Default::default();
+    let mut null: (Vec<i64>, Vec<&str>, Vec<i64>, Vec<i64>) = Default::default();
+    for (prompt_id, category, idx, delta) in agg.fenwick_rows() {
+        match category.value() {
+            Some(v) => {
+                valued.0.push(prompt_id);
+                valued.1.push(category.name());
+                valued.2.push(v);
+                valued.3.push(i64::from(idx));
+                valued.4.push(delta);
+            }
+            None => {
+                null.0.push(prompt_id);
+                null.1.push(category.name());
+                null.2.push(i64::from(idx));
+                null.3.push(delta);
+            }
+        }
+    }
+    if !valued.0.is_empty() {
+        c.execute(
+            UPSERT_FENWICK_VALUED_ROWS,
+            &[&valued.0, &valued.1, &valued.2, &valued.3, &valued.4],
+        )
+        .await?;
+    }
+    if !null.0.is_empty() {
+        c.execute(
+            UPSERT_FENWICK_NULL_ROWS,
+            &[&null.0, &null.1, &null.2, &null.3],
+        )
+        .await?;
+    }
+    let counts = agg.count_rows();
+    if !counts.is_empty() {
+        let columns: (Vec<i64>, Vec<i64>, Vec<i64>) = (
+            counts.iter().map(|r| r.0).collect(),
+            counts.iter().map(|r| r.1).collect(),
+            counts.iter().map(|r| r.2).collect(),
+        );
+        c.execute(UPSERT_COUNT_ROWS, &[&columns.0, &columns.1, &columns.2])
+            .await?;
     }
     Ok(())
 }
+
+/// [`UPSERT_FENWICK_VALUED`](crate::storage::schema::UPSERT_FENWICK_VALUED)
+/// for many rows at once (column arrays, in order).
+const UPSERT_FENWICK_VALUED_ROWS: &str = "INSERT INTO interactive_prompt_event_fenwick_trees
+    (interactive_prompt_id, category, category_value, idx, val)
+    SELECT * FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::int8[])
+    ON CONFLICT (interactive_prompt_id, category, category_value, idx)
+    DO UPDATE SET val = interactive_prompt_event_fenwick_trees.val + excluded.val";
+
+/// The same for rows whose `category_value` is null.
+const UPSERT_FENWICK_NULL_ROWS: &str = "INSERT INTO interactive_prompt_event_fenwick_trees
+    (interactive_prompt_id, category, category_value, idx, val)
+    SELECT p, c, NULL, i, v FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::int8[]) AS t(p, c, i, v)
+    ON CONFLICT (interactive_prompt_id, category, idx) WHERE category_value IS NULL
+    DO UPDATE SET val = interactive_prompt_event_fenwick_trees.val + excluded.val";
+
+/// The same for one-second count rows.
+const UPSERT_COUNT_ROWS: &str = "INSERT INTO interactive_prompt_event_counts
+    (interactive_prompt_id, bucket, total)
+    SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[])
+    ON CONFLICT (interactive_prompt_id, bucket)
+    DO UPDATE SET total = interactive_prompt_event_counts.total + excluded.total";
 
 /// Replaces a prompt's aggregate rows with `expected`.
 pub async fn replace_aggregates(

@@ -1,0 +1,162 @@
+//! Group commit on PostgreSQL (SPEC §2 allows it), for events and sessions.
+//!
+//! With a transaction per event, every event of a premiere queued behind
+//! the same hot Fenwick rows (the top positions of each tree) until the
+//! previous event's commit reached the disk: a few hundred events a second
+//! for the whole cluster. Here each process queues its events and one task
+//! commits every event waiting as one transaction
+//! ([`writes::append_events`]): the hot rows are locked once per batch, and
+//! one WAL flush covers the batch. Sessions are batched the same way (a
+//! commit per session was the next limit). Each request is answered only
+//! after its batch committed.
+//!
+//! If a batch fails for any reason other than a rule (a storage error that
+//! retrying did not cure), its requests are run again one per transaction,
+//! so a failure stays with the request that caused it.
+
+use std::future::Future;
+
+use deadpool_postgres::{Pool, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use super::retrying;
+use super::writes::{self, NewSession};
+use crate::domain::rules::Violation;
+use crate::storage::{NewEvent, StartedSession, StorageError, StoredEvent};
+
+/// Most requests committed together.
+pub const MAX_BATCH: usize = 512;
+
+/// A write that many requests can share one transaction for.
+pub trait BatchWrite: 'static {
+    /// What one request asks for.
+    type Item: Send + Sync + 'static;
+    /// What it gets back once committed.
+    type Output: Send + 'static;
+    /// The operation, in retry metrics and logs.
+    const NAME: &'static str;
+    /// Writes every item, in order, inside the open transaction `tx`.
+    fn write<'a>(
+        tx: &'a Transaction<'a>,
+        items: &'a [&'a Self::Item],
+    ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send + 'a;
+}
+
+/// Events: checked against the rules and stored ([`writes::append_events`]).
+pub struct Events;
+
+impl BatchWrite for Events {
+    type Item = NewEvent;
+    type Output = Result<StoredEvent, Violation>;
+    const NAME: &'static str = "append_event";
+    fn write<'a>(
+        tx: &'a Transaction<'a>,
+        items: &'a [&'a NewEvent],
+    ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send + 'a {
+        writes::append_events(tx, items)
+    }
+}
+
+/// Sessions: started, with their users ([`writes::start_sessions`]).
+pub struct Sessions;
+
+impl BatchWrite for Sessions {
+    type Item = NewSession;
+    type Output = Option<StartedSession>;
+    const NAME: &'static str = "start_session";
+    fn write<'a>(
+        tx: &'a Transaction<'a>,
+        items: &'a [&'a NewSession],
+    ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send + 'a {
+        writes::start_sessions(tx, items)
+    }
+}
+
+struct Job<W: BatchWrite> {
+    item: W::Item,
+    answer: oneshot::Sender<Result<W::Output, StorageError>>,
+}
+
+/// The queue of requests waiting for the next batch; cheap to clone.
+pub struct Batcher<W: BatchWrite> {
+    jobs: mpsc::Sender<Job<W>>,
+}
+
+impl<W: BatchWrite> Clone for Batcher<W> {
+    fn clone(&self) -> Self {
+        Batcher {
+            jobs: self.jobs.clone(),
+        }
+    }
+}
+
+impl<W: BatchWrite> Batcher<W> {
+    /// Starts the batching task on `pool`; it ends when every handle is
+    /// dropped.
+    pub fn spawn(pool: Pool) -> Self {
+        let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
+        tokio::spawn(run::<W>(pool, rx));
+        Batcher { jobs }
+    }
+
+    /// Writes `item` in the next batch; returns once that batch committed.
+    pub async fn submit(&self, item: W::Item) -> Result<W::Output, StorageError> {
+        let (answer, outcome) = oneshot::channel();
+        self.jobs
+            .send(Job { item, answer })
+            .await
+            .map_err(|_| StorageError::Stopped)?;
+        outcome.await.map_err(|_| StorageError::Stopped)?
+    }
+}
+
+async fn run<W: BatchWrite>(pool: Pool, mut rx: mpsc::Receiver<Job<W>>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        commit::<W>(&pool, std::mem::take(&mut batch)).await;
+    }
+}
+
+/// Commits `jobs` as one transaction (retried while PostgreSQL asks) and
+/// answers each; on failure, runs each alone.
+async fn commit<W: BatchWrite>(pool: &Pool, jobs: Vec<Job<W>>) {
+    metrics::histogram!(crate::metrics::COMMIT_BATCH).record(jobs.len() as f64);
+    let items: Vec<&W::Item> = jobs.iter().map(|j| &j.item).collect();
+    match transaction::<W>(pool, &items).await {
+        Ok(results) => {
+            for (job, result) in jobs.into_iter().zip(results) {
+                let _ = job.answer.send(Ok(result));
+            }
+        }
+        Err(e) if jobs.len() == 1 => {
+            let job = jobs.into_iter().next().expect("one job");
+            let _ = job.answer.send(Err(e));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, operation = W::NAME, requests = jobs.len(), "a batch failed; committing its requests one by one");
+            for job in jobs {
+                let outcome = transaction::<W>(pool, &[&job.item])
+                    .await
+                    .map(|mut r| r.pop().expect("one result"));
+                let _ = job.answer.send(outcome);
+            }
+        }
+    }
+}
+
+async fn transaction<W: BatchWrite>(
+    pool: &Pool,
+    items: &[&W::Item],
+) -> Result<Vec<W::Output>, StorageError> {
+    retrying(W::NAME, || async {
+        let mut client = pool.get().await?;
+        let tx = client.transaction().await?;
+        let started = std::time::Instant::now();
+        let results = W::write(&tx, items).await?;
+        tx.commit().await?;
+        metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "postgres")
+            .record(started.elapsed().as_secs_f64());
+        Ok(results)
+    })
+    .await
+}
