@@ -285,38 +285,43 @@ impl EventRows {
 /// stable row order (so concurrent transactions lock rows in the same
 /// order and never deadlock one another).
 pub async fn flush(c: &impl GenericClient, agg: &PendingAggregates) -> Result<(), StorageError> {
-    let mut valued: (Vec<i64>, Vec<&str>, Vec<i64>, Vec<i64>, Vec<i64>) = Default::default();
-    let mut null: (Vec<i64>, Vec<&str>, Vec<i64>, Vec<i64>) = Default::default();
+    let (mut valued, mut null) = (FenwickColumns::default(), FenwickColumns::default());
     for (prompt_id, category, idx, delta) in agg.fenwick_rows() {
-        match category.value() {
-            Some(v) => {
-                valued.0.push(prompt_id);
-                valued.1.push(category.name());
-                valued.2.push(v);
-                valued.3.push(i64::from(idx));
-                valued.4.push(delta);
-            }
-            None => {
-                null.0.push(prompt_id);
-                null.1.push(category.name());
-                null.2.push(i64::from(idx));
-                null.3.push(delta);
-            }
-        }
+        let columns = if category.value().is_some() {
+            &mut valued
+        } else {
+            &mut null
+        };
+        columns.prompt_id.push(prompt_id);
+        columns.category.push(category.name());
+        columns.value.extend(category.value());
+        columns.idx.push(i64::from(idx));
+        columns.delta.push(delta);
     }
-    if !valued.0.is_empty() {
+    if !valued.prompt_id.is_empty() {
+        let FenwickColumns {
+            prompt_id,
+            category,
+            value,
+            idx,
+            delta,
+        } = &valued;
         c.execute(
             UPSERT_FENWICK_VALUED_ROWS,
-            &[&valued.0, &valued.1, &valued.2, &valued.3, &valued.4],
+            &[prompt_id, category, value, idx, delta],
         )
         .await?;
     }
-    if !null.0.is_empty() {
-        c.execute(
-            UPSERT_FENWICK_NULL_ROWS,
-            &[&null.0, &null.1, &null.2, &null.3],
-        )
-        .await?;
+    if !null.prompt_id.is_empty() {
+        let FenwickColumns {
+            prompt_id,
+            category,
+            idx,
+            delta,
+            ..
+        } = &null;
+        c.execute(UPSERT_FENWICK_NULL_ROWS, &[prompt_id, category, idx, delta])
+            .await?;
     }
     let counts = agg.count_rows();
     if !counts.is_empty() {
@@ -329,6 +334,17 @@ pub async fn flush(c: &impl GenericClient, agg: &PendingAggregates) -> Result<()
             .await?;
     }
     Ok(())
+}
+
+/// Fenwick rows as column arrays, for one `UNNEST` upsert.
+#[derive(Default)]
+struct FenwickColumns {
+    prompt_id: Vec<i64>,
+    category: Vec<&'static str>,
+    /// Empty for the rows whose `category_value` is null.
+    value: Vec<i64>,
+    idx: Vec<i64>,
+    delta: Vec<i64>,
 }
 
 /// [`UPSERT_FENWICK_VALUED`](crate::storage::schema::UPSERT_FENWICK_VALUED)
