@@ -23,9 +23,27 @@ use crate::storage::{
     search_sql,
 };
 
-/// Default connections per server process; `CHORUS_PG_POOL_SIZE` overrides
-/// it (keep processes × pool size under PostgreSQL's `max_connections`).
+/// Default pooled connections per server process; `CHORUS_PG_POOL_SIZE`
+/// overrides it. Each process also holds one connection per batcher
+/// ([`batch`]): keep processes × (pool size + 2) under PostgreSQL's
+/// `max_connections`.
 pub const POOL_SIZE: usize = 16;
+
+/// A pool of up to `size` connections, each served on the runtime that
+/// first opens it.
+fn pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, StorageError> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .build()
+        .map_err(|e| StorageError::Postgres(e.to_string()))
+}
 
 /// Advisory lock key serializing migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6368_6f72_7573; // "chorus"
@@ -95,23 +113,13 @@ impl PostgresStore {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| StorageError::Postgres(e.to_string()))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(crate::config::positive_env(
-                "CHORUS_PG_POOL_SIZE",
-                POOL_SIZE,
-            ))
-            .build()
-            .map_err(|e| StorageError::Postgres(e.to_string()))?;
+        let pool = pool(
+            config.clone(),
+            crate::config::positive_env("CHORUS_PG_POOL_SIZE", POOL_SIZE),
+        )?;
         let store = PostgresStore {
-            events: batch::Batcher::spawn(pool.clone()),
-            sessions: batch::Batcher::spawn(pool.clone()),
+            events: batch::Batcher::spawn(config.clone()),
+            sessions: batch::Batcher::spawn(config),
             pool,
         };
         store.migrate().await?;
