@@ -94,9 +94,10 @@ pub async fn run(targs: &TargetArgs, args: &ReplayArgs) -> anyhow::Result<Report
     let below = shares.iter().filter(|&&s| s < 0.9).count();
     let behind = stats
         .iter()
-        .filter(|s| s.late > 0 || s.max_drift > 0.5)
+        .filter(|s| s.late > 0 || s.max_lag > 0.5)
         .count();
     let max_late = stats.iter().map(|s| s.max_late).fold(f64::MIN, f64::max);
+    let lag = stats.iter().map(|s| s.max_lag).fold(0.0, f64::max);
     let mut r = Report::new(format!(
         "replay: {} viewers, bandwidth {}, {} stored events over {} s",
         args.viewers, args.bandwidth, args.history, args.duration
@@ -126,7 +127,7 @@ pub async fn run(targs: &TargetArgs, args: &ReplayArgs) -> anyhow::Result<Report
     r.line("viewers below 90 % of bandwidth", below);
     r.line(
         "viewers behind their clock",
-        format!("{behind} ({late} events > 1 s late, max drift {drift:.3} s)"),
+        format!("{behind} ({late} events > 1 s late, server's clock behind the viewer's by at most {lag:.3} s; max |drift| {drift:.3} s)"),
     );
     r.line(
         "latest event vs clock",

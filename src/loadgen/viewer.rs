@@ -90,6 +90,10 @@ pub struct ViewerStats {
     pub max_late: f64,
     /// Largest |server's idea of our clock − our clock| from `latency_detection`.
     pub max_drift: f64,
+    /// Largest amount by which the server's idea of our clock was behind
+    /// ours (the direction that makes events late; the other way, a slow
+    /// handshake's half round trip, only sends them earlier).
+    pub max_lag: f64,
     /// Why the viewer ended early, if it did.
     pub error: Option<String>,
 }
@@ -242,6 +246,7 @@ async fn watch(
             if let Some(at) = memmem::find(bytes, EXPECTED) {
                 let expected = number_at(&bytes[at + EXPECTED.len()..]);
                 stats.max_drift = stats.max_drift.max((expected - clock).abs());
+                stats.max_lag = stats.max_lag.max(clock - expected);
             }
             continue;
         }
