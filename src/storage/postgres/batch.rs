@@ -3,8 +3,9 @@
 //! With a transaction per event, every event of a premiere queued behind
 //! the same hot Fenwick rows (the top positions of each tree) until the
 //! previous event's commit reached the disk: a few hundred events a second
-//! for the whole cluster. Here each process queues its events and one task
-//! commits every event waiting as one transaction
+//! for the whole cluster. Here each process queues its events and one
+//! thread (with its own runtime and connection) commits every event
+//! waiting as one transaction
 //! ([`writes::append_events`]): the hot rows are locked once per batch, and
 //! one WAL flush covers the batch. Sessions are batched the same way (a
 //! commit per session was the next limit). Each request is answered only
