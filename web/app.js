@@ -173,7 +173,11 @@ class Take {
   /** Posts an event now (in order); refreshes the totals once stored. */
   send(route, at = this.clock(), data = {}) {
     const t = Math.round(at * 1000) / 1000;
-    return this.queue.post(route, t, data).then(() => {
+    return this.queue.post(route, t, data).then((stored) => {
+      // Our own answers show at once, from the 201 body: the stream may
+      // thin them away like anyone's when the room is busier than our
+      // bandwidth (it cannot tell whose viewer we are); its copy is dropped.
+      if (stored && this.stream) this.stream.own(stored);
       const bin = this.bins.binOf(t);
       this.fetchStats(bin);
       if (bin + 1 < this.bins.count) this.fetchStats(bin + 1);

@@ -25,6 +25,18 @@ export class LiveStream {
     this.open();
   }
 
+  /**
+   * Hands over an event this participant posted (its `201` body, whose
+   * `type` is the stream's `evtype`), unless the stream delivered it
+   * already; the stream's copy, if it comes, is then dropped.
+   */
+  own(stored) {
+    if (this.seen.has(stored.uid)) return;
+    this.seen.add(stored.uid);
+    const { type, ...rest } = stored;
+    this.onEvents([{ ...rest, evtype: type }]);
+  }
+
   open() {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const ws = new WebSocket(`${scheme}://${location.host}/api/2/interactive_prompts/live`);

@@ -2,7 +2,7 @@
 // taken through the page, asserting what a person would see.
 
 import assert from 'node:assert/strict';
-import { expectChart, expectRoomEvents, number, startPrompt, waitNumber, waitRemaining } from './support.mjs';
+import { expectChart, expectRoomEvents, number, startPrompt, waitNumber, waitOwnInFlow, waitRemaining } from './support.mjs';
 
 /** The word nobody in the demo's script picks before 12 s (see src/commands/demo/script.rs). */
 const LATE_WORD = 4;
@@ -21,11 +21,11 @@ export async function takeWordPrompt(b, base) {
   await waitNumber(page, count, 'n >= 1');
   assert.equal(await chip.getAttribute('aria-pressed'), 'true');
   await page.locator(`#distribution .bar-row.mine[data-index="${LATE_WORD}"]`).waitFor();
-  await page.locator('#flow li.me[data-evtype="word_prompt_response"]').waitFor();
+  await waitOwnInFlow(page, 'word_prompt_response');
 
   const likes = await number(page, '#likes');
   await page.click('#like');
-  await page.locator('#flow li.me[data-evtype="like"]').waitFor();
+  await waitOwnInFlow(page, 'like');
   await waitNumber(page, '#likes', `n > ${likes}`);
 
   await expectRoomEvents(page);
@@ -50,10 +50,10 @@ export async function takePressPrompt(b, base) {
   await waitNumber(page, '#pressing', 'n >= 1');
   await waitNumber(page, '#answered', 'n >= 1');
   assert.equal(await hold.textContent(), 'Holding');
-  await page.locator('#flow li.me[data-evtype="press_prompt_start_response"]').waitFor();
+  await waitOwnInFlow(page, 'press_prompt_start_response');
   await b.shot('press-holding');
   await page.mouse.up();
-  await page.locator('#flow li.me[data-evtype="press_prompt_end_response"]').waitFor();
+  await waitOwnInFlow(page, 'press_prompt_end_response');
   assert.equal(await hold.textContent(), 'Hold');
 
   await expectRoomEvents(page);

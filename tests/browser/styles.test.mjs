@@ -3,7 +3,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expectChart, expectRoomEvents, openBrowser, startDemo, startPrompt, waitNumber } from './support.mjs';
+import { expectChart, expectRoomEvents, openBrowser, startDemo, startPrompt, waitNumber, waitOwnInFlow } from './support.mjs';
 
 let demo;
 let browser;
@@ -28,7 +28,7 @@ async function takeChoice(b, style, index) {
   assert.equal(await control.getAttribute('aria-pressed'), 'true');
   await page.locator(`${cell}.mine`).waitFor();
   await waitNumber(page, `${cell} .count`, 'n >= 1');
-  await page.locator(`#flow li.me[data-evtype="${style}_prompt_response"]`).waitFor();
+  await waitOwnInFlow(page, `${style}_prompt_response`);
   await expectRoomEvents(page);
   await b.shot('during');
   await expectChart(page);

@@ -110,6 +110,35 @@ export async function startPrompt(b, base, style, name, onList = async () => {})
   // The totals of the recorded history arrive: hundreds of people are here.
   await waitNumber(page, '#users', 'n >= 100');
   assert.match(await page.textContent('#remaining'), /^0:[0-5]\d$/);
+  await recordOwnFlow(page);
+}
+
+/**
+ * Records, from now on, the type of each of the participant's own events
+ * the page adds to its flow. The flow holds the newest 30 rows; when the
+ * machine stalls the page for a while, one frame can add more than that,
+ * and an own row then leaves in the same frame it came in, so polling for
+ * a visible row would miss what the page did show.
+ */
+function recordOwnFlow(page) {
+  return page.waitForFunction(() => {
+    if (!window.ownInFlow) {
+      window.ownInFlow = new Set();
+      new MutationObserver((records) => {
+        for (const r of records) {
+          for (const n of r.addedNodes) {
+            if (n.classList && n.classList.contains('me')) window.ownInFlow.add(n.dataset.evtype);
+          }
+        }
+      }).observe(document.querySelector('#flow'), { childList: true });
+    }
+    return true;
+  }, undefined, { timeout: WAIT });
+}
+
+/** Waits until the page has shown one of the participant's own `evtype` events in its flow. */
+export function waitOwnInFlow(page, evtype) {
+  return page.waitForFunction((t) => window.ownInFlow && window.ownInFlow.has(t), evtype, { timeout: WAIT });
 }
 
 /** Events from the live crowd and from the recorded history appear in the flow. */
