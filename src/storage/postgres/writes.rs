@@ -63,22 +63,13 @@ pub async fn start_sessions(
     c: &impl GenericClient,
     asked: &[&NewSession],
 ) -> Result<Vec<Option<StartedSession>>, StorageError> {
-    let mut prompts: HashMap<&str, Option<PromptRecord>> = HashMap::new();
-    for a in asked {
-        if !prompts.contains_key(a.prompt_uid.as_str()) {
-            let prompt = reads::prompt_by_uid(c, &a.prompt_uid)
-                .await?
-                .filter(|p| p.deleted_at.is_none());
-            prompts.insert(&a.prompt_uid, prompt);
-        }
-    }
-    let live: Vec<&NewSession> = asked
+    let mut prompts = prompts_of(c, asked.iter().map(|a| a.prompt_uid.as_str())).await?;
+    prompts.retain(|_, p| p.as_ref().is_some_and(|p| p.deleted_at.is_none()));
+    let live = asked
         .iter()
-        .copied()
-        .filter(|a| prompts[a.prompt_uid.as_str()].is_some())
-        .collect();
+        .filter(|a| prompts.contains_key(a.prompt_uid.as_str()));
     let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for a in &live {
+    for a in live {
         let name = names
             .entry(reads::text(&a.user.sub).into_owned())
             .or_default();
@@ -107,7 +98,7 @@ pub async fn start_sessions(
     let started = asked
         .iter()
         .map(|a| {
-            let prompt = prompts[a.prompt_uid.as_str()].clone()?;
+            let prompt = prompts.get(a.prompt_uid.as_str())?.clone()?;
             let session_uid = uid::generate(uid::SESSION);
             prompt_ids.push(prompt.id);
             users.push(user_ids[reads::text(&a.user.sub).as_ref()]);
@@ -127,6 +118,21 @@ pub async fn start_sessions(
         .await?;
     }
     Ok(started)
+}
+
+/// The prompts of a batch by uid, each read once (None: no such prompt;
+/// deleted ones included).
+async fn prompts_of<'a>(
+    c: &impl GenericClient,
+    uids: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<&'a str, Option<PromptRecord>>, StorageError> {
+    let mut prompts = HashMap::new();
+    for uid in uids {
+        if !prompts.contains_key(uid) {
+            prompts.insert(uid, reads::prompt_by_uid(c, uid).await?);
+        }
+    }
+    Ok(prompts)
 }
 
 /// A locked session of a batch: its row, its owner's display name, and its
@@ -151,13 +157,7 @@ pub async fn append_events(
     c: &impl GenericClient,
     events: &[&NewEvent],
 ) -> Result<Vec<Result<StoredEvent, Violation>>, StorageError> {
-    let mut prompts: HashMap<&str, Option<PromptRecord>> = HashMap::new();
-    for ev in events {
-        if !prompts.contains_key(ev.prompt_uid.as_str()) {
-            let prompt = reads::prompt_by_uid(c, &ev.prompt_uid).await?;
-            prompts.insert(&ev.prompt_uid, prompt);
-        }
-    }
+    let prompts = prompts_of(c, events.iter().map(|e| e.prompt_uid.as_str())).await?;
     let mut sessions = lock_sessions(c, events).await?;
     let mut pending = PendingAggregates::default();
     let mut rows = EventRows::default();
