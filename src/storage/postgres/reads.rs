@@ -123,13 +123,15 @@ pub async fn bucket_count(
     prompt_id: i64,
     bucket: i64,
 ) -> Result<i64, StorageError> {
-    let row = c
-        .query_opt("SELECT total FROM interactive_prompt_event_counts WHERE interactive_prompt_id = $1 AND bucket = $2", &[&prompt_id, &bucket])
+    let select = c
+        .prepare_cached("SELECT total FROM interactive_prompt_event_counts WHERE interactive_prompt_id = $1 AND bucket = $2")
         .await?;
+    let row = c.query_opt(&select, &[&prompt_id, &bucket]).await?;
     Ok(row.map(|r| r.get(0)).unwrap_or(0))
 }
 
-/// Stats through `bin`, reading only the O(log bins) Fenwick rows of each figure.
+/// Stats through `bin`, reading exactly the O(log bins) Fenwick rows of each
+/// figure, each by its full key, in one prepared statement.
 pub async fn stats(
     c: &impl GenericClient,
     prompt: &PromptRecord,
@@ -137,40 +139,66 @@ pub async fn stats(
 ) -> Result<Stats, StorageError> {
     let bins = Bins::new(prompt.duration_seconds);
     let positions: Vec<i64> = fenwick::prefix_positions(bin).map(i64::from).collect();
-    let categories = Category::all_for(&prompt.prompt);
-    let names: Vec<&str> = categories
-        .iter()
-        .filter(|c| c.value().is_none())
-        .map(|c| c.name())
-        .collect();
-    let mut sums: HashMap<Category, i64> = HashMap::new();
+    let (mut valued, mut null) = (FenwickKeys::default(), FenwickKeys::default());
+    for category in Category::all_for(&prompt.prompt) {
+        let keys = if category.value().is_some() {
+            &mut valued
+        } else {
+            &mut null
+        };
+        for &idx in &positions {
+            keys.category.push(category.name());
+            keys.value.extend(category.value());
+            keys.idx.push(idx);
+        }
+    }
+    let select = c.prepare_cached(SELECT_FENWICK_ROWS).await?;
     let rows = c
         .query(
-            "SELECT category, category_value, val FROM interactive_prompt_event_fenwick_trees
-             WHERE interactive_prompt_id = $1 AND category = ANY($2) AND category_value IS NULL AND idx = ANY($3)",
-            &[&prompt.id, &names, &positions],
+            &select,
+            &[
+                &prompt.id,
+                &valued.category,
+                &valued.value,
+                &valued.idx,
+                &null.category,
+                &null.idx,
+            ],
         )
         .await?;
+    let mut sums: HashMap<Category, i64> = HashMap::new();
     add_sums(&rows, &mut sums)?;
-    let values: Vec<i64> = categories.iter().filter_map(|c| c.value()).collect();
-    if let Some(name) = categories
-        .iter()
-        .find(|c| c.value().is_some())
-        .map(|c| c.name())
-    {
-        let rows = c
-            .query(
-                "SELECT category, category_value, val FROM interactive_prompt_event_fenwick_trees
-                 WHERE interactive_prompt_id = $1 AND category = $2 AND category_value = ANY($3) AND idx = ANY($4)",
-                &[&prompt.id, &name, &values, &positions],
-            )
-            .await?;
-        add_sums(&rows, &mut sums)?;
-    }
     Ok(Stats::assemble(&prompt.prompt, bins, bin, |cat| {
         sums.get(&cat).copied().unwrap_or(0)
     }))
 }
+
+/// Full keys of Fenwick rows (one prompt) as column arrays.
+#[derive(Default)]
+struct FenwickKeys {
+    category: Vec<&'static str>,
+    /// Empty for the rows whose `category_value` is null.
+    value: Vec<i64>,
+    idx: Vec<i64>,
+}
+
+/// A prompt's (`$1`) Fenwick rows by full key: valued rows as arrays of
+/// `(category, value, idx)` (`$2`–`$4`), null-valued ones as `(category,
+/// idx)` (`$5`–`$6`); missing rows are absent. Each key is its own index
+/// lookup: the `LIMIT` keeps the planner from flattening the lateral
+/// subqueries into one join, which on a table without statistics it runs
+/// as a scan of all the prompt's rows.
+const SELECT_FENWICK_ROWS: &str = "SELECT k.category, k.value, f.val
+    FROM UNNEST($2::text[], $3::int8[], $4::int8[]) AS k(category, value, idx)
+    CROSS JOIN LATERAL (SELECT val FROM interactive_prompt_event_fenwick_trees
+        WHERE interactive_prompt_id = $1 AND category = k.category
+          AND category_value = k.value AND idx = k.idx LIMIT 1) f
+    UNION ALL
+    SELECT k.category, NULL, f.val
+    FROM UNNEST($5::text[], $6::int8[]) AS k(category, idx)
+    CROSS JOIN LATERAL (SELECT val FROM interactive_prompt_event_fenwick_trees
+        WHERE interactive_prompt_id = $1 AND category = k.category
+          AND category_value IS NULL AND idx = k.idx LIMIT 1) f";
 
 fn category_of(r: &tokio_postgres::Row) -> Result<Category, StorageError> {
     let (name, value): (&str, Option<i64>) = (r.get(0), r.get(1));

@@ -81,15 +81,8 @@ pub async fn start_sessions(
     if !names.is_empty() {
         let (subs, given): (Vec<String>, Vec<Option<String>>) = names.into_iter().unzip();
         let created_at = now();
-        let rows = c
-            .query(
-                "INSERT INTO users(sub, given_name, created_at)
-                 SELECT s, g, $3 FROM UNNEST($1::text[], $2::text[]) AS t(s, g)
-                 ON CONFLICT (sub) DO UPDATE SET given_name = COALESCE(excluded.given_name, users.given_name)
-                 RETURNING sub, id",
-                &[&subs, &given, &created_at],
-            )
-            .await?;
+        let upsert = c.prepare_cached(UPSERT_USERS).await?;
+        let rows = c.query(&upsert, &[&subs, &given, &created_at]).await?;
         for r in &rows {
             user_ids.insert(r.get::<_, String>(0), r.get::<_, i64>(1));
         }
@@ -110,12 +103,8 @@ pub async fn start_sessions(
         })
         .collect();
     if !uids.is_empty() {
-        c.execute(
-            "INSERT INTO interactive_prompt_sessions(interactive_prompt_id, user_id, uid)
-             SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[])",
-            &[&prompt_ids, &users, &uids],
-        )
-        .await?;
+        let insert = c.prepare_cached(INSERT_SESSIONS).await?;
+        c.execute(&insert, &[&prompt_ids, &users, &uids]).await?;
     }
     Ok(started)
 }
@@ -196,9 +185,9 @@ pub async fn append_events(
         results.push(Ok(stored));
     }
     if !rows.uid.is_empty() {
+        let insert = c.prepare_cached(INSERT_EVENTS).await?;
         c.execute(
-            "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at)
-             SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::float8[], $6::float8[])",
+            &insert,
             &[&rows.uid, &rows.session_id, &rows.evtype, &rows.data, &rows.prompt_time, &rows.created_at],
         )
         .await?;
@@ -218,14 +207,8 @@ async fn lock_sessions(
         .collect();
     uids.sort_unstable();
     uids.dedup();
-    let locked = c
-        .query(
-            "SELECT s.uid, s.id, s.interactive_prompt_id, u.sub, u.given_name
-             FROM interactive_prompt_sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.uid = ANY($1) ORDER BY s.uid FOR UPDATE OF s",
-            &[&uids],
-        )
-        .await?;
+    let lock = c.prepare_cached(LOCK_SESSIONS).await?;
+    let locked = c.query(&lock, &[&uids]).await?;
     let mut sessions: HashMap<String, LockedSession> = HashMap::with_capacity(locked.len());
     let mut by_id = HashMap::with_capacity(locked.len());
     for r in &locked {
@@ -243,13 +226,8 @@ async fn lock_sessions(
         sessions.insert(uid, session);
     }
     let ids: Vec<i64> = by_id.keys().copied().collect();
-    let history = c
-        .query(
-            "SELECT interactive_prompt_session_id, evtype, data, prompt_time FROM interactive_prompt_events
-             WHERE interactive_prompt_session_id = ANY($1) ORDER BY interactive_prompt_session_id, prompt_time, id",
-            &[&ids],
-        )
-        .await?;
+    let history = c.prepare_cached(SESSION_HISTORIES).await?;
+    let history = c.query(&history, &[&ids]).await?;
     for r in &history {
         let session = &by_id[&r.get::<_, i64>(0)];
         let kind = decode_kind(r.get::<_, &str>(1), r.get::<_, &str>(2))?;
@@ -306,11 +284,9 @@ pub async fn flush(c: &impl GenericClient, agg: &PendingAggregates) -> Result<()
             idx,
             delta,
         } = &valued;
-        c.execute(
-            UPSERT_FENWICK_VALUED_ROWS,
-            &[prompt_id, category, value, idx, delta],
-        )
-        .await?;
+        let upsert = c.prepare_cached(UPSERT_FENWICK_VALUED_ROWS).await?;
+        c.execute(&upsert, &[prompt_id, category, value, idx, delta])
+            .await?;
     }
     if !null.prompt_id.is_empty() {
         let FenwickColumns {
@@ -320,7 +296,8 @@ pub async fn flush(c: &impl GenericClient, agg: &PendingAggregates) -> Result<()
             delta,
             ..
         } = &null;
-        c.execute(UPSERT_FENWICK_NULL_ROWS, &[prompt_id, category, idx, delta])
+        let upsert = c.prepare_cached(UPSERT_FENWICK_NULL_ROWS).await?;
+        c.execute(&upsert, &[prompt_id, category, idx, delta])
             .await?;
     }
     let counts = agg.count_rows();
@@ -330,7 +307,8 @@ pub async fn flush(c: &impl GenericClient, agg: &PendingAggregates) -> Result<()
             counts.iter().map(|r| r.1).collect(),
             counts.iter().map(|r| r.2).collect(),
         );
-        c.execute(UPSERT_COUNT_ROWS, &[&columns.0, &columns.1, &columns.2])
+        let upsert = c.prepare_cached(UPSERT_COUNT_ROWS).await?;
+        c.execute(&upsert, &[&columns.0, &columns.1, &columns.2])
             .await?;
     }
     Ok(())
@@ -368,6 +346,31 @@ const UPSERT_COUNT_ROWS: &str = "INSERT INTO interactive_prompt_event_counts
     SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[])
     ON CONFLICT (interactive_prompt_id, bucket)
     DO UPDATE SET total = interactive_prompt_event_counts.total + excluded.total";
+
+/// Creates or renames a batch's users (column arrays `sub`, `given_name`),
+/// returning each `sub` with its row id.
+const UPSERT_USERS: &str = "INSERT INTO users(sub, given_name, created_at)
+    SELECT s, g, $3 FROM UNNEST($1::text[], $2::text[]) AS t(s, g)
+    ON CONFLICT (sub) DO UPDATE SET given_name = COALESCE(excluded.given_name, users.given_name)
+    RETURNING sub, id";
+
+/// Inserts a batch's sessions (column arrays).
+const INSERT_SESSIONS: &str = "INSERT INTO interactive_prompt_sessions(interactive_prompt_id, user_id, uid)
+    SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[])";
+
+/// Locks sessions by uid, in uid order, with their owners.
+const LOCK_SESSIONS: &str = "SELECT s.uid, s.id, s.interactive_prompt_id, u.sub, u.given_name
+    FROM interactive_prompt_sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.uid = ANY($1) ORDER BY s.uid FOR UPDATE OF s";
+
+/// Every event of the given sessions, in the order the rules replay them.
+const SESSION_HISTORIES: &str = "SELECT interactive_prompt_session_id, evtype, data, prompt_time
+    FROM interactive_prompt_events
+    WHERE interactive_prompt_session_id = ANY($1) ORDER BY interactive_prompt_session_id, prompt_time, id";
+
+/// Inserts a batch's accepted events (column arrays).
+const INSERT_EVENTS: &str = "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at)
+    SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::float8[], $6::float8[])";
 
 /// Replaces a prompt's aggregate rows with `expected`.
 pub async fn replace_aggregates(
