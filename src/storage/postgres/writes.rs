@@ -188,7 +188,14 @@ pub async fn append_events(
         let insert = c.prepare_cached(INSERT_EVENTS).await?;
         c.execute(
             &insert,
-            &[&rows.uid, &rows.session_id, &rows.evtype, &rows.data, &rows.prompt_time, &rows.created_at],
+            &[
+                &rows.uid,
+                &rows.session_id,
+                &rows.evtype,
+                &rows.data,
+                &rows.prompt_time,
+                &rows.created_at,
+            ],
         )
         .await?;
         flush(c, &pending).await?;
@@ -355,7 +362,8 @@ const UPSERT_USERS: &str = "INSERT INTO users(sub, given_name, created_at)
     RETURNING sub, id";
 
 /// Inserts a batch's sessions (column arrays).
-const INSERT_SESSIONS: &str = "INSERT INTO interactive_prompt_sessions(interactive_prompt_id, user_id, uid)
+const INSERT_SESSIONS: &str =
+    "INSERT INTO interactive_prompt_sessions(interactive_prompt_id, user_id, uid)
     SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[])";
 
 /// Locks sessions by uid, in uid order, with their owners.
