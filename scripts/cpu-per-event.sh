@@ -38,7 +38,7 @@ cpu() { # thread name → clock ticks, for process $1
     echo "$2$(tr ' ' '_' <"$t/comm") $(awk '{print $14 + $15}' "$t/stat")"
   done | awk '{s[$1] += $2} END {for (k in s) print k, s[k]}' | sort
 }
-accepted() { # events accepted, or /healthz requests answered
+counted() { # events accepted, or /healthz requests answered
   if [[ $unit == event ]]; then
     curl -s "http://$port/metrics" | awk '/^chorus_events_accepted_total/ {s += $2} END {print s + 0}'
   else
@@ -47,18 +47,20 @@ accepted() { # events accepted, or /healthz requests answered
 }
 written() { awk '/^wchar/ {print $2}' /proc/"$server"/io; }
 
-until (($(accepted) > 0)); do sleep 1; done
+until (($(counted) > 0)); do sleep 1; done
 sleep 4
 cpu "$server" "server:" >"$log.c1"; cpu "$loadgen" "loadgen:" >>"$log.c1"
-e1=$(accepted); w1=$(written)
+e1=$(counted); w1=$(written)
 sleep 4
 cpu "$server" "server:" >"$log.c2"; cpu "$loadgen" "loadgen:" >>"$log.c2"
-e2=$(accepted); w2=$(written)
+e2=$(counted); w2=$(written)
 events=$((e2 - e1))
 
 echo "${unit}s in the window: $events"
-echo "bytes written per $unit: $(((w2 - w1) / events))"
-ls -l /tmp/chorus-loadgen-*/chorus.db-wal 2>/dev/null | awk '{print "WAL file size: " $5}' | tail -1
+if [[ $unit == event ]]; then
+  echo "bytes written per event: $(((w2 - w1) / events))"
+  ls -l /tmp/chorus-loadgen-*/chorus.db-wal 2>/dev/null | awk '{print "WAL file size: " $5}' | tail -1
+fi
 join "$log.c1" "$log.c2" | awk -v n="$events" -v hz="$hz" -v unit="$unit" '
   { us = ($3 - $2) * 1e6 / hz / n; total += us; printf "%-32s %6.1f µs/%s\n", $1, us, unit }
   END { printf "%-32s %6.1f µs/%s\n", "total", total, unit }'

@@ -233,8 +233,8 @@ async fn lock_sessions(
         sessions.insert(uid, session);
     }
     let ids: Vec<i64> = by_id.keys().copied().collect();
-    let history = c.prepare_cached(SESSION_HISTORIES).await?;
-    let history = c.query(&history, &[&ids]).await?;
+    let select = c.prepare_cached(SESSION_HISTORIES).await?;
+    let history = c.query(&select, &[&ids]).await?;
     for r in &history {
         let session = &by_id[&r.get::<_, i64>(0)];
         let kind = decode_kind(r.get::<_, &str>(1), r.get::<_, &str>(2))?;
