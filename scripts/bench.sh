@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark table of BENCHMARKS.md, reproduced (8 to 12 minutes on the
+# The benchmark table of BENCHMARKS.md, reproduced (9 to 13 minutes on the
 # 2-core machine, more when it runs slow). Not a test: it never fails on a
 # figure, only on a scenario that cannot run. Every scenario spawns its own
 # server(s) on 127.0.0.1 and measures the machine's ceiling for the same
@@ -19,7 +19,7 @@ scale="${BENCH_SCALE:-1}"
 only="${BENCH_ONLY:-all}"
 n() { python3 -c "import sys; print(max(1, int(float(sys.argv[1]) * float(sys.argv[2]))))" "$1" "$scale"; }
 
-cargo build --release --locked --bin chorus
+cargo build --release --locked --bin chorus --example sqlite_commit_rate
 bin=target/release/chorus
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/machine.txt"
 
@@ -44,6 +44,10 @@ if [[ "$only" == all || "$only" == sqlite ]]; then
     --participants "$(n 200)" --bandwidth 100
   run replay --spawn replay --seconds "$(n 60)" --viewers "$(n 2000)" --history "$(n 1000000)" \
     --duration 600 --bandwidth 50
+  # SQLite alone, no server: CPU per event of the schema's inserts, index
+  # by index (the floor under the writer; BENCHMARKS.md, "SQLite alone").
+  echo "== sqlite-floor: sqlite_commit_rate --events $(n 200000)" | tee "$out/sqlite-floor.cmd"
+  target/release/examples/sqlite_commit_rate --events "$(n 200000)" | tee "$out/sqlite-floor.txt"
 fi
 
 if [[ "$only" == all || "$only" == postgres ]]; then
@@ -67,6 +71,9 @@ echo
 echo "== summary (target/bench/*.txt)"
 grep -H -E "^(accepted events/s|stats requests/s|deliveries/s|event latency|stats latency|post→receive latency|commit→receive latency|server memory per viewer|received / due share per viewer|viewers below 90 % of bandwidth|viewers behind their clock|unexpected errors) *:" "$out"/*.txt |
   sed -e "s|^$out/||" -e 's/\.txt:/: /'
+if [[ -f "$out/sqlite-floor.txt" ]]; then
+  echo "SQLite alone (sqlite-floor.txt):" && tail -n +2 "$out/sqlite-floor.txt"
+fi
 rate() { awk '/^accepted events\/s/ {print $4}' "$out/$1.txt"; }
 for pair in 1 2; do
   if [[ -f "$out/ingest-history-$pair.txt" ]]; then

@@ -21,6 +21,8 @@ threads="${CHORUS_TEST_THREADS:-4}"
 cargo build --locked --bins --tests --examples
 echo "== unit tests and the integration suite on SQLite"
 CHORUS_TEST_ENGINE=sqlite cargo test --locked --all-targets -- --test-threads "$threads"
+echo "== the SQLite floor example, at a tiny scale"
+target/debug/examples/sqlite_commit_rate --events 300 --batch 50 --history 300 >/dev/null
 echo "== the integration suite on PostgreSQL + Redis"
 CHORUS_TEST_ENGINE=postgres cargo test --locked --test it -- --test-threads "$threads"
 echo "== tests that restart Redis"

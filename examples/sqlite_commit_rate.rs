@@ -1,0 +1,285 @@
+//! What SQLite alone costs per event of Chorus's shape: one thread inserts
+//! events into the real schema (SPEC §2) in group commits, with the WAL
+//! fsynced after each commit, once per set of event indexes — none, the
+//! `uid` unique index, the seed's two indexes, and our `(prompt_time, uid)`
+//! — on an empty database or one already holding `--history` events; then
+//! the whole schema once more with uids that start with their creation
+//! time instead of SPEC §1's 16 random bytes, to show what the random
+//! `uid` index costs. No HTTP, no rules, no aggregates: the floor under
+//! the server's writer.
+//!
+//! ```sh
+//! cargo run --release --example sqlite_commit_rate -- [--events N] [--batch B] [--history H]
+//! ```
+//!
+//! Prints events/s, CPU µs per event (the whole process: inserts, commits,
+//! SQLite's own checkpoints, fsyncs) and bytes written per event.
+
+use std::error::Error;
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chorus::domain::uid;
+use chorus::storage::schema::{Dialect, migrations};
+use rand::Rng;
+use rusqlite::{Connection, params};
+
+/// Sessions the measured events are spread over (the ingest scenario's
+/// users); the history has as many sessions of its own.
+const SESSIONS: i64 = 8192;
+/// The prompt's length; history is spread evenly over it.
+const DURATION: f64 = 600.0;
+
+/// Which of the events table's indexes exist, and which uids it gets.
+#[derive(Clone, Copy)]
+enum Variant {
+    None,
+    Uid,
+    Seed,
+    All,
+    /// The schema, with uids that start with their creation time.
+    AllTimeOrdered,
+}
+
+impl Variant {
+    fn label(self) -> &'static str {
+        match self {
+            Variant::None => "no index (rowid only)",
+            Variant::Uid => "+ uid UNIQUE",
+            Variant::Seed => "+ the seed's two indexes",
+            Variant::All => "+ (prompt_time, uid): the schema",
+            Variant::AllTimeOrdered => "the schema, time-prefixed uids",
+        }
+    }
+
+    /// Statements that take the full schema down to these indexes.
+    fn reduce(self) -> &'static str {
+        match self {
+            Variant::All | Variant::AllTimeOrdered => "",
+            Variant::Seed => "DROP INDEX interactive_prompt_events_prompt_time_uid_idx;",
+            Variant::Uid => {
+                "DROP INDEX interactive_prompt_events_prompt_time_uid_idx;
+                 DROP INDEX interactive_prompt_events_ips_id_prompt_time_idx;
+                 DROP INDEX interactive_prompt_events_created_at_session_idx;"
+            }
+            // The same table without UNIQUE (dropping it drops its indexes).
+            Variant::None => {
+                "DROP TABLE interactive_prompt_events;
+                 CREATE TABLE interactive_prompt_events(id INTEGER PRIMARY KEY, uid TEXT NOT NULL,
+                   interactive_prompt_session_id INTEGER NOT NULL
+                     REFERENCES interactive_prompt_sessions(id) ON DELETE CASCADE,
+                   evtype TEXT NOT NULL, data TEXT NOT NULL, prompt_time REAL NOT NULL,
+                   created_at REAL NOT NULL);"
+            }
+        }
+    }
+}
+
+struct Args {
+    events: u64,
+    batch: u64,
+    history: u64,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        events: 200_000,
+        batch: 64,
+        history: 0,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value: Option<u64> = it.next().and_then(|v| v.parse().ok());
+        let (slot, least) = match flag.as_str() {
+            "--events" => (&mut args.events, 1),
+            "--batch" => (&mut args.batch, 1),
+            "--history" => (&mut args.history, 0),
+            _ => usage(&flag),
+        };
+        *slot = value
+            .filter(|v| *v >= least)
+            .unwrap_or_else(|| usage(&flag));
+    }
+    args
+}
+
+fn usage(flag: &str) -> ! {
+    eprintln!("bad or unknown argument {flag}; usage: [--events N] [--batch B] [--history H]");
+    std::process::exit(2);
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let args = parse_args();
+    println!(
+        "{} events in commits of {}, {} sessions, {} events stored before",
+        args.events, args.batch, SESSIONS, args.history
+    );
+    println!(
+        "{:<34} {:>10} {:>12} {:>14}",
+        "events table", "events/s", "CPU µs/event", "bytes/event"
+    );
+    let dir = tempfile::tempdir()?;
+    let variants = [
+        Variant::None,
+        Variant::Uid,
+        Variant::Seed,
+        Variant::All,
+        Variant::AllTimeOrdered,
+    ];
+    for (n, indexes) in variants.into_iter().enumerate() {
+        let path = dir.path().join(format!("rate-{n}.db"));
+        let conn = open(&path, indexes)?;
+        let wal = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path.with_extension("db-wal"))?;
+        let uid: fn() -> String = match indexes {
+            Variant::AllTimeOrdered => time_prefixed_uid,
+            _ => || uid::generate(uid::EVENT),
+        };
+        let history = Insert {
+            sessions_from: 1,
+            count: args.history,
+            batch: 1000,
+            uid,
+            wal: None,
+        };
+        history.run(&conn, |i| DURATION * i as f64 / args.history as f64)?;
+        let (cpu0, written0, started) = (cpu_seconds()?, bytes_written()?, Instant::now());
+        let measured = Insert {
+            sessions_from: SESSIONS + 1,
+            count: args.events,
+            batch: args.batch,
+            uid,
+            wal: Some(&wal),
+        };
+        // Prompt time advances through 20 s like a premiere's; each event
+        // lands up to 2 s after the clock, as participants answer.
+        measured.run(&conn, |i| 60.0 + 20.0 * i as f64 / args.events as f64)?;
+        let (wall, cpu) = (started.elapsed().as_secs_f64(), cpu_seconds()? - cpu0);
+        let written = bytes_written()? - written0;
+        let per = |x: f64| x / args.events as f64;
+        println!(
+            "{:<34} {:>10.0} {:>12.1} {:>14.0}",
+            indexes.label(),
+            args.events as f64 / wall,
+            per(cpu) * 1e6,
+            per(written as f64)
+        );
+    }
+    Ok(())
+}
+
+/// A fresh database with the schema reduced to `indexes`, one prompt and
+/// its sessions, with the server's pragmas (checkpoints left to SQLite).
+fn open(path: &Path, indexes: Variant) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -8192; PRAGMA mmap_size = 1073741824;",
+    )?;
+    for (_, sql) in migrations(Dialect::Sqlite) {
+        conn.execute_batch(&sql)?;
+    }
+    conn.execute_batch(indexes.reduce())?;
+    conn.execute(
+        "INSERT INTO interactive_prompts(uid, prompt, duration_seconds, created_at) VALUES (?1, '{}', ?2, ?3)",
+        params![uid::generate(uid::PROMPT), DURATION as i64, now()],
+    )?;
+    conn.execute_batch("BEGIN")?;
+    for s in 1..=2 * SESSIONS {
+        conn.execute(
+            "INSERT INTO users(id, sub, created_at) VALUES (?1, ?2, ?3)",
+            params![s, format!("user-{s}"), now()],
+        )?;
+        conn.execute(
+            "INSERT INTO interactive_prompt_sessions(id, interactive_prompt_id, user_id, uid) VALUES (?1, 1, ?1, ?2)",
+            params![s, uid::generate(uid::SESSION)],
+        )?;
+    }
+    conn.execute_batch("COMMIT")?;
+    Ok(conn)
+}
+
+/// A run of inserts of numeric events, each in a random one of
+/// [`SESSIONS`] sessions.
+struct Insert<'a> {
+    /// The first of the sessions' ids.
+    sessions_from: i64,
+    count: u64,
+    /// Events per commit.
+    batch: u64,
+    uid: fn() -> String,
+    /// The WAL file, fsynced after each commit when given.
+    wal: Option<&'a std::fs::File>,
+}
+
+impl Insert<'_> {
+    /// Inserts event `i` at prompt time `time(i)` plus up to 2 s.
+    fn run(&self, conn: &Connection, time: impl Fn(u64) -> f64) -> Result<(), Box<dyn Error>> {
+        let mut rng = rand::rng();
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at)
+             VALUES (?1, ?2, 'numeric', ?3, ?4, ?5)",
+        )?;
+        for start in (0..self.count).step_by(self.batch as usize) {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            for i in start..(start + self.batch).min(self.count) {
+                let data = format!("{{\"rating\":{}}}", rng.random_range(1..=10));
+                let t = (time(i) + rng.random_range(0.0..2.0)).min(DURATION);
+                let session = self.sessions_from + rng.random_range(0..SESSIONS);
+                stmt.execute(params![(self.uid)(), session, data, t, now()])?;
+            }
+            conn.execute_batch("COMMIT")?;
+            if let Some(wal) = self.wal {
+                wal.sync_data()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Not SPEC §1's uid: 6 bytes of milliseconds since 1970, then 10 random
+/// bytes, so that new uids land near each other in the `uid` index.
+fn time_prefixed_uid() -> String {
+    let millis = (now() * 1000.0) as u64;
+    let mut bytes: [u8; 16] = rand::random();
+    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    format!("{}_{}", uid::EVENT, URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64()
+}
+
+/// This process's user + system CPU time.
+fn cpu_seconds() -> std::io::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or("", |(_, r)| r)
+        .split(' ')
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime, in clock ticks of 1/100 s (Linux's USER_HZ).
+    Ok((ticks(11) + ticks(12)) / 100.0)
+}
+
+/// Bytes this process has written (`wchar` of `/proc/self/io`).
+fn bytes_written() -> std::io::Result<u64> {
+    let io = std::fs::read_to_string("/proc/self/io")?;
+    Ok(io
+        .lines()
+        .find_map(|l| l.strip_prefix("wchar: "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
