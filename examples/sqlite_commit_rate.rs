@@ -128,13 +128,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         Variant::All,
         Variant::AllTimeOrdered,
     ];
-    for (n, indexes) in variants.into_iter().enumerate() {
+    for (n, variant) in variants.into_iter().enumerate() {
         let path = dir.path().join(format!("rate-{n}.db"));
-        let conn = open(&path, indexes)?;
+        let conn = open(&path, variant)?;
         let wal = std::fs::OpenOptions::new()
             .write(true)
             .open(path.with_extension("db-wal"))?;
-        let uid: fn() -> String = match indexes {
+        let uid: fn() -> String = match variant {
             Variant::AllTimeOrdered => time_prefixed_uid,
             _ => || uid::generate(uid::EVENT),
         };
@@ -162,7 +162,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         let per = |x: f64| x / args.events as f64;
         println!(
             "{:<34} {:>10.0} {:>12.1} {:>14.0}",
-            indexes.label(),
+            variant.label(),
             args.events as f64 / wall,
             per(cpu) * 1e6,
             per(written as f64)
@@ -171,9 +171,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// A fresh database with the schema reduced to `indexes`, one prompt and
+/// A fresh database with the schema reduced to `variant`'s indexes, one prompt and
 /// its sessions, with the server's pragmas (checkpoints left to SQLite).
-fn open(path: &Path, indexes: Variant) -> rusqlite::Result<Connection> {
+fn open(path: &Path, variant: Variant) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
@@ -182,7 +182,7 @@ fn open(path: &Path, indexes: Variant) -> rusqlite::Result<Connection> {
     for (_, sql) in migrations(Dialect::Sqlite) {
         conn.execute_batch(&sql)?;
     }
-    conn.execute_batch(indexes.reduce())?;
+    conn.execute_batch(variant.reduce())?;
     conn.execute(
         "INSERT INTO interactive_prompts(uid, prompt, duration_seconds, created_at) VALUES (?1, '{}', ?2, ?3)",
         params![uid::generate(uid::PROMPT), DURATION as i64, now()],
