@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite:
 #   1. unit tests, doc tests, and the integration suite (tests/it) on SQLite
-#      files with in-process pub/sub;
+#      files with in-process pub/sub; a tiny run of the SQLite floor example;
 #   2. the integration suite again on PostgreSQL with Redis pub/sub (a fresh
 #      database per test);
 #   3. the tests that restart the shared Redis, alone;
