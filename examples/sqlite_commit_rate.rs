@@ -17,11 +17,12 @@
 
 use std::error::Error;
 use std::path::Path;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chorus::domain::uid;
+use chorus::storage::now;
 use chorus::storage::schema::{Dialect, migrations};
 use rand::Rng;
 use rusqlite::{Connection, params};
@@ -247,13 +248,6 @@ fn time_prefixed_uid() -> String {
     let mut bytes: [u8; 16] = rand::random();
     bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
     format!("{}_{}", uid::EVENT, URL_SAFE_NO_PAD.encode(bytes))
-}
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs_f64()
 }
 
 /// This process's user + system CPU time.
