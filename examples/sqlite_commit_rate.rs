@@ -24,6 +24,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chorus::domain::uid;
 use chorus::storage::now;
 use chorus::storage::schema::{Dialect, migrations};
+use chorus::storage::sqlite::{CACHE_PRAGMAS, PRAGMAS};
 use rand::Rng;
 use rusqlite::{Connection, params};
 
@@ -176,10 +177,11 @@ fn main() -> Result<(), Box<dyn Error>> {
 /// its sessions, with the server's pragmas (checkpoints left to SQLite).
 fn open(path: &Path, variant: Variant) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-         PRAGMA cache_size = -8192; PRAGMA mmap_size = 1073741824;",
-    )?;
+    conn.execute_batch(PRAGMAS)?;
+    conn.execute_batch(CACHE_PRAGMAS)?;
+    // The server checkpoints on a thread of its own; here SQLite does, at
+    // its default length.
+    conn.execute_batch("PRAGMA wal_autocheckpoint = 1000;")?;
     for (_, sql) in migrations(Dialect::Sqlite) {
         conn.execute_batch(&sql)?;
     }

@@ -13,19 +13,21 @@ use crate::storage::schema::{self, Dialect};
 /// [`super::writer`]), so an acknowledged event survives a crash of the
 /// process or the machine as with `synchronous = FULL`; checkpoints are
 /// synced by SQLite (`NORMAL`).
-const PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+pub const PRAGMAS: &str = "PRAGMA journal_mode = WAL;
     PRAGMA synchronous = NORMAL;
     PRAGMA foreign_keys = ON;
     PRAGMA busy_timeout = 10000;";
 
 /// Memory for pages, and the file mapped for reads (pages not in the
 /// cache come from the OS's page cache without a `read` call). 8 MiB
-/// measured best for ingest, empty or with 1 M events stored: SQLite scans
-/// its whole page-cache hash table at every commit, so 64 MiB cost more
-/// than the re-reads it saved (BENCHMARKS.md). The writer never checkpoints: [`checkpointer`]
-/// does, on its own connection, so the writer does not stall while a
-/// large database's scattered pages are written back.
-const CACHE_PRAGMAS: &str = "PRAGMA cache_size = -8192;
+/// measured best for ingest, empty or with 1 M events stored: on a
+/// database under 1 GiB SQLite walks its whole page-cache hash table at
+/// most commits (a B-tree rebalance parks a page under the pending-byte
+/// page's number), so 64 MiB cost more than the re-reads it saved
+/// (BENCHMARKS.md, *Where the time goes*). The writer never checkpoints:
+/// [`checkpointer`] does, on its own connection, so the writer does not
+/// stall while a large database's scattered pages are written back.
+pub const CACHE_PRAGMAS: &str = "PRAGMA cache_size = -8192;
     PRAGMA mmap_size = 1073741824;
     PRAGMA wal_autocheckpoint = 0;";
 

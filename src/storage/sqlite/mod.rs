@@ -10,6 +10,8 @@ mod reads;
 mod writer;
 mod writes;
 
+pub use self::connection::{CACHE_PRAGMAS, PRAGMAS};
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
