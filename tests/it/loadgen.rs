@@ -69,6 +69,30 @@ async fn ingest_at_tiny_scale_accepts_events_without_errors() {
 }
 
 #[tokio::test]
+async fn ingest_open_loop_paces_requests_at_the_asked_rate() {
+    let app = spawn_app().await;
+    let report = loadgen(
+        &app.base,
+        &[
+            "ingest",
+            "--seconds",
+            "2",
+            "--connections",
+            "4",
+            "--users",
+            "16",
+            "--rate",
+            "100",
+        ],
+    );
+    assert!(report.contains("open loop at 100 requests/s"), "{report}");
+    let sent = figure(&report, "requests/s");
+    assert!(sent > 0.0 && sent <= 110.0, "paced at {sent}/s: {report}");
+    assert!(figure(&report, "accepted events") > 0.0, "{report}");
+    assert_clean(&report);
+}
+
+#[tokio::test]
 async fn stats_at_tiny_scale_answers_requests_without_errors() {
     let app = spawn_app().await;
     let report = loadgen(
