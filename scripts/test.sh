@@ -13,9 +13,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
 
-# Drop databases left behind by earlier runs.
+# Drop test databases left behind by runs that ended over three hours ago
+# (named chorus_t_<unix seconds>_<random>; a concurrent run's are younger).
+cutoff=$(( $(date +%s) - 3 * 3600 ))
 psql -h 127.0.0.1 -U postgres -d test -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'chorus_t_%'" 2>/dev/null |
-  while read -r db; do psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; done
+  while read -r db; do
+    created="${db#chorus_t_}"; created="${created%%_*}"
+    if [[ "$created" =~ ^[0-9]+$ && "$created" -gt 1000000000 && "$created" -gt "$cutoff" ]]; then continue; fi
+    psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+  done
 
 threads="${CHORUS_TEST_THREADS:-4}"
 cargo build --locked --bins --tests --examples

@@ -73,7 +73,13 @@ pub async fn fresh_postgres_database() -> String {
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is unreachable: {e}"));
     tokio::spawn(conn);
-    let name = format!("chorus_t_{}", rand::random::<u64>());
+    // The creation time in the name lets `scripts/test.sh` drop only
+    // databases left behind by runs that are over, not a concurrent run's.
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let name = format!("chorus_t_{created}_{}", rand::random::<u32>());
     client
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
