@@ -42,31 +42,16 @@ export class Client {
   }
 
   /** Starts a session of the prompt `promptUid` for the user (`start_session`). */
-  async startSession(promptUid) {
+  startSession(promptUid) {
     if (typeof promptUid !== 'string' || !promptUid) {
       throw new InvalidArgumentError('startSession(promptUid): promptUid must be a non-empty string');
     }
-    const started = await this.transport.request({
+    return this.transport.request({
       method: 'POST',
       path: 'api/1/interactive_prompts/start_session',
       body: { interactive_prompt_uid: promptUid },
       auth: 'user',
-    });
-    return new Session(this, this.transport, started);
-  }
-
-  /** Starts a session of a named prompt's current instance (`start_public`). */
-  async startPublicSession(identifier) {
-    if (typeof identifier !== 'string' || !/^[a-z0-9-]{1,64}$/.test(identifier)) {
-      throw new InvalidArgumentError('startPublicSession(identifier): identifier must be 1–64 of a-z, 0-9 and -');
-    }
-    const started = await this.transport.request({
-      method: 'POST',
-      path: 'api/1/interactive_prompts/start_public',
-      body: { identifier },
-      auth: 'user',
-    });
-    return new Session(this, this.transport, started);
+    }).then((started) => new Session(this, this.transport, started));
   }
 
   /** A session started earlier (its `toJSON()`, or the `start_session` body), to carry on with. */

@@ -18,7 +18,7 @@ export async function everyCall(): Promise<void> {
   });
   const bases: string[] = client.baseUrls;
   const session: Session = await client.startSession('ip_x');
-  const other: Session = await client.startPublicSession('onboarding-poll');
+  const other: Session = await client.startSession('ip_y');
   const kept: StartedSession = session.toJSON();
   const again: Session = client.resumeSession(kept);
   const clock = startClock(0);
