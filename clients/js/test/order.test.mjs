@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { ENGINE, allEvents, clientFor, createPrompt, newSub, startCluster } from './support.mjs';
 
 let cluster;
-before(async () => { cluster = await startCluster(); });
+// A low per-session rate (5 events/s) makes the server answer 429s with
+// Retry-After whatever the engine's speed.
+before(async () => { cluster = await startCluster({ extra: ['--session-event-rate', '5'] }); });
 after(async () => { await cluster.close(); });
 
 test(`many events fired at once by several sessions are stored in order, each once (${ENGINE})`, async () => {
@@ -39,7 +41,7 @@ test(`many events fired at once by several sessions are stored in order, each on
   const results = await Promise.all(promises.map((p) => Promise.all(p)));
   await Promise.all(sessions.map((s) => s.idle()));
   assert.ok(sessions.every((s) => s.pending === 0));
-  assert.ok(statuses.includes(429), 'the rate limit was reached (20 events per second per session) and retried');
+  assert.ok(statuses.includes(429), 'the rate limit was reached and retried');
 
   const stored = await allEvents(sessions[0]);
   assert.equal(stored.length, 3 * 42, 'none lost, none doubled');

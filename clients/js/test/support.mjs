@@ -103,18 +103,18 @@ export async function startServer(database, { listen = '127.0.0.1:0', extra = []
  * This engine's deployment: one server on SQLite; two server processes
  * sharing a PostgreSQL database and Redis. → `{servers, bases, restart(i), close()}`.
  */
-export async function startCluster() {
+export async function startCluster({ extra = [] } = {}) {
   const db = freshDatabase();
   const count = ENGINE === 'postgres' ? 2 : 1;
   const servers = [];
-  for (let i = 0; i < count; i++) servers.push(await startServer(db.url));
+  for (let i = 0; i < count; i++) servers.push(await startServer(db.url, { extra }));
   return {
     servers,
     get bases() { return servers.map((s) => s.base); },
     database: db.url,
     /** Starts server `i` again on the same address (after a kill). */
     async restart(i) {
-      servers[i] = await startServer(db.url, { listen: servers[i].listen });
+      servers[i] = await startServer(db.url, { listen: servers[i].listen, extra });
       return servers[i];
     },
     async close() {
