@@ -11,31 +11,49 @@ import { ENGINE, allEvents, clientFor, createPrompt, newSub, startCluster } from
 
 const EVENT_POST = 'POST /api/1/interactive_prompts/events/';
 
+/** An HTTP answer made by the proxy itself, as a load balancer would. */
+function answer(status, reason, type, extra = '') {
+  const body = JSON.stringify({ type, message: `the proxy answered ${status}` });
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n${extra}connection: close\r\n\r\n${body}`;
+}
+
 /**
- * A proxy to `target` (an http://host:port URL). `drop('response')` makes
- * the next event POST reach the server but lose its answer;
- * `drop('request')` makes it go nowhere.
+ * A proxy to `target` (an http://host:port URL). For the next event POST,
+ * `drop('response')` lets it reach the server but loses the answer;
+ * `drop('request')` sends it nowhere; `drop('busy')` answers 503 with
+ * `Retry-After: 1` without forwarding; `drop('gateway')` forwards it and
+ * answers 502 in place of the server's answer.
  */
 async function startProxy(target) {
   const { hostname, port } = new URL(target);
   let armed = null;
-  const stats = { dropped: 0, eventPosts: 0 };
+  const stats = { dropped: 0, eventPosts: 0, postedAt: [] };
   const sockets = new Set();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(port), hostname);
     sockets.add(client); sockets.add(upstream);
-    let loseAnswer = false;
+    let replaceAnswer = null;
     const cut = () => { client.destroy(); upstream.destroy(); };
     client.on('data', (chunk) => {
       if (chunk.includes(EVENT_POST)) {
         stats.eventPosts++;
-        if (armed === 'request') { armed = null; stats.dropped++; cut(); return; }
-        if (armed === 'response') { armed = null; loseAnswer = true; }
+        stats.postedAt.push(Date.now());
+        const what = armed;
+        armed = null;
+        if (what === 'request') { stats.dropped++; cut(); return; }
+        if (what === 'busy') {
+          stats.dropped++;
+          client.end(answer(503, 'Service Unavailable', 'unavailable', 'retry-after: 1\r\n'));
+          upstream.destroy();
+          return;
+        }
+        if (what === 'response') replaceAnswer = () => cut();
+        if (what === 'gateway') replaceAnswer = () => { client.end(answer(502, 'Bad Gateway', 'bad_gateway')); upstream.destroy(); };
       }
       upstream.write(chunk);
     });
     upstream.on('data', (chunk) => {
-      if (loseAnswer) { stats.dropped++; cut(); return; }
+      if (replaceAnswer) { stats.dropped++; replaceAnswer(); return; }
       client.write(chunk);
     });
     for (const s of [client, upstream]) {
@@ -116,4 +134,20 @@ test(`events queued behind a lost answer keep their order (${ENGINE})`, async ()
   const stored = (await allEvents(session)).filter((e) => e.session_uid === session.sessionUid);
   assert.deepEqual(stored.map((e) => e.uid), results.map((e) => e.uid));
   assert.deepEqual(stored.map((e) => e.prompt_time), [0, 1, 2, 3, 4]);
+});
+
+test(`a 503 from in front of the server is retried after its Retry-After; a 502 after the server stored the event resolves to it (${ENGINE})`, async () => {
+  const uid = await createPrompt(cluster.bases[0], 'word', 10);
+  const session = await clientFor([proxy.url], newSub('lossy')).startSession(uid);
+  await session.join(0);
+  const firstTry = proxy.stats.postedAt.length;
+  proxy.drop('busy');
+  const chosen = await session.respondWord(1, 2);
+  const [busyAt, retriedAt] = proxy.stats.postedAt.slice(firstTry, firstTry + 2);
+  assert.ok(retriedAt - busyAt >= 950, `retried ${retriedAt - busyAt} ms later, not after Retry-After: 1`);
+  assert.deepEqual((await storedAt(session, 'word_prompt_response', 1)).map((e) => e.uid), [chosen.uid]);
+
+  proxy.drop('gateway');
+  const liked = await session.like(2);
+  assert.deepEqual((await storedAt(session, 'like', 2)).map((e) => e.uid), [liked.uid], 'stored once, and the call has its uid');
 });
