@@ -71,39 +71,41 @@ export class Transport {
     this.timeoutMs = options.timeoutMs;
     /** Index of the base URL tried first; moves on after a network error. */
     this.preferred = 0;
-    /** @type {Promise<string> | null} */
+    /** @type {{promise: Promise<string>, value: string | undefined} | null} */
     this.userToken = null;
   }
 
   /** The current user token, asking the app for one when there is none. */
   currentUserToken() {
     if (!this.userToken) this.userToken = this.askUserToken(null);
-    return this.userToken;
+    return this.userToken.promise;
   }
 
   /**
-   * Asks the app for a fresh token after the server refused `refused`;
-   * requests refused together share one call.
+   * Asks the app for a fresh token after the server refused `refused`,
+   * unless a newer one was asked for already: requests refused together
+   * share one call.
    * @param {string} refused
    */
-  async refreshUserToken(refused) {
-    const current = this.userToken && (await this.userToken.catch(() => null));
-    if (current === refused) this.userToken = this.askUserToken(refused);
-    return this.userToken;
+  refreshUserToken(refused) {
+    if (!this.userToken || this.userToken.value === refused) this.userToken = this.askUserToken(refused);
+    return this.userToken.promise;
   }
 
   /** @param {string | null} refused */
   askUserToken(refused) {
-    const asked = (async () => {
+    const entry = { promise: null, value: undefined };
+    entry.promise = (async () => {
       const token = await this.getUserToken({ refused });
       if (typeof token !== 'string' || !token) {
         throw new InvalidArgumentError('getUserToken() must resolve to a non-empty string');
       }
+      entry.value = token;
       return token;
     })();
-    // A failed call is not cached: the next request asks again.
-    asked.catch(() => { if (this.userToken === asked) this.userToken = null; });
-    return asked;
+    // A failed call is not kept: the next request asks again.
+    entry.promise.catch(() => { if (this.userToken === entry) this.userToken = null; });
+    return entry;
   }
 
   /**

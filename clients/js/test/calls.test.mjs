@@ -129,21 +129,28 @@ describe(`every call of the package (${ENGINE})`, () => {
     const sub = newSub('tokens');
     const asked = [];
     let expired = true;
-    const client = new Client({
-      baseUrl: cluster.bases,
-      getUserToken: ({ refused }) => {
-        asked.push(refused);
-        const token = userToken(sub, { expiresIn: expired ? -120 : 3600 });
-        expired = false;
-        return token;
-      },
-    });
+    // The first token handed out has expired; later ones are fresh.
+    const getUserToken = ({ refused }) => {
+      asked.push(refused);
+      const token = userToken(sub, { expiresIn: expired ? -120 : 3600 });
+      expired = false;
+      return token;
+    };
+    const client = new Client({ baseUrl: cluster.bases, getUserToken });
     const s = await client.startSession(uid);
     assert.equal(asked.length, 2, 'called again after the 403');
     assert.equal(asked[0], null);
     assert.ok(asked[1], 'told which token was refused');
     await s.join(0);
     assert.equal(asked.length, 2, 'the fresh token is kept');
+
+    // Requests refused together share one fresh token.
+    asked.length = 0;
+    expired = true;
+    const together = new Client({ baseUrl: cluster.bases, getUserToken });
+    const sessions = await Promise.all([1, 2, 3, 4].map(() => together.startSession(uid)));
+    assert.equal(new Set(sessions.map((x) => x.sessionUid)).size, 4);
+    assert.equal(asked.length, 2, 'one call for the first token, one after the 403s');
 
     const forged = new Client({ baseUrl: cluster.bases, getUserToken: () => userToken(sub, { secret: 'not-the-secret' }) });
     await assert.rejects(forged.startSession(uid), (e) => e instanceof ForbiddenError && e.status === 403 && e.type === 'invalid');
