@@ -1,14 +1,14 @@
 // The Chorus web client: pick a prompt, take it, and watch the room.
-// It uses only the public HTTP API and the live stream.
+// It uses only the public HTTP API and the live stream, through the
+// client package (clients/js, served at /client/) that apps use too.
 
-import * as api from './api.js';
-import { LiveStream } from './stream.js';
+import { Client, devLogin, devPrompts } from '/client/index.js';
 import { Room, clockText } from './room.js';
 import { buildControls, styleLabel } from './controls.js';
 import { drawChart } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
-const ROUTES = { numeric: 'respond_numeric_prompt', color: 'respond_color_prompt', word: 'respond_word_prompt' };
+const STREAM = { bandwidth: 20, lookback: 1.5, lookahead: 1.5 };
 let current = null;
 
 function show(view) {
@@ -21,15 +21,25 @@ function defaultName() {
   return localStorage.getItem('chorus.name') || `Guest ${100 + Math.floor(Math.random() * 900)}`;
 }
 
-/** A dev-mode user token for the name in the form (cached per name). */
-async function userToken() {
+/** The name in the form (remembered). */
+function currentName() {
   const name = $('name').value.trim() || defaultName();
   localStorage.setItem('chorus.name', name);
-  const cached = JSON.parse(localStorage.getItem('chorus.user') || 'null');
-  if (cached && cached.name === name && cached.expires > Date.now()) return cached.jwt;
-  const jwt = await api.devLogin(name);
-  localStorage.setItem('chorus.user', JSON.stringify({ name, jwt, expires: Date.now() + 12 * 3600e3 }));
-  return jwt;
+  return name;
+}
+
+/**
+ * The client's source of user tokens: a dev-mode token for `name`, cached
+ * per name; a token the server refused is replaced by a fresh one.
+ */
+function devTokens(name) {
+  return async ({ refused }) => {
+    const cached = JSON.parse(localStorage.getItem('chorus.user') || 'null');
+    if (cached && cached.name === name && cached.expires > Date.now() && cached.jwt !== refused) return cached.jwt;
+    const { user_jwt: jwt } = await devLogin(location.origin, name);
+    localStorage.setItem('chorus.user', JSON.stringify({ name, jwt, expires: Date.now() + 12 * 3600e3 }));
+    return jwt;
+  };
 }
 
 async function home() {
@@ -42,7 +52,7 @@ async function home() {
   error.hidden = true;
   let prompts;
   try {
-    prompts = await api.listPrompts();
+    prompts = await devPrompts(location.origin);
   } catch (e) {
     list.replaceChildren();
     error.textContent = e.status === 404
@@ -110,28 +120,20 @@ async function take(promptUid) {
 }
 
 async function startTaking(promptUid) {
-  let user = await userToken();
-  let session;
-  try {
-    session = await api.startSession(user, promptUid);
-  } catch (e) {
-    if (e.status !== 401 && e.status !== 403) throw e;
-    localStorage.removeItem('chorus.user');
-    user = await userToken();
-    session = await api.startSession(user, promptUid);
-  }
-  $('who').textContent = `as ${localStorage.getItem('chorus.name')}`;
-  current = new Take(user, session);
+  const name = currentName();
+  const client = new Client({ baseUrl: location.origin, getUserToken: devTokens(name) });
+  const session = await client.startSession(promptUid);
+  $('who').textContent = `as ${name}`;
+  current = new Take(session);
   current.begin();
 }
 
 class Take {
-  constructor(user, session) {
+  constructor(session) {
     this.session = session;
     this.prompt = session.prompt;
-    this.duration = session.duration_seconds;
-    this.bins = api.binning(this.duration);
-    this.queue = new api.EventQueue(user, session);
+    this.duration = session.durationSeconds;
+    this.bins = session.bins;
     this.stats = new Map();
     this.statsSeq = new Map();
     this.mine = [];
@@ -149,35 +151,49 @@ class Take {
     $('status').textContent = '';
     $('prompt-style').textContent = styleLabel(this.prompt);
     $('prompt-text').textContent = this.prompt.text;
-    this.room = new Room(this.prompt, this.session.session_uid, {
+    this.room = new Room(this.prompt, this.session.sessionUid, {
       users: $('users'), likes: $('likes'), answered: $('answered'), answeredLabel: $('answered-label'),
       distribution: $('distribution'), flow: $('flow'),
     });
+    const s = this.session;
     this.controls = buildControls($('controls'), this.prompt, {
       choose: (i) => this.choose(i),
-      press: (down) => { if (!this.ended) this.send(down ? 'respond_press_prompt/start' : 'respond_press_prompt/end'); },
+      press: (down) => { if (!this.ended) this.send((t) => (down ? s.pressStart(t) : s.pressEnd(t))); },
     });
     $('like').disabled = false;
     this.t0 = performance.now();
-    this.send('join', 0).then(() => this.controls.setEnabled(true));
+    this.send((t) => s.join(t), 0).then(() => this.controls.setEnabled(true));
     this.controls.setEnabled(false);
     // Names travel only on join events; look up those already stored so
     // that replayed answers show who gave them.
-    api.search(this.session, { filters: { evtype: { operator: 'eq', value: 'join' } }, limit: 1000 })
+    s.search({ filters: { evtype: { operator: 'eq', value: 'join' } }, limit: 1000 })
       .then((page) => this.room.learnNames(page.items)).catch(() => {});
-    this.stream = new LiveStream(this.session, () => (performance.now() - this.t0) / 1000, (items) => this.room.addEvents(items));
+    // The stream's events, each when the prompt clock reaches it. Our own
+    // events come from their 201 bodies (the package hands them to the
+    // watch): the stream may thin them away like anyone's when the room
+    // is busier than our bandwidth, since it cannot tell whose viewer we
+    // are; its copies are dropped.
+    this.watcher = s.watch({ ...STREAM, clock: () => (performance.now() - this.t0) / 1000 });
+    this.watcher.on('events', (items) => this.room.addEvents(items));
     this.frame = this.frame.bind(this);
     requestAnimationFrame(this.frame);
   }
 
-  /** Posts an event now (in order); refreshes the totals once stored. */
-  send(route, at = this.clock(), data = {}) {
+  /**
+   * Posts an event at `at` (the clock's time by default) with `post(t)`,
+   * one of the session's calls; the package sends a session's events in
+   * order and retries them safely. Refreshes the totals once stored.
+   */
+  send(post, at = this.clock()) {
     const t = Math.round(at * 1000) / 1000;
-    return this.queue.post(route, t, data).then((stored) => {
-      // Our own answers show at once, from the 201 body: the stream may
-      // thin them away like anyone's when the room is busier than our
-      // bandwidth (it cannot tell whose viewer we are); its copy is dropped.
-      if (stored && this.stream) this.stream.own(stored);
+    let posted;
+    try {
+      posted = post(t);
+    } catch (e) {
+      failed(e);
+      return Promise.resolve();
+    }
+    return posted.then(() => {
       const bin = this.bins.binOf(t);
       this.fetchStats(bin);
       if (bin + 1 < this.bins.count) this.fetchStats(bin + 1);
@@ -186,10 +202,10 @@ class Take {
 
   choose(index) {
     const t = this.clock();
-    const data = this.prompt.style === 'numeric' ? { rating: this.prompt.min + index } : { index };
+    const answer = this.prompt.style === 'numeric' ? this.prompt.min + index : index;
     this.mine.push({ t, index });
     this.room.setMine(index);
-    this.send(ROUTES[this.prompt.style], t, data);
+    this.send((at) => this.session.respond(at, answer), t);
   }
 
   like() {
@@ -197,14 +213,14 @@ class Take {
     b.classList.remove('pop');
     void b.offsetWidth;
     b.classList.add('pop');
-    this.send('like');
+    this.send((t) => this.session.like(t));
   }
 
   /** Fetches the stats of `bin`, keeping only the newest answer. */
   fetchStats(bin) {
     const seq = (this.statsSeq.get(bin) || 0) + 1;
     this.statsSeq.set(bin, seq);
-    api.stats(this.session, bin).then((s) => {
+    this.session.stats(bin).then((s) => {
       if (this.statsSeq.get(bin) === seq) this.stats.set(bin, s);
     }).catch(() => {});
   }
@@ -232,13 +248,13 @@ class Take {
     this.ended = true;
     this.controls.setEnabled(false);
     $('like').disabled = true;
-    if (this.controls.pressing) this.send('respond_press_prompt/end', this.duration);
-    await this.send('leave', this.duration);
+    if (this.controls.pressing) this.send((t) => this.session.pressEnd(t), this.duration);
+    await this.send((t) => this.session.leave(t), this.duration);
     $('status').textContent = 'Done. Thank you!';
-    setTimeout(() => this.stream.close(), 1500);
+    setTimeout(() => this.watcher.stop(), 1500);
     let tl;
     try {
-      tl = await api.timeline(this.session);
+      tl = await this.session.timeline();
     } catch (e) {
       failed(e);
       return;
@@ -251,10 +267,10 @@ class Take {
 
   stop() {
     this.stopped = true;
-    this.stream.close();
+    this.watcher.stop();
     if (!this.ended) {
-      if (this.controls.pressing) this.send('respond_press_prompt/end');
-      this.send('leave');
+      if (this.controls.pressing) this.send((t) => this.session.pressEnd(t));
+      this.send((t) => this.session.leave(t));
     }
   }
 }

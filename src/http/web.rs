@@ -1,26 +1,32 @@
-//! The web client (SPEC §11), embedded in the binary: `GET /` serves the
-//! page and `GET /assets/{file}` its scripts and styles.
+//! The web client (docs/web-client.md), embedded in the binary: `GET /`
+//! serves the page, `GET /assets/{file}` its scripts and styles, and `GET
+//! /client/{file}` the modules of the JavaScript client package
+//! (`clients/js/src`), which the page's scripts import.
 //!
-//! The files live in `web/` and are compiled in with `include_str!`, so
-//! the binary is the whole deployment: there is no separate web server and
-//! nothing is fetched from elsewhere. The page talks to the server only
-//! through the public HTTP API and the live stream.
+//! The files are compiled in with `include_str!`, so the binary is the
+//! whole deployment: there is no separate web server and nothing is
+//! fetched from elsewhere. The page talks to the server only through the
+//! public HTTP API and the live stream, by way of the same package apps
+//! use. Every file carries an `ETag` (a hash of its text, computed at
+//! compile time) and `Cache-Control: no-cache`: browsers revalidate, and
+//! an unchanged file costs a `304`.
 
 use axum::Router;
 use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::error::ApiError;
 use super::state::AppState;
 
-/// One embedded file: its name under `/assets/`, content type and text.
+/// One embedded file: its name, content type, text and entity tag.
 struct Asset {
     name: &'static str,
     content_type: &'static str,
     body: &'static str,
+    etag: u64,
 }
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -29,13 +35,11 @@ const CSS: &str = "text/css; charset=utf-8";
 const SVG: &str = "image/svg+xml";
 
 /// The page itself.
-const INDEX: &str = include_str!("../../web/index.html");
+const INDEX: Asset = asset("index.html", HTML, include_str!("../../web/index.html"));
 
 /// Everything under `/assets/`.
 const ASSETS: &[Asset] = &[
     asset("style.css", CSS, include_str!("../../web/style.css")),
-    asset("api.js", JS, include_str!("../../web/api.js")),
-    asset("stream.js", JS, include_str!("../../web/stream.js")),
     asset("room.js", JS, include_str!("../../web/room.js")),
     asset("chart.js", JS, include_str!("../../web/chart.js")),
     asset("controls.js", JS, include_str!("../../web/controls.js")),
@@ -43,27 +47,115 @@ const ASSETS: &[Asset] = &[
     asset("icon.svg", SVG, include_str!("../../web/icon.svg")),
 ];
 
+/// Everything under `/client/`: the client package's modules.
+const CLIENT: &[Asset] = &[
+    asset(
+        "index.js",
+        JS,
+        include_str!("../../clients/js/src/index.js"),
+    ),
+    asset(
+        "client.js",
+        JS,
+        include_str!("../../clients/js/src/client.js"),
+    ),
+    asset(
+        "session.js",
+        JS,
+        include_str!("../../clients/js/src/session.js"),
+    ),
+    asset(
+        "watch.js",
+        JS,
+        include_str!("../../clients/js/src/watch.js"),
+    ),
+    asset(
+        "pending.js",
+        JS,
+        include_str!("../../clients/js/src/pending.js"),
+    ),
+    asset("http.js", JS, include_str!("../../clients/js/src/http.js")),
+    asset(
+        "retry.js",
+        JS,
+        include_str!("../../clients/js/src/retry.js"),
+    ),
+    asset(
+        "clock.js",
+        JS,
+        include_str!("../../clients/js/src/clock.js"),
+    ),
+    asset(
+        "errors.js",
+        JS,
+        include_str!("../../clients/js/src/errors.js"),
+    ),
+    asset("dev.js", JS, include_str!("../../clients/js/src/dev.js")),
+];
+
 const fn asset(name: &'static str, content_type: &'static str, body: &'static str) -> Asset {
     Asset {
         name,
         content_type,
         body,
+        etag: fnv1a(body.as_bytes()),
     }
+}
+
+/// FNV-1a, 64 bits: cheap, and good enough to tell versions of a file apart.
+const fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    hash
 }
 
 /// The routes of the web client.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
-        .route("/assets/{file}", get(file))
+        .route("/assets/{file}", get(asset_file))
+        .route("/client/{file}", get(client_file))
 }
 
-fn respond(content_type: &'static str, body: &'static str) -> Response {
-    let mut response = body.into_response();
+async fn index(headers: HeaderMap) -> Response {
+    serve(&headers, &INDEX)
+}
+
+async fn asset_file(headers: HeaderMap, name: Result<Path<String>, PathRejection>) -> Response {
+    file(ASSETS, &headers, name)
+}
+
+async fn client_file(headers: HeaderMap, name: Result<Path<String>, PathRejection>) -> Response {
+    file(CLIENT, &headers, name)
+}
+
+/// The file, or `304 Not Modified` when the browser holds this version.
+fn serve(request: &HeaderMap, asset: &'static Asset) -> Response {
+    let etag =
+        HeaderValue::from_str(&format!("\"{:016x}\"", asset.etag)).expect("hex is a valid header");
+    let fresh = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut response = asset.body.into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(asset.content_type),
+        );
+        response
+    };
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    // The files change with the binary; revalidating is cheap and avoids
-    // a stale script after an upgrade.
+    headers.insert(header::ETAG, etag);
+    // The files change with the binary: revalidate every time (cheap,
+    // thanks to the ETag), so that an upgrade never leaves a stale script.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -72,14 +164,14 @@ fn respond(content_type: &'static str, body: &'static str) -> Response {
     response
 }
 
-async fn index() -> Response {
-    respond(HTML, INDEX)
-}
-
-async fn file(name: Result<Path<String>, PathRejection>) -> Response {
+fn file(
+    files: &'static [Asset],
+    headers: &HeaderMap,
+    name: Result<Path<String>, PathRejection>,
+) -> Response {
     let name = name.map_or_else(|_| String::new(), |Path(name)| name);
-    match ASSETS.iter().find(|a| a.name == name) {
-        Some(a) => respond(a.content_type, a.body),
+    match files.iter().find(|a| a.name == name) {
+        Some(a) => serve(headers, a),
         None => ApiError::not_found("not_found", "no such asset").into_response(),
     }
 }
@@ -88,20 +180,75 @@ async fn file(name: Result<Path<String>, PathRejection>) -> Response {
 mod tests {
     use super::*;
 
+    /// The names that follow `marker` up to a closing quote in `text`.
+    fn linked<'a>(text: &'a str, marker: &str) -> Vec<&'a str> {
+        text.split(marker)
+            .skip(1)
+            .map(|rest| rest.split(['"', '\'']).next().unwrap())
+            .collect()
+    }
+
     #[test]
     fn every_asset_the_page_links_is_embedded() {
-        for a in ASSETS {
+        for a in ASSETS.iter().chain(CLIENT) {
             assert!(!a.body.is_empty(), "{} is empty", a.name);
         }
-        let linked = INDEX
-            .split("/assets/")
-            .skip(1)
-            .map(|rest| rest.split('"').next().unwrap());
-        for name in linked {
+        for name in linked(INDEX.body, "/assets/") {
             assert!(
                 ASSETS.iter().any(|a| a.name == name),
                 "index.html links /assets/{name}, which is not embedded"
             );
         }
+    }
+
+    #[test]
+    fn every_module_the_scripts_import_is_embedded() {
+        for a in ASSETS.iter().chain(CLIENT) {
+            for name in linked(a.body, "from '/client/") {
+                assert!(
+                    CLIENT.iter().any(|c| c.name == name),
+                    "{} imports /client/{name}, which is not embedded",
+                    a.name
+                );
+            }
+            let siblings = if CLIENT.iter().any(|c| std::ptr::eq(c, a)) {
+                CLIENT
+            } else {
+                ASSETS
+            };
+            for name in linked(a.body, "from './") {
+                assert!(
+                    siblings.iter().any(|c| c.name == name),
+                    "{} imports ./{name}, which is not embedded beside it",
+                    a.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_module_of_the_client_package_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/js/src");
+        for entry in std::fs::read_dir(dir).expect("clients/js/src") {
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .into_string()
+                .expect("UTF-8 name");
+            if name.ends_with(".js") {
+                assert!(
+                    CLIENT.iter().any(|c| c.name == name),
+                    "clients/js/src/{name} is not served under /client/"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn different_files_have_different_tags() {
+        let mut tags: Vec<u64> = ASSETS.iter().chain(CLIENT).map(|a| a.etag).collect();
+        tags.sort_unstable();
+        tags.dedup();
+        assert_eq!(tags.len(), ASSETS.len() + CLIENT.len());
     }
 }

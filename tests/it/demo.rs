@@ -89,7 +89,8 @@ async fn the_demo_serves_the_web_client_and_its_assets() {
     assert!(html.starts_with("<!doctype html>"), "{html}");
     for (path, ty) in [
         ("/assets/app.js", "text/javascript; charset=utf-8"),
-        ("/assets/stream.js", "text/javascript; charset=utf-8"),
+        ("/client/index.js", "text/javascript; charset=utf-8"),
+        ("/client/watch.js", "text/javascript; charset=utf-8"),
         ("/assets/style.css", "text/css; charset=utf-8"),
         ("/assets/icon.svg", "image/svg+xml"),
     ] {
@@ -97,8 +98,10 @@ async fn the_demo_serves_the_web_client_and_its_assets() {
         assert_eq!(resp.status(), StatusCode::OK, "{path}");
         assert_eq!(content_type(&resp), ty, "{path}");
     }
-    let missing = demo.get("/assets/nope.js", None).await;
-    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    for missing in ["/assets/nope.js", "/assets/stream.js", "/client/nope.js"] {
+        let resp = demo.get(missing, None).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
 }
 
 #[tokio::test]
