@@ -5,8 +5,9 @@
 #   2. the integration suite again on PostgreSQL with Redis pub/sub (a fresh
 #      database per test);
 #   3. the tests that restart the shared Redis, alone;
-#   4. Schemathesis against the served OpenAPI document;
-#   5. the web client in headless Chromium (desktop and phone) and Firefox.
+#   4. the JavaScript client package's tests (clients/js) on both engines;
+#   5. Schemathesis against the served OpenAPI document;
+#   6. the web client in headless Chromium (desktop and phone) and Firefox.
 # PostgreSQL and Redis are started first if they are stopped; tests that
 # need them fail (never skip) when they are unreachable.
 set -euo pipefail
@@ -33,6 +34,8 @@ echo "== the integration suite on PostgreSQL + Redis"
 CHORUS_TEST_ENGINE=postgres cargo test --locked --test it -- --test-threads "$threads"
 echo "== tests that restart Redis"
 cargo test --locked --test it -- --ignored --test-threads 1
+echo "== the JavaScript client package against the real server (SQLite; PostgreSQL + Redis)"
+bash scripts/js-test.sh
 echo "== schemathesis against /openapi.json"
 bash scripts/schemathesis.sh
 echo "== browser tests"
