@@ -6,14 +6,15 @@
 //! nothing is fetched from elsewhere. The page talks to the server only
 //! through the public HTTP API and the live stream.
 
-use axum::Router;
 use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::error::ApiError;
+use super::error::{ApiError, kind};
+use super::error_responses::NoSuchAsset;
 use super::state::AppState;
 
 /// One embedded file: its name under `/assets/`, content type and text.
@@ -52,10 +53,10 @@ const fn asset(name: &'static str, content_type: &'static str, body: &'static st
 }
 
 /// The routes of the web client.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/assets/{file}", get(file))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(index))
+        .routes(routes!(file))
 }
 
 fn respond(content_type: &'static str, body: &'static str) -> Response {
@@ -72,15 +73,28 @@ fn respond(content_type: &'static str, body: &'static str) -> Response {
     response
 }
 
+/// The web client's page.
+#[utoipa::path(get, path = "/", tag = "web", operation_id = "web_index",
+    responses((status = 200, description = "The page.", body = String, content_type = "text/html")))]
 async fn index() -> Response {
     respond(HTML, INDEX)
 }
 
+/// The web client's scripts, styles and icon, as linked from the page.
+#[utoipa::path(get, path = "/assets/{file}", tag = "web", operation_id = "web_asset",
+    params(("file" = String, Path, example = "app.js",
+        description = "e.g. `app.js`, `style.css`, `icon.svg`.")),
+    responses(
+        (status = 200, description = "The file.", content(
+            (String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"),
+        )),
+        (status = 404, response = NoSuchAsset),
+    ))]
 async fn file(name: Result<Path<String>, PathRejection>) -> Response {
     let name = name.map_or_else(|_| String::new(), |Path(name)| name);
     match ASSETS.iter().find(|a| a.name == name) {
         Some(a) => respond(a.content_type, a.body),
-        None => ApiError::not_found("not_found", "no such asset").into_response(),
+        None => ApiError::not_found(kind::NOT_FOUND, "no such asset").into_response(),
     }
 }
 
