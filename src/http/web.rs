@@ -1,5 +1,5 @@
-//! The web client (SPEC §11), embedded in the binary: `GET /` serves the
-//! page and `GET /assets/{file}` its scripts and styles.
+//! The web client (docs/web-client.md), embedded in the binary: `GET /`
+//! serves the page and `GET /assets/{file}` its scripts and styles.
 //!
 //! The files live in `web/` and are compiled in with `include_str!`, so
 //! the binary is the whole deployment: there is no separate web server and
