@@ -56,20 +56,6 @@ impl EventType {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
-    /// The HTTP route (under `/api/1/interactive_prompts/events/`) that posts this type.
-    pub fn route(self) -> &'static str {
-        match self {
-            EventType::Join => "join",
-            EventType::Leave => "leave",
-            EventType::Like => "like",
-            EventType::NumericPromptResponse => "respond_numeric_prompt",
-            EventType::PressPromptStartResponse => "respond_press_prompt/start",
-            EventType::PressPromptEndResponse => "respond_press_prompt/end",
-            EventType::ColorPromptResponse => "respond_color_prompt",
-            EventType::WordPromptResponse => "respond_word_prompt",
-        }
-    }
-
     /// Whether `join`/`leave`, whose outgoing data carries the display name.
     pub fn carries_name(self) -> bool {
         matches!(self, EventType::Join | EventType::Leave)

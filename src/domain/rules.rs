@@ -44,33 +44,6 @@ pub enum Violation {
     ImpossibleEventData,
 }
 
-impl Violation {
-    /// The error `type` string of the HTTP response.
-    pub fn error_type(self) -> &'static str {
-        match self {
-            Violation::NotFound => "not_found",
-            Violation::ImpossiblePromptTime => "impossible_prompt_time",
-            Violation::SessionNotFound => "session_not_found",
-            Violation::SessionAlreadyStarted => "session_already_started",
-            Violation::SessionNotStarted => "session_not_started",
-            Violation::SessionAlreadyEnded => "session_already_ended",
-            Violation::SessionHasLaterEvent => "session_has_later_event",
-            Violation::SessionHasSameEventAtSameTime => "session_has_same_event_at_same_time",
-            Violation::ImpossibleEvent => "impossible_event",
-            Violation::ImpossibleEventData => "impossible_event_data",
-        }
-    }
-
-    /// The HTTP status: 404 for rule 1, 409 for the rest.
-    pub fn status(self) -> u16 {
-        if self == Violation::NotFound {
-            404
-        } else {
-            409
-        }
-    }
-}
-
 /// What the rules need to know of a session's accepted events, folded in
 /// the order they were accepted (which is `(prompt_time, id)` order).
 #[derive(Debug, Clone, Default, PartialEq)]

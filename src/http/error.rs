@@ -1,12 +1,54 @@
-//! The one error type of the HTTP API: `{"type", "message"}` with a status.
+//! The one error type of the HTTP API: `{"type", "message"}` with a status
+//! (docs/api.md, "Conventions"), and the status and `type` of every failure
+//! that reaches the API from below: auth, the event rules, storage.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::AuthError;
 use crate::domain::rules::Violation;
 use crate::storage::StorageError;
+
+/// The `type`s of errors that more than one place sends. The event rules'
+/// types are in [`violation_status`], the auth types in [`auth_status`].
+pub mod kind {
+    /// 400: the request could not be read.
+    pub const BAD_REQUEST: &str = "bad_request";
+    /// 404 of the prompt routes, unknown routes and unknown assets.
+    pub const NOT_FOUND: &str = "not_found";
+    /// 404 of stats, timeline and search: the token's prompt is gone.
+    pub const PROMPT_NOT_FOUND: &str = "interactive_prompt_not_found";
+    /// 404 of stats: `bin` is past the last bin.
+    pub const BIN_NOT_FOUND: &str = "bin_not_found";
+    /// 413: the body is over 64 KiB.
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    /// 422: malformed JSON, a wrong shape or an out-of-range value.
+    pub const UNPROCESSABLE: &str = "unprocessable_entity";
+    /// 426 of the stream route.
+    pub const UPGRADE_REQUIRED: &str = "upgrade_required";
+    /// 429: the session's event rate limit.
+    pub const TOO_MANY_REQUESTS: &str = "too_many_requests";
+    /// 500: a failure that was logged.
+    pub const INTERNAL: &str = "internal_error";
+    /// 503: shutting down, or the database kept aborting a write.
+    pub const UNAVAILABLE: &str = "unavailable";
+}
+
+// Members in alphabetical order, as error bodies have always been
+// serialized.
+/// Every error: a machine-readable `type` and a human-readable `message`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody<'a> {
+    /// Why, for people; 422s name the offending field.
+    pub message: &'a str,
+    /// What went wrong, e.g. `session_not_started`.
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+}
 
 /// An error response.
 #[derive(Debug, Clone)]
@@ -36,7 +78,7 @@ impl ApiError {
     pub fn unprocessable(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "unprocessable_entity",
+            kind::UNPROCESSABLE,
             message,
         )
     }
@@ -47,21 +89,63 @@ impl ApiError {
     }
 }
 
+/// Every auth failure, for the document.
+pub const AUTH_ERRORS: [AuthError; 3] =
+    [AuthError::NotSet, AuthError::BadFormat, AuthError::Invalid];
+
+/// The status and `type` of an auth failure (docs/api.md, "Auth"): 401
+/// without a usable `Authorization`, 403 for a token that does not do.
+pub fn auth_status(e: AuthError) -> (StatusCode, &'static str) {
+    match e {
+        AuthError::NotSet => (StatusCode::UNAUTHORIZED, "not_set"),
+        AuthError::BadFormat => (StatusCode::UNAUTHORIZED, "bad_format"),
+        AuthError::Invalid => (StatusCode::FORBIDDEN, "invalid"),
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
-        let (status, kind) = match e {
-            AuthError::NotSet => (StatusCode::UNAUTHORIZED, "not_set"),
-            AuthError::BadFormat => (StatusCode::UNAUTHORIZED, "bad_format"),
-            AuthError::Invalid => (StatusCode::FORBIDDEN, "invalid"),
-        };
+        let (status, kind) = auth_status(e);
         ApiError::new(status, kind, e.to_string())
+    }
+}
+
+/// Every event rule violation, in rule order, for the document.
+pub const VIOLATIONS: [Violation; 10] = [
+    Violation::NotFound,
+    Violation::ImpossiblePromptTime,
+    Violation::SessionNotFound,
+    Violation::SessionAlreadyStarted,
+    Violation::SessionNotStarted,
+    Violation::SessionAlreadyEnded,
+    Violation::SessionHasLaterEvent,
+    Violation::SessionHasSameEventAtSameTime,
+    Violation::ImpossibleEvent,
+    Violation::ImpossibleEventData,
+];
+
+/// The status and `type` of a refused event (docs/rules.md, "The event
+/// rules"): 404 for rule 1 (no such prompt), 409 for the rest.
+pub fn violation_status(v: Violation) -> (StatusCode, &'static str) {
+    let conflict = |kind| (StatusCode::CONFLICT, kind);
+    match v {
+        Violation::NotFound => (StatusCode::NOT_FOUND, kind::NOT_FOUND),
+        Violation::ImpossiblePromptTime => conflict("impossible_prompt_time"),
+        Violation::SessionNotFound => conflict("session_not_found"),
+        Violation::SessionAlreadyStarted => conflict("session_already_started"),
+        Violation::SessionNotStarted => conflict("session_not_started"),
+        Violation::SessionAlreadyEnded => conflict("session_already_ended"),
+        Violation::SessionHasLaterEvent => conflict("session_has_later_event"),
+        Violation::SessionHasSameEventAtSameTime => conflict("session_has_same_event_at_same_time"),
+        Violation::ImpossibleEvent => conflict("impossible_event"),
+        Violation::ImpossibleEventData => conflict("impossible_event_data"),
     }
 }
 
 impl From<Violation> for ApiError {
     fn from(v: Violation) -> Self {
-        let status = StatusCode::from_u16(v.status()).expect("valid status");
-        ApiError::new(status, v.error_type(), v.to_string())
+        let (status, kind) = violation_status(v);
+        ApiError::new(status, kind, v.to_string())
     }
 }
 
@@ -71,17 +155,17 @@ impl From<StorageError> for ApiError {
         let (status, kind, message) = match e {
             StorageError::Stopped => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                kind::UNAVAILABLE,
                 "the server is shutting down",
             ),
             StorageError::Retryable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                kind::UNAVAILABLE,
                 "the database kept aborting this write under contention; try again",
             ),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
+                kind::INTERNAL,
                 "internal error; it has been logged",
             ),
         };
@@ -92,7 +176,10 @@ impl From<StorageError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         metrics::counter!(crate::metrics::EVENTS_REJECTED, "type" => self.kind).increment(1);
-        let body = json!({"type": self.kind, "message": self.message});
+        let body = ErrorBody {
+            kind: self.kind,
+            message: &self.message,
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             response
@@ -108,5 +195,22 @@ impl IntoResponse for ApiError {
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_violation_has_its_own_type_and_only_rule_one_is_404() {
+        let mut kinds: Vec<_> = VIOLATIONS.iter().map(|&v| violation_status(v).1).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        assert_eq!(kinds.len(), VIOLATIONS.len());
+        for v in VIOLATIONS {
+            let expected = if v == Violation::NotFound { 404 } else { 409 };
+            assert_eq!(violation_status(v).0.as_u16(), expected, "{v:?}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
-use super::error::ApiError;
+use super::error::{ApiError, kind};
 use super::state::AppState;
 use crate::auth::{AuthError, bearer_token};
 use crate::storage::UserIdentity;
@@ -24,11 +24,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
+                    kind::PAYLOAD_TOO_LARGE,
                     "request bodies are limited to 64 KiB",
                 )
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
+                ApiError::new(StatusCode::BAD_REQUEST, kind::BAD_REQUEST, e.body_text())
             }
         })?;
         // Every body is an object; serde would also fill a struct from an

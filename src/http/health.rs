@@ -1,35 +1,68 @@
-//! `GET /healthz` (process up) and `GET /readyz` (dependencies reachable).
+//! `GET /healthz` (process up) and `GET /readyz` (dependencies reachable):
+//! docs/api.md, "Operations endpoints".
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use axum::response::Response;
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::reply;
 use super::state::AppState;
 
+/// `200` of `/healthz`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(pattern = "^ok$")]
+    status: &'static str,
+}
+
+// Members in alphabetical order, as this body has always been serialized.
+/// `/readyz`: `ok` or the failure, per dependency.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness<'a> {
+    /// `ok` or the database error.
+    database: &'a str,
+    /// `ok` or the Redis error.
+    pubsub: &'a str,
+    /// `ok` or `unavailable`.
+    status: &'static str,
+}
+
+/// `ok`, or why not.
+fn show(result: &Result<(), String>) -> &str {
+    match result {
+        Ok(()) => "ok",
+        Err(e) => e,
+    }
+}
+
 /// The process is up.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Up.", body = Health)))]
+pub async fn healthz() -> Response {
+    reply(StatusCode::OK, Health { status: "ok" })
 }
 
 /// The database (and Redis, when configured) answer.
-pub async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready.", body = Readiness),
+        (status = 503, description = "A dependency is unreachable.", body = Readiness),
+    ))]
+pub async fn readyz(State(s): State<AppState>) -> Response {
     let database = s.store.ping().await.map_err(|e| e.to_string());
     let pubsub = s.pubsub.ping().await;
     let ok = database.is_ok() && pubsub.is_ok();
-    let show = |r: &Result<(), String>| match r {
-        Ok(()) => json!("ok"),
-        Err(e) => json!(e),
-    };
-    let status = if ok {
-        StatusCode::OK
+    let (status, word) = if ok {
+        (StatusCode::OK, "ok")
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
     };
-    (
-        status,
-        Json(
-            json!({"status": if ok { "ok" } else { "unavailable" }, "database": show(&database), "pubsub": show(&pubsub)}),
-        ),
-    )
+    let body = Readiness {
+        database: show(&database),
+        pubsub: show(&pubsub),
+        status: word,
+    };
+    reply(status, body)
 }

@@ -1,66 +1,80 @@
-//! The HTTP API (SPEC §5): one file per resource, one error type, auth as
-//! extractors.
+//! The HTTP API (docs/api.md): one file per resource, one error type, auth
+//! as extractors, and wire types that are both what a handler serializes
+//! and what `/openapi.json` describes.
 
 pub mod dev;
 pub mod error;
+pub mod error_responses;
+pub mod event_json;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod live;
 pub mod observe;
 pub mod openapi;
+pub mod prompt_body;
 pub mod prompts;
 pub mod rate_limit;
 pub mod search;
+pub mod search_request;
 pub mod state;
 pub mod stats;
 pub mod web;
 
+use axum::Json;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use tower::ServiceBuilder;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use state::AppState;
 
-/// Largest request body (SPEC §12).
+/// Largest request body (docs/api.md, "Limits and bad input").
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON response, serialized now, so that `body` may borrow what the
+/// handler owns.
+pub fn reply<T: Serialize>(status: StatusCode, body: T) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// Every route with its description: what [`router`] serves and what
+/// `/openapi.json` says (with the dev-only routes when `dev`).
+pub fn api(dev: bool) -> OpenApiRouter<AppState> {
+    let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(prompts::create))
+        .routes(routes!(prompts::start_session))
+        .routes(routes!(prompts::read, prompts::delete))
+        .routes(routes!(stats::stats))
+        .routes(routes!(stats::timeline))
+        .routes(routes!(search::search))
+        .routes(routes!(live::live))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(observe::render))
+        .routes(routes!(openapi::serve));
+    for route in events::routes() {
+        api = api.routes(route);
+    }
+    if dev {
+        api = api
+            .routes(routes!(dev::login))
+            .routes(routes!(dev::prompts));
+    }
+    api.merge(web::routes())
+}
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    let mut api = Router::new()
-        .route("/api/1/interactive_prompts", post(prompts::create))
-        .route(
-            "/api/1/interactive_prompts/start_session",
-            post(prompts::start_session),
-        )
-        .route(
-            "/api/1/interactive_prompts/{uid}",
-            get(prompts::read).delete(prompts::delete),
-        )
-        .route("/api/1/interactive_prompts/events/stats", get(stats::stats))
-        .route(
-            "/api/1/interactive_prompts/events/stats/timeline",
-            get(stats::timeline),
-        )
-        .route(
-            "/api/1/interactive_prompts/events/search",
-            post(search::search),
-        )
-        .merge(events::routes())
-        .route("/api/2/interactive_prompts/live", get(crate::stream::live))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(observe::render))
-        .route("/openapi.json", get(openapi::serve));
-    if state.dev {
-        api = api
-            .route("/api/1/dev/login", post(dev::login))
-            .route("/api/1/dev/prompts", get(dev::prompts));
-    }
-    api = api.merge(web::routes());
-    api.fallback(|| async { error::ApiError::not_found("not_found", "no such route") })
+    let (api, _) = api(state.dev).split_for_parts();
+    api.fallback(|| async { error::ApiError::not_found(error::kind::NOT_FOUND, "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(observe::track))
         .layer(

@@ -110,7 +110,9 @@ impl RouteMetrics {
     }
 }
 
-/// `GET /metrics` in Prometheus text format.
+/// Metrics in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
+    responses((status = 200, description = "Prometheus text format 0.0.4.", body = String, content_type = "text/plain")))]
 pub async fn render() -> ([(axum::http::header::HeaderName, &'static str); 1], String) {
     (
         [(

@@ -1,29 +1,119 @@
-//! `GET …/events/stats` and `GET …/events/stats/timeline`.
+//! `GET …/events/stats` and `GET …/events/stats/timeline` (docs/api.md,
+//! "Stats and timeline").
 
-use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::Uri;
-use serde::Deserialize;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::error::ApiError;
+use super::error::{ApiError, kind};
+use super::error_responses::*;
 use super::extract::PromptGrant;
+use super::reply;
 use super::state::AppState;
 use crate::auth::AuthError;
 use crate::domain::bins::Bins;
 use crate::domain::prompt::PromptRecord;
-use crate::domain::stats::{Stats, Timeline};
+use crate::domain::stats::{RatingCounts, Stats, Timeline};
 
 /// Query of the stats endpoint.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
+    /// The prompt's uid; must be the token's prompt.
     uid: String,
+    /// The bin, `0 … bins − 1`; past the last is 404.
+    #[param(minimum = 0)]
     bin: i64,
 }
 
 /// Query of the timeline endpoint.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimelineQuery {
+    /// The prompt's uid; must be the token's prompt.
     uid: String,
+}
+
+/// Totals over all events in bins `≤ bin`; only the prompt style's fields
+/// are non-null.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Stats)]
+pub struct StatsBody<'a> {
+    /// `bin · bin_width`.
+    prompt_time: f64,
+    bin_width: f64,
+    users: i64,
+    likes: i64,
+    /// Numeric prompts: count per rating, keyed by the rating.
+    #[schema(value_type = Option<BTreeMap<String, i64>>, required = true)]
+    numeric_active: Option<&'a RatingCounts>,
+    /// Press prompts: sessions pressing.
+    #[schema(required = true)]
+    press_active: Option<i64>,
+    /// Press prompts: presses so far.
+    #[schema(required = true)]
+    press: Option<i64>,
+    /// Colour prompts: count per colour.
+    #[schema(required = true)]
+    color_active: Option<&'a [i64]>,
+    /// Word prompts: count per option.
+    #[schema(required = true)]
+    word_active: Option<&'a [i64]>,
+}
+
+impl<'a> From<&'a Stats> for StatsBody<'a> {
+    fn from(s: &'a Stats) -> Self {
+        StatsBody {
+            prompt_time: s.prompt_time,
+            bin_width: s.bin_width,
+            users: s.users,
+            likes: s.likes,
+            numeric_active: s.numeric_active.as_ref(),
+            press_active: s.press_active,
+            press: s.press,
+            color_active: s.color_active.as_deref(),
+            word_active: s.word_active.as_deref(),
+        }
+    }
+}
+
+/// The stats of every bin at once, as arrays indexed by bin.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Timeline)]
+pub struct TimelineBody<'a> {
+    bin_width: f64,
+    #[schema(minimum = 1)]
+    bins: u32,
+    users: &'a [i64],
+    likes: &'a [i64],
+    #[schema(value_type = Option<Vec<BTreeMap<String, i64>>>, required = true)]
+    numeric_active: Option<&'a [RatingCounts]>,
+    #[schema(required = true)]
+    press_active: Option<&'a [i64]>,
+    #[schema(required = true)]
+    press: Option<&'a [i64]>,
+    #[schema(value_type = Option<Vec<Vec<i64>>>, required = true)]
+    color_active: Option<&'a [Vec<i64>]>,
+    #[schema(value_type = Option<Vec<Vec<i64>>>, required = true)]
+    word_active: Option<&'a [Vec<i64>]>,
+}
+
+impl<'a> From<&'a Timeline> for TimelineBody<'a> {
+    fn from(t: &'a Timeline) -> Self {
+        TimelineBody {
+            bin_width: t.bin_width,
+            bins: t.bins,
+            users: &t.users,
+            likes: &t.likes,
+            numeric_active: t.numeric_active.as_deref(),
+            press_active: t.press_active.as_deref(),
+            press: t.press.as_deref(),
+            color_active: t.color_active.as_deref(),
+            word_active: t.word_active.as_deref(),
+        }
+    }
 }
 
 fn parse_query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
@@ -40,20 +130,29 @@ async fn granted_prompt(
     if grant.0 != uid {
         return Err(AuthError::Invalid.into());
     }
-    s.store.prompt(uid).await?.ok_or_else(|| {
-        ApiError::not_found(
-            "interactive_prompt_not_found",
-            "interactive prompt not found",
-        )
-    })
+    s.store
+        .prompt(uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found(kind::PROMPT_NOT_FOUND, "interactive prompt not found"))
 }
 
-/// `GET /api/1/interactive_prompts/events/stats?uid=…&bin=…`
+/// Totals over all events in bins `≤ bin`.
+#[utoipa::path(get, path = "/api/1/interactive_prompts/events/stats", tag = "stats",
+    security(("prompt_token" = [])),
+    params(StatsQuery),
+    responses(
+        (status = 200, description = "The figures.", body = StatsBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = StatsNotFound),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn stats(
     grant: PromptGrant,
     State(s): State<AppState>,
     uri: Uri,
-) -> Result<Json<Stats>, ApiError> {
+) -> Result<Response, ApiError> {
     let q: StatsQuery = parse_query(&uri)?;
     let prompt = granted_prompt(&s, &grant, &q.uid).await?;
     if q.bin < 0 {
@@ -65,7 +164,7 @@ pub async fn stats(
     let bins = Bins::new(prompt.duration_seconds);
     if q.bin >= bins.count() as i64 {
         return Err(ApiError::not_found(
-            "bin_not_found",
+            kind::BIN_NOT_FOUND,
             format!(
                 "this prompt has {} bins (0 … {})",
                 bins.count(),
@@ -73,16 +172,29 @@ pub async fn stats(
             ),
         ));
     }
-    Ok(Json(s.store.stats(&prompt, q.bin as u32).await?))
+    let stats = s.store.stats(&prompt, q.bin as u32).await?;
+    Ok(reply(StatusCode::OK, StatsBody::from(&stats)))
 }
 
-/// `GET /api/1/interactive_prompts/events/stats/timeline?uid=…`
+/// The figures of every bin at once, as arrays indexed by bin.
+#[utoipa::path(get, path = "/api/1/interactive_prompts/events/stats/timeline", tag = "stats",
+    security(("prompt_token" = [])),
+    params(TimelineQuery),
+    responses(
+        (status = 200, description = "The timeline.", body = TimelineBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = SearchPromptNotFound),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn timeline(
     grant: PromptGrant,
     State(s): State<AppState>,
     uri: Uri,
-) -> Result<Json<Timeline>, ApiError> {
+) -> Result<Response, ApiError> {
     let q: TimelineQuery = parse_query(&uri)?;
     let prompt = granted_prompt(&s, &grant, &q.uid).await?;
-    Ok(Json(s.store.timeline(&prompt).await?))
+    let timeline = s.store.timeline(&prompt).await?;
+    Ok(reply(StatusCode::OK, TimelineBody::from(&timeline)))
 }

@@ -11,14 +11,15 @@
 //! compile time) and `Cache-Control: no-cache`: browsers revalidate, and
 //! an unchanged file costs a `304`.
 
-use axum::Router;
 use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::error::ApiError;
+use super::error::{ApiError, kind};
+use super::error_responses::NoSuchAsset;
 use super::state::AppState;
 
 /// One embedded file: its name, content type, text and entity tag.
@@ -115,21 +116,44 @@ const fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// The routes of the web client.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/assets/{file}", get(asset_file))
-        .route("/client/{file}", get(client_file))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(index))
+        .routes(routes!(asset_file))
+        .routes(routes!(client_file))
 }
 
+/// The web client's page.
+#[utoipa::path(get, path = "/", tag = "web", operation_id = "web_index",
+    responses((status = 200, description = "The page.", body = String, content_type = "text/html")))]
 async fn index(headers: HeaderMap) -> Response {
     serve(&headers, &INDEX)
 }
 
+/// The web client's scripts, styles and icon, as linked from the page.
+#[utoipa::path(get, path = "/assets/{file}", tag = "web", operation_id = "web_asset",
+    params(("file" = String, Path, example = "app.js",
+        description = "e.g. `app.js`, `style.css`, `icon.svg`.")),
+    responses(
+        (status = 200, description = "The file.", content(
+            (String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"),
+        )),
+        (status = 304, description = "The browser's copy (`If-None-Match`) is current."),
+        (status = 404, response = NoSuchAsset),
+    ))]
 async fn asset_file(headers: HeaderMap, name: Result<Path<String>, PathRejection>) -> Response {
     file(ASSETS, &headers, name)
 }
 
+/// The modules of the JavaScript client package (`clients/js/src`).
+#[utoipa::path(get, path = "/client/{file}", tag = "web", operation_id = "web_client_module",
+    params(("file" = String, Path, example = "index.js",
+        description = "e.g. `index.js`, `watch.js`.")),
+    responses(
+        (status = 200, description = "The module.", content((String = "text/javascript"))),
+        (status = 304, description = "The browser's copy (`If-None-Match`) is current."),
+        (status = 404, response = NoSuchAsset),
+    ))]
 async fn client_file(headers: HeaderMap, name: Result<Path<String>, PathRejection>) -> Response {
     file(CLIENT, &headers, name)
 }
@@ -172,7 +196,7 @@ fn file(
     let name = name.map_or_else(|_| String::new(), |Path(name)| name);
     match files.iter().find(|a| a.name == name) {
         Some(a) => serve(headers, a),
-        None => ApiError::not_found("not_found", "no such asset").into_response(),
+        None => ApiError::not_found(kind::NOT_FOUND, "no such asset").into_response(),
     }
 }
 

@@ -91,7 +91,7 @@ async fn fill_session(
         let (route, data) = script.next(k + 1 == n && n > 1);
         let ty = crate::domain::event::EventType::ALL
             .into_iter()
-            .find(|t| t.route() == route)
+            .find(|&t| crate::http::events::route(t) == route)
             .expect("known route");
         let kind = EventKind::from_data(ty, data).map_err(|e| anyhow::anyhow!("{e}"))?;
         let t = (offset + k as f64 * stride).min(duration as f64);

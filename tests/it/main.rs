@@ -13,6 +13,7 @@ mod demo;
 mod fuzz;
 mod loadgen;
 mod model;
+mod openapi;
 mod operations;
 mod rules;
 mod scale_out;

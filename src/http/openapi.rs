@@ -1,31 +1,17 @@
-//! `GET /openapi.json` (SPEC §9): an OpenAPI 3.1 document of the HTTP API,
-//! generated with utoipa when first asked for and then served as is.
+//! `GET /openapi.json` (docs/api.md, "Operations endpoints"): the OpenAPI
+//! 3.1 document of the HTTP API, generated when first asked for and then
+//! served as is.
 //!
-//! # Where the descriptions live
-//! * [`paths`] — one `#[utoipa::path]` per fixed route, on a stub named
-//!   after the handler; [`events`] describes the eight event routes in the
-//!   same loop that registers them.
-//! * [`schemas`] and [`search`] — the JSON the API returns, and the domain
-//!   types it reads (prompts, searches), as `ToSchema` mirrors. Request
-//!   bodies owned by `http` derive `ToSchema` where they are defined.
-//! * [`errors`] — the `{"type", "message"}` error, one reusable response
-//!   per status with the `type`s it can carry.
-//!
-//! Why mirrors rather than `#[cfg_attr(…, derive(ToSchema))]` on the domain:
-//! the domain imports no web framework (STYLE.md), several of its types
-//! serialize by hand (`RatingCounts`) or hold `serde_json::Value`s whose
-//! real shape only a hand-written schema can state, and the handlers build
-//! their responses with `json!`, so most schemas would need restating
-//! anyway. Schemathesis (`scripts/schemathesis.sh`) checks every response
-//! against the document, which catches a mirror that drifts.
-
-mod errors;
-mod events;
-mod paths;
-mod schemas;
-mod search;
-
-pub use schemas::Prompt;
+//! Nothing in it is written twice. [`super::api`] registers every route
+//! together with its handler's `#[utoipa::path]` (utoipa-axum), so a route
+//! is described exactly when it is served; the bodies are the wire types
+//! the handlers serialize and deserialize (`Serialize`/`Deserialize` and
+//! `ToSchema` on the same type); the error responses carry the `type`s of
+//! the mappings the handlers use ([`super::error_responses`]). This module
+//! adds what belongs to the whole document: its description, tags, the
+//! security schemes and the reusable error responses.
+//! `scripts/schemathesis.sh` and `tests/it/openapi.rs` check served
+//! responses against it.
 
 use std::sync::OnceLock;
 
@@ -35,33 +21,25 @@ use axum::response::IntoResponse;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
+use super::error::ErrorBody;
+use super::error_responses::*;
 use super::state::AppState;
-use events::EventRoutes;
 
+/// What the document says beyond its routes.
 #[derive(OpenApi)]
 #[openapi(
     info(description = "Interactive prompts: time-dilated events, O(log n) aggregates and live \
         streams. Errors are `{\"type\", \"message\"}`; `Authorization` is `bearer <token>` \
         (scheme case-insensitive)."),
-    paths(
-        paths::create, paths::read, paths::delete, paths::start_session, paths::stats,
-        paths::timeline, paths::search, paths::live, paths::dev_login, paths::dev_prompts,
-        paths::web_index, paths::web_asset, paths::healthz, paths::readyz, paths::metrics,
-        paths::openapi,
-    ),
     components(
-        schemas(
-            errors::ErrorBody, schemas::EmptyData, schemas::NameData, schemas::RatingData, schemas::IndexData,
-        ),
+        schemas(ErrorBody),
         responses(
-            errors::Unauthorized, errors::Forbidden, errors::PromptNotFound,
-            errors::StatsNotFound, errors::SearchPromptNotFound, errors::EventConflict,
-            errors::PayloadTooLarge, errors::Unprocessable, errors::Unavailable,
-            errors::NotAnUpgrade, errors::UpgradeRequired, errors::TooManyRequests,
-            errors::NoSuchAsset,
+            Unauthorized, Forbidden, PromptNotFound, StatsNotFound, SearchPromptNotFound,
+            EventConflict, PayloadTooLarge, Unprocessable, Unavailable, NotAnUpgrade,
+            UpgradeRequired, TooManyRequests, NoSuchAsset,
         ),
     ),
-    modifiers(&SecuritySchemes, &EventRoutes),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "prompts", description = "Prompts (admin) and sessions (users)."),
         (name = "events", description = "Posting and searching events."),
@@ -72,9 +50,9 @@ use events::EventRoutes;
         (name = "web", description = "The web client, embedded in the binary."),
     )
 )]
-struct ApiDoc;
+pub struct ApiDoc;
 
-/// The three kinds of bearer token (SPEC §8).
+/// The three kinds of bearer token (docs/api.md, "Auth").
 struct SecuritySchemes;
 
 impl utoipa::Modify for SecuritySchemes {
@@ -104,23 +82,22 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-/// The document as JSON; without the dev-only routes unless `dev`.
+/// The document as JSON: of the routes served with `--dev` when `dev`.
 pub fn document(dev: bool) -> &'static str {
     static DEV: OnceLock<String> = OnceLock::new();
     static PLAIN: OnceLock<String> = OnceLock::new();
     let cell = if dev { &DEV } else { &PLAIN };
     cell.get_or_init(|| {
-        let mut doc = ApiDoc::openapi();
-        if !dev {
-            doc.paths
-                .paths
-                .retain(|path, _| !path.starts_with("/api/1/dev/"));
-        }
-        doc.to_pretty_json().expect("the document serializes")
+        super::api(dev)
+            .into_openapi()
+            .to_pretty_json()
+            .expect("the document serializes")
     })
 }
 
-/// `GET /openapi.json`
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", operation_id = "openapi",
+    responses((status = 200, description = "The OpenAPI document.", body = Object)))]
 pub async fn serve(State(s): State<AppState>) -> impl IntoResponse {
     ([(CONTENT_TYPE, "application/json")], document(s.dev))
 }
@@ -136,8 +113,8 @@ mod tests {
         let plain: Value = serde_json::from_str(document(false)).unwrap();
         let paths = |v: &Value| v["paths"].as_object().unwrap().len();
         // 6 fixed API paths + 8 event routes + stream + 4 operations + 2 web.
-        assert_eq!(paths(&plain), 21);
-        assert_eq!(paths(&dev), 23);
+        assert_eq!(paths(&plain), 22);
+        assert_eq!(paths(&dev), 24);
         assert!(plain["paths"].get("/api/1/dev/login").is_none());
         let join = &dev["paths"]["/api/1/interactive_prompts/events/join"]["post"];
         assert_eq!(join["security"][0]["user_token"], serde_json::json!([]));

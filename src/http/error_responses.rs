@@ -1,49 +1,39 @@
-//! The error responses of the document: the one `{"type", "message"}`
-//! shape of [`crate::http::error::ApiError`], narrowed per status to the
-//! `type`s that status can carry. Each is a reusable response under
-//! `components/responses`, named after what went wrong.
+//! The error responses of the OpenAPI document: the one [`ErrorBody`]
+//! shape, narrowed per status to the `type`s that status can carry. Each is
+//! a reusable response under `components/responses`, named after what went
+//! wrong; the `type`s come from the same constants and mappings
+//! ([`kind`], [`auth_status`], [`violation_status`]) that the handlers use.
 
-#![allow(dead_code)]
-
+use axum::http::StatusCode;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Schema};
 use utoipa::{ToResponse, ToSchema};
 
-/// Every error: a machine-readable `type` and a human-readable `message`.
-#[derive(ToSchema)]
-#[schema(as = Error)]
-#[serde(deny_unknown_fields)]
-pub struct ErrorBody {
-    /// What went wrong, e.g. `session_not_started`.
-    #[serde(rename = "type")]
-    kind: String,
-    /// Why, for people; 422s name the offending field.
-    message: String,
+use super::error::{AUTH_ERRORS, ErrorBody, VIOLATIONS, auth_status, kind, violation_status};
+
+/// The `type`s of auth failures answered with `status`.
+fn auth_kinds(status: StatusCode) -> Vec<&'static str> {
+    let kinds = AUTH_ERRORS.into_iter().map(auth_status);
+    kinds
+        .filter(|(s, _)| *s == status)
+        .map(|(_, k)| k)
+        .collect()
 }
 
-/// The `type`s of the rule violations of SPEC §3 that answer 409.
-pub fn event_conflicts() -> Vec<&'static str> {
-    use crate::domain::rules::Violation as V;
-    [
-        V::ImpossiblePromptTime,
-        V::SessionNotFound,
-        V::SessionAlreadyStarted,
-        V::SessionNotStarted,
-        V::SessionAlreadyEnded,
-        V::SessionHasLaterEvent,
-        V::SessionHasSameEventAtSameTime,
-        V::ImpossibleEvent,
-        V::ImpossibleEventData,
-    ]
-    .into_iter()
-    .filter(|v| v.status() == 409)
-    .map(|v| v.error_type())
-    .collect()
+/// The `type`s of rule violations answered with `status`, after `extra`.
+fn violation_kinds(status: StatusCode, extra: &[&'static str]) -> Vec<&'static str> {
+    let mut kinds = extra.to_vec();
+    for (s, k) in VIOLATIONS.into_iter().map(violation_status) {
+        if s == status && !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    kinds
 }
 
 /// The schema of an error whose `type` is one of `kinds`.
-pub fn error_schema(kinds: &[&str]) -> Schema {
+fn error_schema(kinds: &[&str]) -> Schema {
     let narrowed = ObjectBuilder::new().property(
         "type",
         ObjectBuilder::new()
@@ -51,14 +41,14 @@ pub fn error_schema(kinds: &[&str]) -> Schema {
             .enum_values(Some(kinds.iter().copied())),
     );
     AllOfBuilder::new()
-        .item(Ref::from_schema_name("Error"))
+        .item(Ref::from_schema_name(ErrorBody::name()))
         .item(narrowed)
         .build()
         .into()
 }
 
 /// A JSON error response with the given description and `type`s.
-pub fn error_response(description: &str, kinds: &[&str]) -> ResponseBuilder {
+fn error_response(description: &str, kinds: &[&str]) -> ResponseBuilder {
     ResponseBuilder::new().description(description).content(
         "application/json",
         ContentBuilder::new()
@@ -83,32 +73,33 @@ macro_rules! error_responses {
 error_responses! {
     /// 401: no `Authorization`, or not `bearer <token>`.
     Unauthorized: "No `Authorization` header (`not_set`), or not `bearer <token>` (`bad_format`).",
-        ["not_set", "bad_format"];
+        auth_kinds(StatusCode::UNAUTHORIZED);
     /// 403: a bad, expired or mismatched token.
-    Forbidden: "The token is bad, expired, or for another prompt (`invalid`).", ["invalid"];
-    /// 404 of the prompt routes.
+    Forbidden: "The token is bad, expired, or for another prompt (`invalid`).",
+        auth_kinds(StatusCode::FORBIDDEN);
+    /// 404 of the prompt routes and of the event rules' rule 1.
     PromptNotFound: "No such interactive prompt (or, for new sessions and events, it was deleted).",
-        ["not_found"];
-    /// 404 of stats, timeline and search.
+        violation_kinds(StatusCode::NOT_FOUND, &[kind::NOT_FOUND]);
+    /// 404 of stats.
     StatsNotFound: "No such prompt (`interactive_prompt_not_found`), or `bin` is past the last bin (`bin_not_found`).",
-        ["interactive_prompt_not_found", "bin_not_found"];
+        [kind::PROMPT_NOT_FOUND, kind::BIN_NOT_FOUND];
     /// 404 of search and timeline.
     SearchPromptNotFound: "The token's prompt does not exist (`interactive_prompt_not_found`).",
-        ["interactive_prompt_not_found"];
-    /// 409: an event rule (SPEC §3) refused the event.
-    EventConflict: "The first event rule (SPEC §3) that failed.",
-        event_conflicts();
+        [kind::PROMPT_NOT_FOUND];
+    /// 409: an event rule (docs/rules.md, "The event rules") refused the event.
+    EventConflict: "The first event rule (docs/rules.md) that failed.",
+        violation_kinds(StatusCode::CONFLICT, &[]);
     /// 422: malformed JSON, a wrong shape or an out-of-range value.
     Unprocessable: "Malformed JSON, a wrong shape, or an out-of-range value; the message says where and why.",
-        ["unprocessable_entity"];
+        [kind::UNPROCESSABLE];
     /// 503: the server is shutting down.
-    Unavailable: "The server is shutting down; retry on another instance.", ["unavailable"];
+    Unavailable: "The server is shutting down; retry on another instance.", [kind::UNAVAILABLE];
     /// 404 of the web client's assets.
-    NoSuchAsset: "No such file.", ["not_found"];
+    NoSuchAsset: "No such file.", [kind::NOT_FOUND];
     /// 400 of the stream route: not a WebSocket upgrade request.
-    NotAnUpgrade: "Not a WebSocket upgrade request.", ["bad_request"];
+    NotAnUpgrade: "Not a WebSocket upgrade request.", [kind::BAD_REQUEST];
     /// 426 of the stream route: the connection cannot be upgraded.
-    UpgradeRequired: "The connection cannot be upgraded (e.g. HTTP/2).", ["upgrade_required"];
+    UpgradeRequired: "The connection cannot be upgraded (e.g. HTTP/2).", [kind::UPGRADE_REQUIRED];
 }
 
 /// 413: the body is over 64 KiB; the connection is then closed.
@@ -126,9 +117,12 @@ impl<'r> ToResponse<'r> for PayloadTooLarge {
                 "The rest of the body is not read, so the connection closes.",
             ))
             .build();
-        let response = error_response("The request body is over 64 KiB.", &["payload_too_large"])
-            .header("Connection", close)
-            .build();
+        let response = error_response(
+            "The request body is over 64 KiB.",
+            &[kind::PAYLOAD_TOO_LARGE],
+        )
+        .header("Connection", close)
+        .build();
         ("PayloadTooLarge", response.into())
     }
 }
@@ -148,7 +142,7 @@ impl<'r> ToResponse<'r> for TooManyRequests {
             .build();
         let response = error_response(
             "Too many events for this session (default 20 per second).",
-            &["too_many_requests"],
+            &[kind::TOO_MANY_REQUESTS],
         )
         .header("Retry-After", retry_after)
         .build();
