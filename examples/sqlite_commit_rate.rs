@@ -21,8 +21,8 @@ use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chorus::domain::clock::now;
 use chorus::domain::uid;
-use chorus::storage::now;
 use chorus::storage::schema::{Dialect, migrations};
 use chorus::storage::sqlite::{CACHE_PRAGMAS, PRAGMAS};
 use rand::Rng;

@@ -7,8 +7,7 @@ use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::domain::event::display_name_from_claims;
-use crate::storage::UserIdentity;
+use crate::domain::user::{UserIdentity, display_name_from_claims};
 
 /// Issuer of prompt tokens.
 pub const PROMPT_ISSUER: &str = "chorus";

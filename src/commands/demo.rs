@@ -20,30 +20,10 @@ use std::net::SocketAddr;
 use anyhow::Context;
 
 use crate::app::{Application, shutdown_signal};
-use crate::cli::{DatabaseArgs, DemoArgs, ServeArgs};
+use crate::cli::DemoArgs;
 use crate::domain::prompt::PromptRecord;
 use crate::storage::Store;
 use script::DemoPrompt;
-
-/// The server options of a demo: dev mode, everything else default.
-fn serve_args(args: &DemoArgs) -> ServeArgs {
-    ServeArgs {
-        listen: args.listen.clone(),
-        db: DatabaseArgs {
-            database: args.database.clone(),
-        },
-        redis: None,
-        dev: true,
-        session_event_rate: 20,
-        max_streams: 20_000,
-        user_jwt_secret: None,
-        user_jwt_public_key: None,
-        user_jwt_issuer: None,
-        user_jwt_audience: None,
-        prompt_jwt_secret: None,
-        admin_token: None,
-    }
-}
 
 /// A demo prompt as stored, and whether it was created by this run (and
 /// so still needs its history).
@@ -93,7 +73,7 @@ fn browser_url(addr: SocketAddr) -> String {
 
 /// Runs the demo until Ctrl-C or SIGTERM.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let app = Application::build(&serve_args(&args)).await?;
+    let app = Application::build(args.config()).await?;
     let state = app.state().clone();
     let prompts = seed_prompts(&state.store).await?;
     let started = std::time::Instant::now();

@@ -4,6 +4,7 @@
 //! rules live in exactly one place.
 
 pub mod bins;
+pub mod clock;
 pub mod event;
 pub mod fenwick;
 pub mod prompt;
@@ -11,3 +12,4 @@ pub mod rules;
 pub mod search;
 pub mod stats;
 pub mod uid;
+pub mod user;

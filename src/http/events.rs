@@ -11,8 +11,7 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::extract::{JsonBody, User};
 use super::state::AppState;
-use crate::domain::event::{EventKind, EventType};
-use crate::storage::NewEvent;
+use crate::domain::event::{EventKind, EventType, NewEvent};
 
 /// The body every event route takes; `data` depends on the route.
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -6,6 +6,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod live;
 pub mod observe;
 pub mod openapi;
 pub mod prompts;
@@ -49,7 +50,7 @@ pub fn router(state: AppState) -> Router {
             post(search::search),
         )
         .merge(events::routes())
-        .route("/api/2/interactive_prompts/live", get(crate::stream::live))
+        .route("/api/2/interactive_prompts/live", get(live::live))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(observe::render))

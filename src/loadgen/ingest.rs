@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::api::{self, Credentials, Session};
-use super::args::{IngestArgs, TargetArgs};
 use super::client::Conn;
 use super::histogram::Latency;
 use super::report::{self, Errors, Report};
 use super::script::{STYLES, Script};
 use super::target::{Plan, Target};
+use crate::cli::loadgen::{IngestArgs, TargetArgs};
 
 /// Events per session before the leave.
 const EVENTS_PER_SESSION: u32 = 6;

@@ -1,8 +1,10 @@
 //! `chorus loadgen`: drives a running server exactly the way real clients
 //! do, and reports throughput, latency and errors (SPEC §10).
 //!
+//! Its command line (target, tokens, one subcommand per scenario) is
+//! [`crate::cli::loadgen`].
+//!
 //! # Layout
-//! * [`args`] — the command line: target, tokens, one subcommand per scenario.
 //! * [`target`] — spawning `chorus serve` children (or using `--url`), and
 //!   reading their memory from `/proc`.
 //! * [`client`] / [`api`] — a lean HTTP/1.1 keep-alive client and the
@@ -20,7 +22,6 @@
 //! Every load loop is bounded in time and targets loopback addresses only.
 
 pub mod api;
-pub mod args;
 pub mod ceiling;
 pub mod client;
 pub mod crowd;
@@ -38,8 +39,7 @@ pub mod viewer;
 
 use std::process::ExitCode;
 
-pub use args::LoadgenArgs;
-use args::Scenario;
+use crate::cli::loadgen::{LoadgenArgs, Scenario};
 
 /// Runs the chosen scenario and prints its report. Exits 1 when the
 /// scenario saw unexpected errors.

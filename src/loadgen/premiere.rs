@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::api::{self, Credentials, Session};
-use super::args::{PremiereArgs, TargetArgs};
 use super::client::Conn;
 use super::crowd::ViewerGroup;
 use super::histogram::Latency;
@@ -16,6 +15,7 @@ use super::report::{Errors, Report};
 use super::script::Script;
 use super::target::{Plan, Target};
 use super::viewer::{Posted, ViewerConfig, ViewerStats};
+use crate::cli::loadgen::{PremiereArgs, TargetArgs};
 
 /// Check one batch in this many against the posted events for latency.
 const LATENCY_SAMPLE: u64 = 4;

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 
 use super::api::Credentials;
-use super::args::{ReplayArgs, TargetArgs};
 use super::crowd::ViewerGroup;
 use super::premiere::{scrape, sessions, tally};
 use super::report::Report;
 use super::target::Plan;
 use super::viewer::ViewerConfig;
+use crate::cli::loadgen::{ReplayArgs, TargetArgs};
 
 /// Runs the scenario and returns its report.
 pub async fn run(targs: &TargetArgs, args: &ReplayArgs) -> anyhow::Result<Report> {

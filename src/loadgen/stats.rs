@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::api::{self, Credentials};
-use super::args::{StatsArgs, TargetArgs};
 use super::client::Conn;
 use super::histogram::Latency;
 use super::report::{self, Errors, Report};
 use super::script::Script;
 use super::target::Plan;
+use crate::cli::loadgen::{StatsArgs, TargetArgs};
 
 /// Bins of a prompt lasting `d` seconds (SPEC §4).
 fn bins(d: i64) -> u32 {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::storage::StoredEvent;
+use crate::domain::event::StoredEvent;
 
 /// The wire message of SPEC §7.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

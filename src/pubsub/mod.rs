@@ -6,7 +6,6 @@
 //! prompt with viewers (not one per viewer); the backend decides where
 //! messages travel: within this process ([`local`]) or through Redis.
 
-pub mod buckets;
 pub mod hub;
 pub mod local;
 pub mod message;
@@ -22,7 +21,7 @@ pub fn channel(prompt_uid: &str) -> String {
 
 use std::sync::Arc;
 
-use crate::storage::StoredEvent;
+use crate::domain::event::StoredEvent;
 
 /// The pub/sub backend, chosen by configuration.
 #[derive(Clone)]

@@ -11,9 +11,10 @@ use tokio::time::Instant;
 
 use super::plan::{self, Plan};
 use super::script::DemoPrompt;
+use crate::domain::event::NewEvent;
 use crate::domain::prompt::PromptRecord;
+use crate::domain::user::UserIdentity;
 use crate::http::AppState;
-use crate::storage::{NewEvent, UserIdentity};
 
 /// Display names of the simulated participants.
 const NAMES: &[&str] = &[

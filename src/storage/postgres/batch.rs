@@ -22,8 +22,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::retrying;
 use super::writes::{self, NewSession};
+use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::rules::Violation;
-use crate::storage::{NewEvent, StartedSession, StorageError, StoredEvent};
+use crate::storage::{StartedSession, StorageError};
 
 /// Most requests committed together.
 pub const MAX_BATCH: usize = 512;

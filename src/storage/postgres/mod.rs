@@ -12,22 +12,36 @@ mod writes;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::Violation;
 use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
+use crate::domain::user::UserIdentity;
 use crate::storage::aggregates::expected_aggregates;
 use crate::storage::schema::{self, Dialect};
-use crate::storage::{
-    NewEvent, PromptCheck, SearchPage, StartedSession, StorageError, StoredEvent, UserIdentity,
-    search_sql,
-};
+use crate::storage::{PromptCheck, SearchPage, StartedSession, StorageError, search_sql};
 
-/// Default pooled connections per server process; `CHORUS_PG_POOL_SIZE`
-/// overrides it. Each process also holds one connection per batcher
-/// ([`batch`]): keep processes × (pool size + 2) under PostgreSQL's
-/// `max_connections`.
+/// Default pooled connections per server process
+/// ([`PostgresSettings::pool_size`]).
 pub const POOL_SIZE: usize = 16;
+
+/// How the PostgreSQL engine is tuned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostgresSettings {
+    /// Pooled connections per server process; positive. Each process also
+    /// holds one connection per batcher ([`batch`]): keep processes ×
+    /// (pool size + 2) under PostgreSQL's `max_connections`.
+    pub pool_size: usize,
+}
+
+impl Default for PostgresSettings {
+    fn default() -> Self {
+        PostgresSettings {
+            pool_size: POOL_SIZE,
+        }
+    }
+}
 
 /// A pool of up to `size` connections, each served on the runtime that
 /// first opens it.
@@ -109,14 +123,11 @@ impl From<deadpool_postgres::PoolError> for StorageError {
 
 impl PostgresStore {
     /// Connects, migrating the schema (once, even if several processes start together).
-    pub async fn open(url: &str) -> Result<Self, StorageError> {
+    pub async fn open(url: &str, settings: &PostgresSettings) -> Result<Self, StorageError> {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| StorageError::Postgres(e.to_string()))?;
-        let pool = pool(
-            config.clone(),
-            crate::config::positive_env("CHORUS_PG_POOL_SIZE", POOL_SIZE),
-        )?;
+        let pool = pool(config.clone(), settings.pool_size)?;
         let store = PostgresStore {
             events: batch::Batcher::spawn(config.clone()),
             sessions: batch::Batcher::spawn(config),
@@ -141,7 +152,7 @@ impl PostgresStore {
                 tx.batch_execute(&sql).await?;
                 tx.execute(
                     "INSERT INTO chorus_migrations(version, applied_at) VALUES ($1, $2)",
-                    &[&(version as i32), &crate::storage::now()],
+                    &[&(version as i32), &crate::domain::clock::now()],
                 )
                 .await?;
                 tracing::info!(version, "applied PostgreSQL migration");

@@ -7,14 +7,15 @@ use tokio_postgres::types::ToSql;
 
 use crate::domain::bins::Bins;
 use crate::domain::event::EventKind;
+use crate::domain::event::StoredEvent;
 use crate::domain::fenwick;
 use crate::domain::prompt::PromptRecord;
 use crate::domain::rules::Category;
 use crate::domain::stats::{Stats, Timeline};
+use crate::storage::StorageError;
 use crate::storage::aggregates::{FenwickArrays, PromptAggregates};
 use crate::storage::rows::{PROMPT_COLUMNS, decode_kind, decode_prompt};
 use crate::storage::search_sql::SqlParam;
-use crate::storage::{StorageError, StoredEvent};
 
 /// PostgreSQL text cannot hold NUL: such characters become U+FFFD, so a
 /// lookup by a uid containing one finds nothing instead of failing.

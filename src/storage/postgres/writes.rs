@@ -5,12 +5,15 @@ use std::collections::{BTreeMap, HashMap};
 use deadpool_postgres::GenericClient;
 
 use super::reads;
+use crate::domain::clock::now;
+use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::{self, SessionOwner, SessionState, Violation};
 use crate::domain::uid;
+use crate::domain::user::UserIdentity;
 use crate::storage::aggregates::{PendingAggregates, PromptAggregates};
 use crate::storage::rows::decode_kind;
-use crate::storage::{NewEvent, StartedSession, StorageError, StoredEvent, UserIdentity, now};
+use crate::storage::{StartedSession, StorageError};
 
 /// Inserts a prompt.
 pub async fn create_prompt(

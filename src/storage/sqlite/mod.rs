@@ -20,15 +20,14 @@ use tokio::sync::Semaphore;
 
 use self::cache::Hot;
 use self::writer::Writer;
+use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::Violation;
 use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
+use crate::domain::user::UserIdentity;
 use crate::storage::aggregates::expected_aggregates;
-use crate::storage::{
-    NewEvent, PromptCheck, SearchPage, StartedSession, StorageError, StoredEvent, UserIdentity,
-    search_sql,
-};
+use crate::storage::{PromptCheck, SearchPage, StartedSession, StorageError, search_sql};
 
 /// Where the database lives.
 #[derive(Debug, Clone)]
@@ -37,6 +36,22 @@ pub enum Location {
     File(PathBuf),
     /// Memory, gone when the process exits (tests and demos).
     Memory,
+}
+
+/// How the SQLite engine is tuned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqliteSettings {
+    /// WAL length, in frames of about 4 KiB, past which the checkpointer
+    /// restarts the WAL (see [`connection::checkpointer`]); positive.
+    pub wal_restart_frames: i64,
+}
+
+impl Default for SqliteSettings {
+    fn default() -> Self {
+        SqliteSettings {
+            wal_restart_frames: connection::RESTART_AFTER_FRAMES,
+        }
+    }
 }
 
 /// Most read-only connections open at once.
@@ -60,7 +75,8 @@ struct ReadPool {
 
 impl SqliteStore {
     /// Opens the database, migrating it, and starts the writer.
-    pub async fn open(location: Location) -> Result<Self, StorageError> {
+    pub async fn open(location: Location, settings: &SqliteSettings) -> Result<Self, StorageError> {
+        let restart_after = settings.wal_restart_frames;
         tokio::task::spawn_blocking(move || {
             let (mut conn, readers) = match &location {
                 Location::File(path) => {
@@ -78,7 +94,7 @@ impl SqliteStore {
             let alive = Arc::new(());
             let wal = match &location {
                 Location::File(path) => {
-                    connection::checkpointer(path, Arc::downgrade(&alive))?;
+                    connection::checkpointer(path, Arc::downgrade(&alive), restart_after)?;
                     Some(connection::open_wal(path)?)
                 }
                 Location::Memory => None,
