@@ -12,6 +12,7 @@ use crate::auth::Auth;
 use crate::config::Config;
 use crate::http::rate_limit::SessionRateLimiter;
 use crate::http::{self, AppState};
+use crate::ingest::Ingest;
 use crate::pubsub::PubSub;
 use crate::storage::Store;
 use crate::stream::StreamContext;
@@ -25,6 +26,15 @@ pub struct Application {
     draining: tokio::sync::watch::Sender<bool>,
     state: AppState,
     admin_token: String,
+}
+
+/// What the server is made of, besides its listener: for in-process
+/// helpers such as the demo crowd.
+impl Application {
+    /// Stores, counts and publishes accepted events (and holds the store).
+    pub fn ingest(&self) -> &Ingest {
+        &self.state.ingest
+    }
 }
 
 impl Application {
@@ -51,10 +61,12 @@ impl Application {
             config.max_streams,
             shutdown,
         );
+        let ingest = Ingest::new(store.clone(), pubsub.clone());
         let state = AppState::new(http::state::Shared {
             store,
             auth,
             pubsub,
+            ingest,
             rate_limiter: Arc::new(SessionRateLimiter::new(config.session_event_rate)),
             dev: config.dev,
             stream,
@@ -80,11 +92,6 @@ impl Application {
     /// The admin token in force (printed in dev mode).
     pub fn admin_token(&self) -> &str {
         &self.admin_token
-    }
-
-    /// The shared state (for in-process helpers such as the demo crowd).
-    pub fn state(&self) -> &AppState {
-        &self.state
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests

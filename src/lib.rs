@@ -24,6 +24,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod ingest;
 pub mod loadgen;
 pub mod metrics;
 pub mod pubsub;

@@ -3,10 +3,10 @@
 //! crowd taking them live — one command to feel what Chorus does.
 //!
 //! Everything goes through the library, as the server itself would: the
-//! prompts and the history are written with [`crate::storage::Store`]
-//! (fast: no HTTP, group-committed), and the crowd's events are stored and
-//! then published on pub/sub, so viewers receive them near-live exactly as
-//! they would events posted over HTTP.
+//! prompts are written with [`crate::storage::Store`], and the history's
+//! and the crowd's events are posted through [`crate::ingest::Ingest`]
+//! (fast: no HTTP, group-committed), so viewers receive the crowd's events
+//! near-live exactly as they would events posted over HTTP.
 
 mod crowd;
 mod plan;
@@ -74,20 +74,20 @@ fn browser_url(addr: SocketAddr) -> String {
 /// Runs the demo until Ctrl-C or SIGTERM.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let app = Application::build(args.config()).await?;
-    let state = app.state().clone();
-    let prompts = seed_prompts(&state.store).await?;
+    let ingest = app.ingest().clone();
+    let prompts = seed_prompts(ingest.store()).await?;
     let started = std::time::Instant::now();
     let mut events = 0;
     for (i, p) in prompts.iter().enumerate().filter(|(_, p)| p.created) {
         let seed = args.seed.wrapping_add(i as u64);
-        events += crowd::fill_history(&state, &p.record, &p.demo, args.history, seed).await;
+        events += crowd::fill_history(&ingest, &p.record, &p.demo, args.history, seed).await;
     }
     tracing::info!(events, elapsed = ?started.elapsed(), "demo: history recorded");
     if args.crowd > 0 {
         for (i, p) in prompts.iter().enumerate() {
             let seed = args.seed.wrapping_add(1000 + i as u64);
             let crowd = crowd::run_crowd(
-                state.clone(),
+                ingest.clone(),
                 p.record.clone(),
                 p.demo.clone(),
                 args.crowd,

@@ -1,9 +1,12 @@
 //! The event rules of SPEC §3 and the aggregate updates of SPEC §4.
 //!
-//! Every storage engine loads the prompt, the session's owner and the
-//! session's [`SessionState`], then calls [`check`]; it stores the event
-//! and applies the returned [`Effects`] only if it is accepted. Keeping
-//! this in one pure function is what makes both engines agree.
+//! Every storage engine loads the prompt and the [`Session`] (its owner and
+//! [`SessionState`]), then calls [`check`]; if the event is accepted, the
+//! [`Accepted`] it returns holds what the engine needs to store it: the
+//! prompt, the session, and the [`Effects`] on the aggregates. Keeping this
+//! in one pure function is what makes both engines agree.
+
+use std::borrow::Borrow;
 
 use super::bins::Bins;
 use super::event::{EventKind, EventType};
@@ -132,6 +135,17 @@ pub struct SessionOwner {
     pub user_sub: String,
 }
 
+/// A stored session as the rules see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// Database id of the session.
+    pub id: i64,
+    /// Its prompt and user.
+    pub owner: SessionOwner,
+    /// Its accepted events, folded.
+    pub state: SessionState,
+}
+
 /// A Fenwick tree category (SPEC §4): name plus optional value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Category {
@@ -221,26 +235,57 @@ pub struct Effects {
     pub deltas: Vec<(Category, i64)>,
 }
 
-/// Checks a new event against SPEC §3, returning its aggregate effects
-/// (SPEC §4) if it is accepted. `session` is the session named by the
-/// request, with its owner and state, if it exists at all.
-pub fn check(
-    prompt: Option<&PromptRecord>,
-    session: Option<(&SessionOwner, &SessionState)>,
+/// An event the rules accepted: what its engine needs to store it.
+#[derive(Debug)]
+pub struct Accepted<P, S> {
+    /// The event's prompt (as the engine holds it).
+    pub prompt: P,
+    /// The event's session (as the engine holds it); the engine folds the
+    /// event into its state once the event is stored.
+    pub session: S,
+    /// What the event changes in the aggregates.
+    pub effects: Effects,
+}
+
+/// Checks a new event against SPEC §3, returning the prompt, the session
+/// and the event's aggregate effects (SPEC §4) if it is accepted. `prompt`
+/// and `session` are those named by the request, if they exist at all;
+/// the engine decides how it holds them (owned, borrowed, locked).
+pub fn check<P: Borrow<PromptRecord>, S: Borrow<Session>>(
+    prompt: Option<P>,
+    session: Option<S>,
     user_sub: &str,
     kind: EventKind,
     t: f64,
-) -> Result<Effects, Violation> {
+) -> Result<Accepted<P, S>, Violation> {
     let prompt = prompt
-        .filter(|p| p.deleted_at.is_none())
+        .filter(|p| p.borrow().deleted_at.is_none())
         .ok_or(Violation::NotFound)?;
-    if !(t.is_finite() && 0.0 <= t && t <= prompt.duration_seconds as f64) {
+    let record = prompt.borrow();
+    if !(t.is_finite() && 0.0 <= t && t <= record.duration_seconds as f64) {
         return Err(Violation::ImpossiblePromptTime);
     }
-    let state = match session {
-        Some((owner, state)) if owner.prompt_id == prompt.id && owner.user_sub == user_sub => state,
-        _ => return Err(Violation::SessionNotFound),
-    };
+    let session = session
+        .filter(|s| {
+            let owner = &s.borrow().owner;
+            owner.prompt_id == record.id && owner.user_sub == user_sub
+        })
+        .ok_or(Violation::SessionNotFound)?;
+    let effects = check_session(record, &session.borrow().state, kind, t)?;
+    Ok(Accepted {
+        prompt,
+        session,
+        effects,
+    })
+}
+
+/// Rules 4–9, on a session that exists and belongs to the poster.
+fn check_session(
+    prompt: &PromptRecord,
+    state: &SessionState,
+    kind: EventKind,
+    t: f64,
+) -> Result<Effects, Violation> {
     let ty = kind.event_type();
     match (ty, state.events) {
         (EventType::Join, n) if n > 0 => return Err(Violation::SessionAlreadyStarted),
@@ -363,11 +408,30 @@ mod tests {
         }
     }
 
+    /// A session of prompt 1 by user `u` in `state`.
+    fn session(state: &SessionState) -> Session {
+        Session {
+            id: 9,
+            owner: owner(),
+            state: state.clone(),
+        }
+    }
+
+    /// The effects of an accepted event, or the violation.
+    fn check(
+        prompt: Option<&PromptRecord>,
+        session: Option<&Session>,
+        user_sub: &str,
+        kind: EventKind,
+        t: f64,
+    ) -> Result<Effects, Violation> {
+        super::check(prompt, session, user_sub, kind, t).map(|a| a.effects)
+    }
+
     #[test]
     fn the_first_failing_rule_decides() {
         let p = press();
         let fresh = SessionState::default();
-        let o = owner();
         assert_eq!(
             check(None, None, "u", EventKind::Join, 99.0),
             Err(Violation::NotFound)
@@ -381,32 +445,32 @@ mod tests {
             Err(Violation::SessionNotFound)
         );
         assert_eq!(
-            check(Some(&p), Some((&o, &fresh)), "v", EventKind::Join, 1.0),
+            check(Some(&p), Some(&session(&fresh)), "v", EventKind::Join, 1.0),
             Err(Violation::SessionNotFound)
         );
         assert_eq!(
-            check(Some(&p), Some((&o, &fresh)), "u", EventKind::Like, 1.0),
+            check(Some(&p), Some(&session(&fresh)), "u", EventKind::Like, 1.0),
             Err(Violation::SessionNotStarted)
         );
         let joined = SessionState::from_events([(EventKind::Join, 2.0)]);
         assert_eq!(
-            check(Some(&p), Some((&o, &joined)), "u", EventKind::Join, 3.0),
+            check(Some(&p), Some(&session(&joined)), "u", EventKind::Join, 3.0),
             Err(Violation::SessionAlreadyStarted)
         );
         assert_eq!(
-            check(Some(&p), Some((&o, &joined)), "u", EventKind::Like, 1.0),
+            check(Some(&p), Some(&session(&joined)), "u", EventKind::Like, 1.0),
             Err(Violation::SessionHasLaterEvent)
         );
-        assert!(check(Some(&p), Some((&o, &joined)), "u", EventKind::Like, 2.0).is_ok());
+        assert!(check(Some(&p), Some(&session(&joined)), "u", EventKind::Like, 2.0).is_ok());
         let liked = SessionState::from_events([(EventKind::Join, 2.0), (EventKind::Like, 2.0)]);
         assert_eq!(
-            check(Some(&p), Some((&o, &liked)), "u", EventKind::Like, 2.0),
+            check(Some(&p), Some(&session(&liked)), "u", EventKind::Like, 2.0),
             Err(Violation::SessionHasSameEventAtSameTime)
         );
         assert_eq!(
             check(
                 Some(&p),
-                Some((&o, &liked)),
+                Some(&session(&liked)),
                 "u",
                 EventKind::Numeric { rating: 1 },
                 2.0
@@ -414,12 +478,18 @@ mod tests {
             Err(Violation::ImpossibleEvent)
         );
         assert_eq!(
-            check(Some(&p), Some((&o, &liked)), "u", EventKind::PressEnd, 3.0),
+            check(
+                Some(&p),
+                Some(&session(&liked)),
+                "u",
+                EventKind::PressEnd,
+                3.0
+            ),
             Err(Violation::ImpossibleEventData)
         );
         let left = SessionState::from_events([(EventKind::Join, 2.0), (EventKind::Leave, 3.0)]);
         assert_eq!(
-            check(Some(&p), Some((&o, &left)), "u", EventKind::Like, 1.0),
+            check(Some(&p), Some(&session(&left)), "u", EventKind::Like, 1.0),
             Err(Violation::SessionAlreadyEnded)
         );
     }
@@ -431,7 +501,7 @@ mod tests {
             SessionState::from_events([(EventKind::Join, 0.0), (EventKind::PressStart, 1.0)]);
         let fx = check(
             Some(&p),
-            Some((&owner(), &state)),
+            Some(&session(&state)),
             "u",
             EventKind::Leave,
             10.0,
@@ -456,7 +526,7 @@ mod tests {
         ]);
         let fx = check(
             Some(&p),
-            Some((&owner(), &state)),
+            Some(&session(&state)),
             "u",
             EventKind::Word { index: 1 },
             5.5,
@@ -469,7 +539,7 @@ mod tests {
         assert_eq!(fx.bucket, 5);
         let bad = check(
             Some(&p),
-            Some((&owner(), &state)),
+            Some(&session(&state)),
             "u",
             EventKind::Word { index: 2 },
             5.5,

@@ -71,9 +71,7 @@ async fn post_event(
         kind,
         prompt_time: body.prompt_time,
     };
-    let stored = s.store.append_event(event).await??;
-    metrics::counter!(crate::metrics::EVENTS_ACCEPTED, "evtype" => stored.evtype).increment(1);
-    s.pubsub.publish(&stored).await;
+    let stored = s.ingest.accept(event).await??;
     Ok((
         StatusCode::CREATED,
         Json(Created {

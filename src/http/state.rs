@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::Auth;
+use crate::ingest::Ingest;
 use crate::pubsub::PubSub;
 use crate::storage::Store;
 use crate::stream::StreamContext;
@@ -35,8 +36,10 @@ pub struct Shared {
     pub store: Store,
     /// Token keys.
     pub auth: Arc<Auth>,
-    /// Where accepted events are published.
+    /// Where accepted events are published (and whether it is reachable).
     pub pubsub: PubSub,
+    /// Stores, counts and publishes accepted events.
+    pub ingest: Ingest,
     /// Per-session event rate limit.
     pub rate_limiter: Arc<SessionRateLimiter>,
     /// Whether dev-only routes are enabled.

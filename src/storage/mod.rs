@@ -6,6 +6,7 @@
 //! aggregates with [`aggregates::PendingAggregates`], so they agree.
 
 pub mod aggregates;
+mod audit;
 pub mod postgres;
 pub mod rows;
 pub mod schema;

@@ -9,16 +9,18 @@ mod batch;
 mod reads;
 mod writes;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+use crate::domain::event::EventKind;
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::Violation;
 use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
 use crate::domain::user::UserIdentity;
-use crate::storage::aggregates::expected_aggregates;
+use crate::storage::aggregates::PromptAggregates;
+use crate::storage::audit::{AuditSource, Mode, audit};
 use crate::storage::schema::{self, Dialect};
 use crate::storage::{PromptCheck, SearchPage, StartedSession, StorageError, search_sql};
 
@@ -252,17 +254,7 @@ impl PostgresStore {
             .read_only(true)
             .start()
             .await?;
-        let mut out = Vec::new();
-        for prompt in reads::all_prompts(&tx).await? {
-            let events = reads::events_for_check(&tx, prompt.id).await?;
-            let expected = expected_aggregates(prompt.duration_seconds, &events);
-            let stored = reads::stored_aggregates(&tx, prompt.id).await?;
-            out.push(PromptCheck {
-                prompt_uid: prompt.uid,
-                events: events.len(),
-                differences: stored.differences(&expected),
-            });
-        }
+        let out = audit(&mut Audit(&tx), Mode::Check).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -273,20 +265,7 @@ impl PostgresStore {
         let tx = client.transaction().await?;
         tx.batch_execute("LOCK TABLE interactive_prompt_events IN EXCLUSIVE MODE")
             .await?;
-        let mut out = Vec::new();
-        for prompt in reads::all_prompts(&tx).await? {
-            let events = reads::events_for_check(&tx, prompt.id).await?;
-            let expected = expected_aggregates(prompt.duration_seconds, &events);
-            let differences = reads::stored_aggregates(&tx, prompt.id)
-                .await?
-                .differences(&expected);
-            writes::replace_aggregates(&tx, prompt.id, &expected).await?;
-            out.push(PromptCheck {
-                prompt_uid: prompt.uid,
-                events: events.len(),
-                differences,
-            });
-        }
+        let out = audit(&mut Audit(&tx), Mode::Rebuild).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -295,5 +274,30 @@ impl PostgresStore {
     pub async fn ping(&self) -> Result<(), StorageError> {
         self.pool.get().await?.query_one("SELECT 1", &[]).await?;
         Ok(())
+    }
+}
+
+/// The audit of `chorus check` and `rebuild` inside one transaction.
+struct Audit<'a, C>(&'a C);
+
+impl<C: GenericClient> AuditSource for Audit<'_, C> {
+    async fn prompts(&mut self) -> Result<Vec<PromptRecord>, StorageError> {
+        reads::all_prompts(self.0).await
+    }
+
+    async fn events(&mut self, prompt_id: i64) -> Result<Vec<(i64, EventKind, f64)>, StorageError> {
+        reads::events_for_check(self.0, prompt_id).await
+    }
+
+    async fn stored(&mut self, prompt_id: i64) -> Result<PromptAggregates, StorageError> {
+        reads::stored_aggregates(self.0, prompt_id).await
+    }
+
+    async fn replace(
+        &mut self,
+        prompt_id: i64,
+        rows: &PromptAggregates,
+    ) -> Result<(), StorageError> {
+        writes::replace_aggregates(self.0, prompt_id, rows).await
     }
 }

@@ -1,5 +1,6 @@
 //! Writes on a PostgreSQL transaction.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 
 use deadpool_postgres::GenericClient;
@@ -8,7 +9,7 @@ use super::reads;
 use crate::domain::clock::now;
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
-use crate::domain::rules::{self, SessionOwner, SessionState, Violation};
+use crate::domain::rules::{self, Accepted, Session, SessionOwner, SessionState, Violation};
 use crate::domain::uid;
 use crate::domain::user::UserIdentity;
 use crate::storage::aggregates::{PendingAggregates, PromptAggregates};
@@ -127,13 +128,17 @@ async fn prompts_of<'a>(
     Ok(prompts)
 }
 
-/// A locked session of a batch: its row, its owner's display name, and its
-/// state (updated as the batch's events are accepted).
+/// A locked session of a batch, with its owner's display name; its state
+/// is updated as the batch's events are accepted.
 struct LockedSession {
-    id: i64,
-    owner: SessionOwner,
+    session: Session,
     display_name: Option<String>,
-    state: SessionState,
+}
+
+impl Borrow<Session> for &mut LockedSession {
+    fn borrow(&self) -> &Session {
+        &self.session
+    }
 }
 
 /// Checks each event against the rules, in order, and stores those
@@ -157,22 +162,18 @@ pub async fn append_events(
     for ev in events {
         let prompt = prompts[ev.prompt_uid.as_str()].as_ref();
         let session = sessions.get_mut(ev.session_uid.as_str());
-        let checked = rules::check(
+        let Accepted {
             prompt,
-            session.as_ref().map(|s| (&s.owner, &s.state)),
-            &ev.user_sub,
-            ev.kind,
-            ev.prompt_time,
-        );
-        let effects = match checked {
-            Ok(fx) => fx,
+            session,
+            effects,
+        } = match rules::check(prompt, session, &ev.user_sub, ev.kind, ev.prompt_time) {
+            Ok(accepted) => accepted,
             Err(v) => {
                 results.push(Err(v));
                 continue;
             }
         };
-        let (prompt, session) = (prompt.expect("checked"), session.expect("checked"));
-        session.state.apply(ev.kind, ev.prompt_time);
+        session.session.state.apply(ev.kind, ev.prompt_time);
         pending.add(prompt.id, &effects);
         let stored = StoredEvent::new(
             uid::generate(uid::EVENT),
@@ -184,7 +185,7 @@ pub async fn append_events(
             ev.prompt_time,
             now(),
         );
-        rows.push(&stored, session.id, ev);
+        rows.push(&stored, session.session.id, ev);
         results.push(Ok(stored));
     }
     if !rows.uid.is_empty() {
@@ -225,13 +226,15 @@ async fn lock_sessions(
         let uid: String = r.get(0);
         by_id.insert(r.get::<_, i64>(1), uid.clone());
         let session = LockedSession {
-            id: r.get(1),
-            owner: SessionOwner {
-                prompt_id: r.get(2),
-                user_sub: r.get(3),
+            session: Session {
+                id: r.get(1),
+                owner: SessionOwner {
+                    prompt_id: r.get(2),
+                    user_sub: r.get(3),
+                },
+                state: SessionState::default(),
             },
             display_name: r.get(4),
-            state: SessionState::default(),
         };
         sessions.insert(uid, session);
     }
@@ -241,7 +244,11 @@ async fn lock_sessions(
     for r in &history {
         let session = &by_id[&r.get::<_, i64>(0)];
         let kind = decode_kind(r.get::<_, &str>(1), r.get::<_, &str>(2))?;
-        let state = &mut sessions.get_mut(session).expect("locked above").state;
+        let state = &mut sessions
+            .get_mut(session)
+            .expect("locked above")
+            .session
+            .state;
         state.apply(kind, r.get(3));
     }
     Ok(sessions)

@@ -19,7 +19,7 @@ use std::sync::RwLock;
 
 use crate::domain::bins::Bins;
 use crate::domain::prompt::PromptRecord;
-use crate::domain::rules::{SessionOwner, SessionState};
+use crate::domain::rules::Session;
 use crate::domain::stats::{Stats, Timeline};
 use crate::storage::aggregates::{FenwickArrays, PendingAggregates, PromptAggregates};
 
@@ -29,17 +29,6 @@ const MAX_SESSIONS: usize = 250_000;
 const MAX_HOT_TREES: usize = 64;
 /// Largest prompt (in bins) whose arrays are kept.
 const MAX_HOT_BINS: u32 = 1 << 16;
-
-/// A session as the rules see it.
-#[derive(Debug, Clone)]
-pub struct CachedSession {
-    /// Row id.
-    pub id: i64,
-    /// Prompt and user.
-    pub owner: SessionOwner,
-    /// Its accepted events, folded.
-    pub state: SessionState,
-}
 
 /// A user's row as stored.
 #[derive(Debug, Clone)]
@@ -54,7 +43,7 @@ pub struct CachedUser {
 #[derive(Debug, Default)]
 pub struct WriterCache {
     /// Session uid → session.
-    pub sessions: HashMap<String, CachedSession>,
+    pub sessions: HashMap<String, Session>,
     /// User sub → user row.
     pub users: HashMap<String, CachedUser>,
 }
@@ -62,7 +51,7 @@ pub struct WriterCache {
 impl WriterCache {
     /// Remembers a session and its user's row (forgetting everything
     /// first when full).
-    pub fn remember(&mut self, uid: &str, session: CachedSession, user: CachedUser) {
+    pub fn remember(&mut self, uid: &str, session: Session, user: CachedUser) {
         if self.sessions.len() >= MAX_SESSIONS {
             self.clear();
         }
