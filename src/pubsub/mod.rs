@@ -53,11 +53,8 @@ impl PubSub {
                 Arc::new(LiveEvent::from_stored(event)),
             ),
             PubSub::Redis(r) => {
-                r.publish(
-                    &event.interactive_prompt_uid,
-                    &message::EventMessage::from(event),
-                )
-                .await
+                let message = message::message_json(event);
+                r.publish(&event.interactive_prompt_uid, message).await
             }
         }
     }
