@@ -3,6 +3,7 @@
 //! SQL or sockets; every storage engine calls into these functions so the
 //! rules live in exactly one place.
 
+pub mod aggregates;
 pub mod bins;
 pub mod clock;
 pub mod event;

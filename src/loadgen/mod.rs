@@ -17,7 +17,9 @@
 //!   pre-serialized frames), so figures can be reported as ratios.
 //! * [`fill`] — setup only: a long stored history written through the
 //!   library before the server starts.
-//! * [`ingest`], [`stats`], [`premiere`], [`replay`] — the scenarios.
+//! * [`ingest`], [`stats`], [`premiere`], [`replay`] — the scenarios, each
+//!   in three steps: plan, drive, report; [`shared`] — what the stream
+//!   scenarios share.
 //!
 //! Every load loop is bounded in time and targets loopback addresses only.
 
@@ -33,6 +35,7 @@ pub mod premiere;
 pub mod replay;
 pub mod report;
 pub mod script;
+pub mod shared;
 pub mod stats;
 pub mod target;
 pub mod viewer;

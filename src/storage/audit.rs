@@ -2,8 +2,8 @@
 //! each prompt's stored aggregate rows against the rows its events give
 //! (docs/rules.md, "The invariant").
 
-use super::aggregates::{PromptAggregates, expected_aggregates};
 use super::{PromptCheck, StorageError};
+use crate::domain::aggregates::{PromptAggregates, expected_aggregates};
 use crate::domain::event::EventKind;
 use crate::domain::prompt::PromptRecord;
 

@@ -6,12 +6,15 @@
 //! across processes.
 
 mod batch;
+mod events;
 mod reads;
+mod sessions;
 mod writes;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+use crate::domain::aggregates::PromptAggregates;
 use crate::domain::event::EventKind;
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
@@ -19,7 +22,6 @@ use crate::domain::rules::Violation;
 use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
 use crate::domain::user::UserIdentity;
-use crate::storage::aggregates::PromptAggregates;
 use crate::storage::audit::{AuditSource, Mode, audit};
 use crate::storage::schema::{self, Dialect};
 use crate::storage::{PromptCheck, SearchPage, StartedSession, StorageError, search_sql};
@@ -197,7 +199,7 @@ impl PostgresStore {
     ) -> Result<Option<StartedSession>, StorageError> {
         let prompt_uid = prompt_uid.to_owned();
         self.sessions
-            .submit(writes::NewSession { prompt_uid, user })
+            .submit(sessions::NewSession { prompt_uid, user })
             .await
     }
 

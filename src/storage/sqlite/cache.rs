@@ -17,11 +17,13 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use crate::domain::aggregates::PromptAggregates;
 use crate::domain::bins::Bins;
 use crate::domain::prompt::PromptRecord;
 use crate::domain::rules::Session;
+use crate::domain::stats::FenwickArrays;
 use crate::domain::stats::{Stats, Timeline};
-use crate::storage::aggregates::{FenwickArrays, PendingAggregates, PromptAggregates};
+use crate::storage::aggregates::PendingAggregates;
 
 /// Most sessions the writer remembers (then it starts over).
 const MAX_SESSIONS: usize = 250_000;

@@ -20,6 +20,7 @@ use tokio::sync::Semaphore;
 
 use self::cache::Hot;
 use self::writer::Writer;
+use crate::domain::aggregates::PromptAggregates;
 use crate::domain::event::EventKind;
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
@@ -27,7 +28,6 @@ use crate::domain::rules::Violation;
 use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
 use crate::domain::user::UserIdentity;
-use crate::storage::aggregates::PromptAggregates;
 use crate::storage::audit::{AuditSource, Mode, audit};
 use crate::storage::{PromptCheck, SearchPage, StartedSession, StorageError, search_sql};
 

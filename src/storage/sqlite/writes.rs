@@ -5,13 +5,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::cache::CachedUser;
 use super::reads;
 use super::writer::JobCtx;
+use crate::domain::aggregates::PromptAggregates;
 use crate::domain::clock::now;
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::{self, Accepted, Session, SessionOwner, SessionState, Violation};
 use crate::domain::uid;
 use crate::domain::user::UserIdentity;
-use crate::storage::aggregates::{PendingAggregates, PromptAggregates};
+use crate::storage::aggregates::PendingAggregates;
 use crate::storage::{StartedSession, StorageError};
 
 /// Inserts a prompt.

@@ -1,4 +1,5 @@
-//! The event rules of SPEC §3 and the aggregate updates of SPEC §4.
+//! The event rules (docs/rules.md, "The event rules"): whether a new
+//! event is accepted, and if so what it changes in the aggregates.
 //!
 //! Every storage engine loads the prompt and the [`Session`] (its owner and
 //! [`SessionState`]), then calls [`check`]; if the event is accepted, the
@@ -6,9 +7,13 @@
 //! prompt, the session, and the [`Effects`] on the aggregates. Keeping this
 //! in one pure function is what makes both engines agree.
 
+mod session;
+
 use std::borrow::Borrow;
 
-use super::bins::Bins;
+pub use session::{Session, SessionOwner, SessionState};
+
+use super::aggregates::{Effects, effects};
 use super::event::{EventKind, EventType};
 use super::prompt::{Prompt, PromptRecord};
 
@@ -72,167 +77,6 @@ impl Violation {
             409
         }
     }
-}
-
-/// What the rules need to know of a session's accepted events, folded in
-/// the order they were accepted (which is `(prompt_time, id)` order).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SessionState {
-    /// Number of accepted events.
-    pub events: u64,
-    /// Type of the most recently accepted event.
-    pub last_type: Option<EventType>,
-    /// Latest prompt time of any event (meaningful when `events > 0`).
-    pub last_time: f64,
-    /// Types of the events at `last_time`.
-    pub types_at_last_time: Vec<EventType>,
-    /// Whether the latest press event is a start.
-    pub pressing: bool,
-    /// The session's current numeric answer.
-    pub rating: Option<i64>,
-    /// The session's current colour answer.
-    pub color: Option<i64>,
-    /// The session's current word answer.
-    pub word: Option<i64>,
-}
-
-impl SessionState {
-    /// Folds one more accepted event into the state.
-    pub fn apply(&mut self, kind: EventKind, t: f64) {
-        if self.events == 0 || t > self.last_time {
-            self.last_time = t;
-            self.types_at_last_time.clear();
-        }
-        self.types_at_last_time.push(kind.event_type());
-        self.events += 1;
-        self.last_type = Some(kind.event_type());
-        match kind {
-            EventKind::PressStart => self.pressing = true,
-            EventKind::PressEnd => self.pressing = false,
-            EventKind::Numeric { rating } => self.rating = Some(rating),
-            EventKind::Color { index } => self.color = Some(index),
-            EventKind::Word { index } => self.word = Some(index),
-            EventKind::Join | EventKind::Leave | EventKind::Like => {}
-        }
-    }
-
-    /// The state after the given events, in acceptance order.
-    pub fn from_events(events: impl IntoIterator<Item = (EventKind, f64)>) -> Self {
-        let mut state = Self::default();
-        for (kind, t) in events {
-            state.apply(kind, t);
-        }
-        state
-    }
-}
-
-/// Who a session belongs to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionOwner {
-    /// Database id of the session's prompt.
-    pub prompt_id: i64,
-    /// `sub` of the session's user.
-    pub user_sub: String,
-}
-
-/// A stored session as the rules see it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Session {
-    /// Database id of the session.
-    pub id: i64,
-    /// Its prompt and user.
-    pub owner: SessionOwner,
-    /// Its accepted events, folded.
-    pub state: SessionState,
-}
-
-/// A Fenwick tree category (SPEC §4): name plus optional value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Category {
-    /// Users present (joins minus leaves).
-    Users,
-    /// Likes so far.
-    Likes,
-    /// Sessions whose current numeric answer is this rating.
-    NumericActive(i64),
-    /// Presses started so far.
-    Press,
-    /// Sessions pressing now.
-    PressActive,
-    /// Sessions whose current colour answer is this index.
-    ColorActive(i64),
-    /// Sessions whose current word answer is this index.
-    WordActive(i64),
-}
-
-impl Category {
-    /// The stored `category` column.
-    pub fn name(self) -> &'static str {
-        match self {
-            Category::Users => "users",
-            Category::Likes => "likes",
-            Category::NumericActive(_) => "numeric_active",
-            Category::Press => "press",
-            Category::PressActive => "press_active",
-            Category::ColorActive(_) => "color_active",
-            Category::WordActive(_) => "word_active",
-        }
-    }
-
-    /// The stored `category_value` column.
-    pub fn value(self) -> Option<i64> {
-        match self {
-            Category::NumericActive(v) | Category::ColorActive(v) | Category::WordActive(v) => {
-                Some(v)
-            }
-            _ => None,
-        }
-    }
-
-    /// Parses stored columns back into a category.
-    pub fn from_columns(name: &str, value: Option<i64>) -> Option<Self> {
-        Some(match (name, value) {
-            ("users", None) => Category::Users,
-            ("likes", None) => Category::Likes,
-            ("press", None) => Category::Press,
-            ("press_active", None) => Category::PressActive,
-            ("numeric_active", Some(v)) => Category::NumericActive(v),
-            ("color_active", Some(v)) => Category::ColorActive(v),
-            ("word_active", Some(v)) => Category::WordActive(v),
-            _ => return None,
-        })
-    }
-
-    /// Every category a prompt keeps trees for, in display order.
-    pub fn all_for(prompt: &Prompt) -> Vec<Category> {
-        let mut out = vec![Category::Users, Category::Likes];
-        match prompt {
-            Prompt::Numeric { min, max, .. } => {
-                out.extend((*min..=*max).map(Category::NumericActive))
-            }
-            Prompt::Press { .. } => out.extend([Category::Press, Category::PressActive]),
-            Prompt::Color { colors, .. } => {
-                out.extend((0..colors.len() as i64).map(Category::ColorActive))
-            }
-            Prompt::Word { options, .. } => {
-                out.extend((0..options.len() as i64).map(Category::WordActive))
-            }
-        }
-        out
-    }
-}
-
-/// What an accepted event changes in the aggregates.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Effects {
-    /// The bin every Fenwick delta applies at.
-    pub bin: u32,
-    /// Number of bins of the prompt.
-    pub bins: u32,
-    /// The one-second count bucket, `floor(t)`.
-    pub bucket: i64,
-    /// Fenwick deltas at `bin`.
-    pub deltas: Vec<(Category, i64)>,
 }
 
 /// An event the rules accepted: what its engine needs to store it.
@@ -335,54 +179,10 @@ fn check_session(
     Ok(effects(prompt.duration_seconds, state, kind, t))
 }
 
-/// The aggregate updates of an accepted event (SPEC §4 table).
-pub fn effects(duration_seconds: i64, state: &SessionState, kind: EventKind, t: f64) -> Effects {
-    let bins = Bins::new(duration_seconds);
-    let mut deltas = Vec::with_capacity(2);
-    let mut replace = |new: Category, old: Option<Category>| {
-        deltas.push((new, 1));
-        if let Some(old) = old {
-            deltas.push((old, -1));
-        }
-    };
-    match kind {
-        EventKind::Join => replace(Category::Users, None),
-        EventKind::Like => replace(Category::Likes, None),
-        EventKind::Leave => {
-            deltas.push((Category::Users, -1));
-            if state.pressing {
-                deltas.push((Category::PressActive, -1));
-            }
-        }
-        EventKind::Numeric { rating } => replace(
-            Category::NumericActive(rating),
-            state.rating.map(Category::NumericActive),
-        ),
-        EventKind::Color { index } => replace(
-            Category::ColorActive(index),
-            state.color.map(Category::ColorActive),
-        ),
-        EventKind::Word { index } => replace(
-            Category::WordActive(index),
-            state.word.map(Category::WordActive),
-        ),
-        EventKind::PressStart => {
-            deltas.push((Category::Press, 1));
-            deltas.push((Category::PressActive, 1));
-        }
-        EventKind::PressEnd => deltas.push((Category::PressActive, -1)),
-    }
-    Effects {
-        bin: bins.bin_of(t),
-        bins: bins.count(),
-        bucket: t.floor() as i64,
-        deltas,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::aggregates::Category;
 
     fn prompt(p: Prompt) -> PromptRecord {
         PromptRecord {
