@@ -27,7 +27,11 @@ fn layers() -> Vec<Vec<String>> {
     let mut layers: Vec<Vec<String>> = block
         .lines()
         .map(|line| line.split('#').next().unwrap_or(""))
-        .map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .map(|line| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
         .filter(|modules| !modules.is_empty())
         .collect();
     layers.reverse();
@@ -116,7 +120,8 @@ fn imports_of(module: &[String], code: &str) -> Vec<(String, usize)> {
         let mut rest = line;
         while let Some(i) = rest.find(|c: char| c == 'c' || c == 's') {
             let at = &rest[i..];
-            let boundary = i == 0 || !rest[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+            let boundary =
+                i == 0 || !rest[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_');
             let after_root = if let Some(after) = at.strip_prefix("crate::") {
                 Some(after)
             } else if at.starts_with("super::") && boundary {
@@ -214,9 +219,15 @@ fn every_module_is_placed_in_a_layer() {
     let placed: BTreeSet<String> = layers().into_iter().flatten().collect();
     let (modules, _) = imports();
     let unplaced: Vec<_> = modules.difference(&placed).collect();
-    assert!(unplaced.is_empty(), "add these to ARCHITECTURE.md's layers: {unplaced:?}");
+    assert!(
+        unplaced.is_empty(),
+        "add these to ARCHITECTURE.md's layers: {unplaced:?}"
+    );
     let missing: Vec<_> = placed.difference(&modules).collect();
-    assert!(missing.is_empty(), "ARCHITECTURE.md names modules src/ lacks: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names modules src/ lacks: {missing:?}"
+    );
 }
 
 #[test]
@@ -255,7 +266,11 @@ fn no_modules_import_one_another_in_a_circle() {
                     .map(|i| format!("{}: {} imports {}", i.at, i.from, i.to))
             })
             .collect();
-        panic!("an import circle: {}\n{}", circle.join(" → "), witnesses.join("\n"));
+        panic!(
+            "an import circle: {}\n{}",
+            circle.join(" → "),
+            witnesses.join("\n")
+        );
     }
 }
 
@@ -263,9 +278,16 @@ fn no_modules_import_one_another_in_a_circle() {
 fn the_reader_finds_grouped_and_climbing_paths() {
     let module = vec!["ingest".to_owned()];
     let code = "use crate::{auth::Auth, storage::{Store, X}};\nlet x = super::pubsub::Hub::new();\nfn f() -> supersede::X {}";
-    let found: Vec<String> = imports_of(&module, code).into_iter().map(|(m, _)| m).collect();
+    let found: Vec<String> = imports_of(&module, code)
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect();
     assert_eq!(found, ["auth", "storage", "pubsub"]);
-    let nested = vec!["storage".to_owned(), "sqlite".to_owned(), "writer".to_owned()];
+    let nested = vec![
+        "storage".to_owned(),
+        "sqlite".to_owned(),
+        "writer".to_owned(),
+    ];
     let found = imports_of(&nested, "use super::cache::Hot;\nuse super::super::schema;");
     assert!(found.is_empty(), "{found:?}");
     assert_eq!(code_of("a // crate::x\n/* crate::y */b"), "a \nb");

@@ -1,4 +1,4 @@
-// The public HTTP API (SPEC §5), as any client app would call it.
+// The public HTTP API (docs/api.md), as any client app would call it.
 
 /** An error answered by the server: HTTP status plus its `{type, message}`. */
 export class ApiError extends Error {
@@ -61,7 +61,7 @@ export function postEvent(userJwt, session, route, promptTime, data = {}) {
   });
 }
 
-/** Searches the prompt's events (SPEC §5 search): `{items, next_page_sort}`. */
+/** Searches the prompt's events (docs/api.md, "Search"): `{items, next_page_sort}`. */
 export function search(session, body) {
   return call('/api/1/interactive_prompts/events/search', { method: 'POST', token: session.jwt, body });
 }
@@ -78,7 +78,7 @@ export function timeline(session) {
   return call(`/api/1/interactive_prompts/events/stats/timeline?${q}`, { token: session.jwt });
 }
 
-/** The binning of SPEC §4: `bins(d)` and the bin of prompt time `t`. */
+/** The binning of docs/rules.md, "Bins": `bins(d)` and the bin of prompt time `t`. */
 export function binning(duration) {
   const count = duration <= 1 ? 1 : 2 ** Math.ceil(Math.log2(duration)) - 1;
   const width = duration / count;

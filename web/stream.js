@@ -1,4 +1,4 @@
-// The live stream (SPEC §6): authorize, answer the clock sync, then receive
+// The live stream (docs/stream-protocol.md): authorize, answer the clock sync, then receive
 // event batches. Events are handed over as they arrive; the room shows each
 // when the prompt clock reaches its prompt_time.
 

@@ -1,4 +1,4 @@
-//! Tokens (SPEC §8): user JWTs from the identity provider, prompt JWTs
+//! Tokens (docs/api.md, "Auth"): user JWTs from the identity provider, prompt JWTs
 //! minted at `start_session`, the admin token, and dev-mode user tokens.
 //! Keys are built once, at start-up.
 
@@ -18,7 +18,7 @@ pub const PROMPT_TOKEN_SECONDS: u64 = 1800;
 /// Lifetime of dev-mode user tokens, in seconds.
 pub const DEV_TOKEN_SECONDS: u64 = 86_400;
 
-/// Why a request was not authorized (SPEC §5).
+/// Why a request was not authorized (docs/api.md, "Auth").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// 401: no `Authorization` header.

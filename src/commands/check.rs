@@ -1,4 +1,5 @@
-//! `chorus check` and `chorus rebuild` (SPEC §4 invariant, §10).
+//! `chorus check` and `chorus rebuild` (docs/rules.md, "The invariant";
+//! docs/operations.md, "Checking and repairing aggregates").
 
 use crate::config::Config;
 use crate::storage::{PromptCheck, Store};

@@ -1,4 +1,4 @@
-//! `chorus demo` (SPEC §10): a dev-mode server with four demo prompts (one
+//! `chorus demo` (docs/web-client.md): a dev-mode server with four demo prompts (one
 //! of each style), hundreds of recorded sessions on each, and a simulated
 //! crowd taking them live — one command to feel what Chorus does.
 //!

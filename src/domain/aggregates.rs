@@ -12,7 +12,7 @@ use super::fenwick;
 use super::prompt::Prompt;
 use super::rules::SessionState;
 
-/// A Fenwick tree category (SPEC §4): name plus optional value.
+/// A Fenwick tree category (docs/rules.md, "Fenwick trees"): name plus optional value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Category {
     /// Users present (joins minus leaves).
@@ -101,7 +101,8 @@ pub struct Effects {
     pub deltas: Vec<(Category, i64)>,
 }
 
-/// The aggregate updates of an accepted event (SPEC §4 table).
+/// The aggregate updates of an accepted event (the table of docs/rules.md,
+/// "Fenwick trees"; its count row: "Counts").
 pub fn effects(duration_seconds: i64, state: &SessionState, kind: EventKind, t: f64) -> Effects {
     let bins = Bins::new(duration_seconds);
     let mut deltas = Vec::with_capacity(2);

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::user::ANONYMOUS;
 
-/// The eight event types (`evtype`), in the order of SPEC §1.
+/// The eight event types (`evtype`), in the order of docs/rules.md, "Event types".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventType {
     /// The participant started the prompt.

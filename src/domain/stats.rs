@@ -1,4 +1,5 @@
-//! The figures of the stats and timeline endpoints (SPEC §5), assembled
+//! The figures of the stats and timeline endpoints (docs/api.md, "Stats and
+//! timeline"), assembled
 //! from Fenwick prefix sums.
 
 use std::collections::HashMap;

@@ -14,7 +14,7 @@ pub struct UserIdentity {
 /// Longest display name kept, in characters (longer names are cut).
 pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
 
-/// Display name for a user from token claims (SPEC §1): the first present of
+/// Display name for a user from token claims (docs/api.md, "Auth"): the first present of
 /// `given_name`, first word of `name`, `preferred_username`, `nickname`.
 pub fn display_name_from_claims(claims: &serde_json::Map<String, Value>) -> Option<String> {
     let get = |k: &str| {

@@ -1,4 +1,4 @@
-//! Dev-mode login (SPEC §8): `POST /api/1/dev/login {"name"}` → `{"user_jwt"}`.
+//! Dev-mode login (docs/api.md, "Auth"): `POST /api/1/dev/login {"name"}` → `{"user_jwt"}`.
 
 use axum::Json;
 use axum::extract::State;

@@ -1,4 +1,4 @@
-//! The HTTP API (SPEC §5): one file per resource, one error type, auth as
+//! The HTTP API (docs/api.md): one file per resource, one error type, auth as
 //! extractors.
 
 pub mod dev;
@@ -25,7 +25,7 @@ use tower_http::trace::TraceLayer;
 
 pub use state::AppState;
 
-/// Largest request body (SPEC §12).
+/// Largest request body (docs/api.md, "Limits and bad input").
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The whole API.

@@ -1,4 +1,4 @@
-//! The web client (SPEC §11), embedded in the binary: `GET /` serves the
+//! The web client (docs/web-client.md), embedded in the binary: `GET /` serves the
 //! page and `GET /assets/{file}` its scripts and styles.
 //!
 //! The files live in `web/` and are compiled in with `include_str!`, so

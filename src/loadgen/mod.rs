@@ -1,5 +1,6 @@
 //! `chorus loadgen`: drives a running server exactly the way real clients
-//! do, and reports throughput, latency and errors (SPEC §10).
+//! do, and reports throughput, latency and errors (its figures, and how
+//! they are taken: BENCHMARKS.md).
 //!
 //! Its command line (target, tokens, one subcommand per scenario) is
 //! [`crate::cli::loadgen`].

@@ -1,4 +1,4 @@
-//! Pub/sub of accepted events (SPEC §7).
+//! Pub/sub of accepted events (docs/stream-protocol.md, "Pub/sub").
 //!
 //! After an event commits, the server publishes it on the prompt's channel
 //! `ps:interactive_prompts:{prompt_uid}:events`. [`Hub`] fans messages out

@@ -1,4 +1,5 @@
-//! The schema (SPEC §2) and its migrations, in both SQL dialects.
+//! The schema and its migrations, in both SQL dialects (docs/decisions.md,
+//! "Storage"; the aggregate tables: docs/rules.md, "Fenwick trees" and "Counts").
 //!
 //! Migrations are numbered; each engine records the ones applied in
 //! `chorus_migrations` and applies the missing ones at start-up, in order,

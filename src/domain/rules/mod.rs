@@ -17,7 +17,7 @@ use super::aggregates::{Effects, effects};
 use super::event::{EventKind, EventType};
 use super::prompt::{Prompt, PromptRecord};
 
-/// A rule that refused an event (SPEC §3), in rule order.
+/// A rule that refused an event (docs/rules.md, "The event rules"), in rule order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
     /// Rule 1: the prompt does not exist or is deleted.
@@ -91,8 +91,9 @@ pub struct Accepted<P, S> {
     pub effects: Effects,
 }
 
-/// Checks a new event against SPEC §3, returning the prompt, the session
-/// and the event's aggregate effects (SPEC §4) if it is accepted. `prompt`
+/// Checks a new event against the event rules (docs/rules.md, "The event
+/// rules"), returning the prompt, the session and the event's aggregate
+/// effects (docs/rules.md, "Fenwick trees" and "Counts") if it is accepted. `prompt`
 /// and `session` are those named by the request, if they exist at all;
 /// the engine decides how it holds them (owned, borrowed, locked).
 pub fn check<P: Borrow<PromptRecord>, S: Borrow<Session>>(

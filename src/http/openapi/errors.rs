@@ -22,7 +22,7 @@ pub struct ErrorBody {
     message: String,
 }
 
-/// The `type`s of the rule violations of SPEC §3 that answer 409.
+/// The `type`s of the rule violations (docs/rules.md, "The event rules") that answer 409.
 pub fn event_conflicts() -> Vec<&'static str> {
     use crate::domain::rules::Violation as V;
     [
@@ -95,8 +95,8 @@ error_responses! {
     /// 404 of search and timeline.
     SearchPromptNotFound: "The token's prompt does not exist (`interactive_prompt_not_found`).",
         ["interactive_prompt_not_found"];
-    /// 409: an event rule (SPEC §3) refused the event.
-    EventConflict: "The first event rule (SPEC §3) that failed.",
+    /// 409: an event rule (docs/rules.md, "The event rules") refused the event.
+    EventConflict: "The first event rule (docs/rules.md, \"The event rules\") that failed.",
         event_conflicts();
     /// 422: malformed JSON, a wrong shape or an out-of-range value.
     Unprocessable: "Malformed JSON, a wrong shape, or an out-of-range value; the message says where and why.",

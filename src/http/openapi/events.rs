@@ -78,7 +78,7 @@ pub fn path_item(ty: EventType) -> PathItem {
         .operation_id(Some(format!("post_{}", ty.as_str())))
         .summary(Some(format!("Posts a `{}` event.", ty.as_str())))
         .description(Some(
-            "The event rules of SPEC §3 decide 404 and 409, in their order, \
+            "The event rules (docs/rules.md, \"The event rules\") decide 404 and 409, in their order, \
              after the body, the prompt token and the rate limit are checked.",
         ))
         .security(SecurityRequirement::new("user_token", Vec::<String>::new()))

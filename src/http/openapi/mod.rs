@@ -1,5 +1,6 @@
-//! `GET /openapi.json` (SPEC §9): an OpenAPI 3.1 document of the HTTP API,
-//! generated with utoipa when first asked for and then served as is.
+//! `GET /openapi.json` (docs/api.md, "Operations endpoints"): an OpenAPI
+//! 3.1 document of the HTTP API, generated with utoipa when first asked for
+//! and then served as is.
 //!
 //! # Where the descriptions live
 //! * [`paths`] — one `#[utoipa::path]` per fixed route, on a stub named
@@ -74,7 +75,7 @@ use events::EventRoutes;
 )]
 struct ApiDoc;
 
-/// The three kinds of bearer token (SPEC §8).
+/// The three kinds of bearer token (docs/api.md, "Auth").
 struct SecuritySchemes;
 
 impl utoipa::Modify for SecuritySchemes {

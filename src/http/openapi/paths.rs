@@ -66,7 +66,7 @@ pub fn delete() {}
     ))]
 pub fn start_session() {}
 
-/// Totals over all events in bins `≤ bin` (SPEC §5).
+/// Totals over all events in bins `≤ bin` (docs/api.md, "Stats and timeline").
 #[utoipa::path(get, path = "/api/1/interactive_prompts/events/stats", tag = "stats",
     security(("prompt_token" = [])),
     params(
@@ -112,7 +112,7 @@ pub fn timeline() {}
     ))]
 pub fn search() {}
 
-/// The live stream (SPEC §6): a WebSocket upgrade; the packets are
+/// The live stream (docs/stream-protocol.md): a WebSocket upgrade; the packets are
 /// documented in `docs/`.
 #[utoipa::path(get, path = "/api/2/interactive_prompts/live", tag = "stream",
     responses(
@@ -143,7 +143,7 @@ pub fn dev_login() {}
     ))]
 pub fn dev_prompts() {}
 
-/// The web client's page (SPEC §11).
+/// The web client's page (docs/web-client.md).
 #[utoipa::path(get, path = "/", tag = "web",
     responses((status = 200, description = "The page.", body = String, content_type = "text/html")))]
 pub fn web_index() {}

@@ -18,7 +18,7 @@ pub fn null_schema() -> Object {
     Object::with_type(Type::Null)
 }
 
-/// An interactive prompt, tagged by `style` (SPEC §1). Texts are 1–75
+/// An interactive prompt, tagged by `style` (docs/rules.md, "Prompts"). Texts are 1–75
 /// characters and options 1–45 characters after trimming.
 #[derive(ToSchema)]
 #[serde(tag = "style", rename_all = "lowercase", deny_unknown_fields)]
@@ -99,7 +99,7 @@ pub struct PromptRecord {
 pub struct SessionStarted {
     /// The prompt's uid.
     uid: String,
-    /// The prompt token (§8), valid for 30 minutes.
+    /// The prompt token (docs/api.md, "Auth"), valid for 30 minutes.
     jwt: String,
     /// `ips_…`
     session_uid: String,

@@ -9,7 +9,7 @@ use utoipa::openapi::{RefOr, Schema};
 
 use super::schemas::SearchItem;
 
-/// A search (SPEC §5). Every member is optional.
+/// A search (docs/api.md, "Search"). Every member is optional.
 #[derive(ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {

@@ -1,4 +1,5 @@
-//! Group commit on PostgreSQL (SPEC §2 allows it), for events and sessions.
+//! Group commit on PostgreSQL, for events and sessions (docs/scaling.md,
+//! "Group commit per process").
 //!
 //! With a transaction per event, every event of a premiere queued behind
 //! the same hot Fenwick rows (the top positions of each tree) until the
