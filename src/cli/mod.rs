@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, ConfigError, Layer, Secret};
+use crate::config::{AuthConfig, Config, ConfigError, Layer, Secret};
 
 /// Chorus: interactive prompts with time-dilated responses.
 #[derive(Debug, Parser)]
@@ -165,12 +165,14 @@ impl ServeArgs {
             dev: self.dev.then_some(true),
             session_event_rate: self.session_event_rate,
             max_streams: self.max_streams,
-            user_jwt_secret: self.user_jwt_secret.clone().map(Secret::new),
-            user_jwt_public_key: self.user_jwt_public_key.clone(),
-            user_jwt_issuer: self.user_jwt_issuer.clone(),
-            user_jwt_audience: self.user_jwt_audience.clone(),
-            prompt_jwt_secret: self.prompt_jwt_secret.clone().map(Secret::new),
-            admin_token: self.admin_token.clone().map(Secret::new),
+            auth: AuthConfig {
+                user_jwt_secret: self.user_jwt_secret.clone().map(Secret::new),
+                user_jwt_public_key: self.user_jwt_public_key.clone(),
+                user_jwt_issuer: self.user_jwt_issuer.clone(),
+                user_jwt_audience: self.user_jwt_audience.clone(),
+                prompt_jwt_secret: self.prompt_jwt_secret.clone().map(Secret::new),
+                admin_token: self.admin_token.clone().map(Secret::new),
+            },
             ..Layer::default()
         };
         layer.sqlite.wal_frames = self.sqlite_wal_frames;

@@ -1,11 +1,11 @@
 //! One layer of configuration: the settings a file, the environment or the
 //! command line gives, each optional.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
-use super::ConfigError;
+use super::{AuthConfig, ConfigError};
 
 /// A secret: compared and used as text, never shown by `Debug`.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -32,7 +32,7 @@ impl std::fmt::Debug for Secret {
 
 /// Settings given by one source; `None` leaves the layer below in force.
 /// Its TOML form is the configuration file: top-level keys, and the
-/// tables `[sqlite]` and `[postgres]`.
+/// tables `[auth]`, `[sqlite]` and `[postgres]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Layer {
@@ -48,18 +48,9 @@ pub struct Layer {
     pub session_event_rate: Option<u32>,
     /// See [`super::Config::max_streams`].
     pub max_streams: Option<usize>,
-    /// See [`super::AuthConfig::user_jwt_secret`].
-    pub user_jwt_secret: Option<Secret>,
-    /// See [`super::AuthConfig::user_jwt_public_key`].
-    pub user_jwt_public_key: Option<PathBuf>,
-    /// See [`super::AuthConfig::user_jwt_issuer`].
-    pub user_jwt_issuer: Option<String>,
-    /// See [`super::AuthConfig::user_jwt_audience`].
-    pub user_jwt_audience: Option<String>,
-    /// See [`super::AuthConfig::prompt_jwt_secret`].
-    pub prompt_jwt_secret: Option<Secret>,
-    /// See [`super::AuthConfig::admin_token`].
-    pub admin_token: Option<Secret>,
+    /// Token keys and secrets (the `[auth]` table).
+    #[serde(default)]
+    pub auth: AuthConfig,
     /// The SQLite engine's tuning.
     #[serde(default)]
     pub sqlite: SqliteLayer,

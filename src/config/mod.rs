@@ -78,8 +78,10 @@ pub struct Config {
     pub storage: StorageSettings,
 }
 
-/// Token keys and secrets, as configured (see [`Config::auth_settings`]).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Token keys and secrets, as configured (see [`Config::auth_settings`]);
+/// the `[auth]` table of the file.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     /// HS256 secret of user tokens.
     pub user_jwt_secret: Option<Secret>,
@@ -148,15 +150,7 @@ impl Config {
         self.dev = layer.dev.unwrap_or(self.dev);
         self.session_event_rate = layer.session_event_rate.unwrap_or(self.session_event_rate);
         self.max_streams = layer.max_streams.unwrap_or(self.max_streams);
-        let auth = &mut self.auth;
-        auth.user_jwt_secret = layer.user_jwt_secret.or(auth.user_jwt_secret.take());
-        auth.user_jwt_public_key = layer
-            .user_jwt_public_key
-            .or(auth.user_jwt_public_key.take());
-        auth.user_jwt_issuer = layer.user_jwt_issuer.or(auth.user_jwt_issuer.take());
-        auth.user_jwt_audience = layer.user_jwt_audience.or(auth.user_jwt_audience.take());
-        auth.prompt_jwt_secret = layer.prompt_jwt_secret.or(auth.prompt_jwt_secret.take());
-        auth.admin_token = layer.admin_token.or(auth.admin_token.take());
+        self.auth.apply(layer.auth);
         let storage = &mut self.storage;
         if let Some(frames) = layer.sqlite.wal_frames {
             storage.sqlite.wal_restart_frames = frames;
@@ -191,6 +185,26 @@ impl Config {
             prompt_secret: or_generate(&a.prompt_jwt_secret, "CHORUS_PROMPT_JWT_SECRET")?,
             admin_token: or_generate(&a.admin_token, "CHORUS_ADMIN_TOKEN")?,
         })
+    }
+}
+
+impl AuthConfig {
+    /// Overrides every setting `over` holds.
+    fn apply(&mut self, over: AuthConfig) {
+        let AuthConfig {
+            user_jwt_secret,
+            user_jwt_public_key,
+            user_jwt_issuer,
+            user_jwt_audience,
+            prompt_jwt_secret,
+            admin_token,
+        } = over;
+        self.user_jwt_secret = user_jwt_secret.or(self.user_jwt_secret.take());
+        self.user_jwt_public_key = user_jwt_public_key.or(self.user_jwt_public_key.take());
+        self.user_jwt_issuer = user_jwt_issuer.or(self.user_jwt_issuer.take());
+        self.user_jwt_audience = user_jwt_audience.or(self.user_jwt_audience.take());
+        self.prompt_jwt_secret = prompt_jwt_secret.or(self.prompt_jwt_secret.take());
+        self.admin_token = admin_token.or(self.admin_token.take());
     }
 }
 
