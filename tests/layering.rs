@@ -118,7 +118,7 @@ fn imports_of(module: &[String], code: &str) -> Vec<(String, usize)> {
     let mut out = Vec::new();
     for (n, line) in code.lines().enumerate() {
         let mut rest = line;
-        while let Some(i) = rest.find(|c: char| c == 'c' || c == 's') {
+        while let Some(i) = rest.find(['c', 's']) {
             let at = &rest[i..];
             let boundary =
                 i == 0 || !rest[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_');
