@@ -1,4 +1,5 @@
-//! Per-session event rate limit (docs/api.md, "Limits and bad input"): a token bucket per session.
+//! Per-session event rate limit (docs/api.md, "Limits and bad input"): a
+//! token bucket per session.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
