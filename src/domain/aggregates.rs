@@ -10,7 +10,7 @@ use super::bins::Bins;
 use super::event::EventKind;
 use super::fenwick;
 use super::prompt::Prompt;
-use super::rules::SessionState;
+use super::session::SessionState;
 
 /// A Fenwick tree category (docs/rules.md, "Fenwick trees"): name plus optional value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -11,6 +11,7 @@ pub mod fenwick;
 pub mod prompt;
 pub mod rules;
 pub mod search;
+pub mod session;
 pub mod stats;
 pub mod uid;
 pub mod user;

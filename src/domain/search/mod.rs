@@ -7,16 +7,9 @@ pub mod query;
 pub mod request;
 pub mod sort;
 
-pub use query::{Cmp, Dropout, Field, Scalar, SearchError, SearchQuery};
+pub use query::{Cmp, DEFAULT_LIMIT, Dropout, Field, MAX_LIMIT, SearchError, SearchQuery};
 pub use request::{
-    DropoutFilter, NumberFilter, NumberOp, SearchFilters, SearchRequest, SortItemInput, TextFilter,
-    TextOp,
+    DropoutFilter, NumberFilter, NumberOp, SearchFilters, SearchRequest, SortDir, SortItemInput,
+    SortKey, TextFilter, TextOp,
 };
-pub use sort::{SortDir, SortItem, SortKey};
-
-/// Largest page.
-pub const MAX_LIMIT: usize = 5000;
-/// Page size when none is given.
-pub const DEFAULT_LIMIT: usize = 100;
-/// Largest `dropout_for_total` that may be combined with a random sort.
-pub const MAX_RANDOM_DROPOUT: i64 = 100;
+pub use sort::{MAX_RANDOM_DROPOUT, Scalar, SortItem};

@@ -4,17 +4,12 @@
 use serde_json::Value;
 
 use super::request::{NumberFilter, NumberOp, SearchRequest, TextOp};
-use super::sort::{SortItem, parse_sort};
-use super::{DEFAULT_LIMIT, MAX_LIMIT};
+use super::sort::{Scalar, SortItem, next_page, parse_sort};
 
-/// A value a row is compared with.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Scalar {
-    /// A text column.
-    Text(String),
-    /// A real column.
-    Real(f64),
-}
+/// Largest page.
+pub const MAX_LIMIT: usize = 5000;
+/// Page size when none is given.
+pub const DEFAULT_LIMIT: usize = 100;
 
 /// Columns a search can filter on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +94,7 @@ pub enum SearchError {
     OtherPrompt,
 }
 
-pub(super) fn invalid<T>(msg: impl Into<String>) -> Result<T, SearchError> {
+fn invalid<T>(msg: impl Into<String>) -> Result<T, SearchError> {
     Err(SearchError::Invalid(msg.into()))
 }
 
@@ -199,7 +194,8 @@ impl SearchQuery {
                 })
             }
         };
-        let (sort, random) = parse_sort(req.sort, dropout)?;
+        let (sort, random) =
+            parse_sort(req.sort, dropout.map(|d| d.total)).map_err(SearchError::Invalid)?;
         Ok(SearchQuery {
             conditions,
             dropout,
@@ -207,6 +203,15 @@ impl SearchQuery {
             random,
             limit: limit as usize,
         })
+    }
+
+    /// The `next_page_sort` continuing after `last` (its prompt time and
+    /// uid), or `None` when this listing cannot be paginated.
+    pub fn next_page_sort(&self, last_prompt_time: f64, last_uid: &str) -> Option<Value> {
+        if self.random || self.dropout.is_some() {
+            return None;
+        }
+        Some(next_page(&self.sort, last_prompt_time, last_uid))
     }
 }
 
@@ -230,6 +235,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::domain::search::request::SortKey;
 
     fn parse(v: Value) -> Result<SearchQuery, SearchError> {
         SearchQuery::parse(serde_json::from_value(v).unwrap(), "ip_a")
@@ -273,5 +279,42 @@ mod tests {
             parse(json!({"filters": {"dropout_for_total": {"operator": "eq", "value": 5}}}))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn defaults_sort_by_prompt_time_then_uid() {
+        let q = parse(json!({})).unwrap();
+        assert_eq!(q.limit, 100);
+        assert_eq!(
+            q.sort.iter().map(|s| s.key).collect::<Vec<_>>(),
+            vec![SortKey::PromptTime, SortKey::Uid]
+        );
+        let next = q.next_page_sort(1.5, "ipe_x").unwrap();
+        assert_eq!(
+            next[0],
+            json!({"key": "prompt_time", "dir": "asc", "after": 1.5})
+        );
+        assert!(parse(next_page(next)).is_ok());
+    }
+
+    fn next_page(sort: Value) -> Value {
+        json!({"sort": sort})
+    }
+
+    #[test]
+    fn random_sorts_need_small_dropout_and_no_after() {
+        let base = |m: i64| json!({"filters": {"dropout_for_total": {"operator": "eq", "value": m}, "prompt_time": {"operator": "bte", "value": [0, 1]}}, "sort": [{"key": "random", "dir": "asc"}]});
+        assert!(parse(base(100)).unwrap().random);
+        assert!(parse(base(101)).is_err());
+        assert!(parse(json!({"sort": [{"key": "random", "dir": "asc"}]})).is_err());
+    }
+
+    #[test]
+    fn bad_limits_and_afters_are_refused() {
+        assert!(parse(json!({"limit": 0})).is_err());
+        assert!(parse(json!({"limit": 5001})).is_err());
+        assert!(parse(json!({"sort": [{"key": "prompt_time", "dir": "asc", "after": "x"}, {"key": "uid", "dir": "asc", "after": "a"}]})).is_err());
+        assert!(parse(json!({"sort": [{"key": "prompt_time", "dir": "asc", "after": null}, {"key": "uid", "dir": "asc", "after": "a"}]})).is_err());
+        assert!(parse(json!({"sort": [{"key": "uid", "dir": "asc"}, {"key": "prompt_time", "dir": "asc"}]})).is_err());
     }
 }

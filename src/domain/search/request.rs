@@ -3,8 +3,6 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::sort::{SortDir, SortKey};
-
 /// The request body, as sent.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,6 +98,54 @@ pub struct DropoutFilter {
     pub operator: TextOp,
     /// How many events to keep on average, ≥ 1.
     pub value: i64,
+}
+
+/// Sort keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    /// By prompt time.
+    PromptTime,
+    /// By uid (always the final tie-break).
+    Uid,
+    /// In random order (not paginable).
+    Random,
+}
+
+/// Sort directions; `_eq` makes the `after` boundary inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortDir {
+    /// Ascending.
+    Asc,
+    /// Descending.
+    Desc,
+    /// Ascending, including the `after` value.
+    AscEq,
+    /// Descending, including the `after` value.
+    DescEq,
+}
+
+impl SortDir {
+    /// Whether ascending.
+    pub fn ascending(self) -> bool {
+        matches!(self, SortDir::Asc | SortDir::AscEq)
+    }
+
+    /// Whether the boundary is inclusive.
+    pub fn inclusive(self) -> bool {
+        matches!(self, SortDir::AscEq | SortDir::DescEq)
+    }
+
+    /// The direction as it is written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortDir::Asc => "asc",
+            SortDir::Desc => "desc",
+            SortDir::AscEq => "asc_eq",
+            SortDir::DescEq => "desc_eq",
+        }
+    }
 }
 
 /// A sort item, as sent.

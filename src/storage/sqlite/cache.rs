@@ -20,7 +20,7 @@ use std::sync::RwLock;
 use crate::domain::aggregates::PromptAggregates;
 use crate::domain::bins::Bins;
 use crate::domain::prompt::PromptRecord;
-use crate::domain::rules::Session;
+use crate::domain::session::Session;
 use crate::domain::stats::FenwickArrays;
 use crate::domain::stats::{Stats, Timeline};
 use crate::storage::aggregates::PendingAggregates;

@@ -7,15 +7,12 @@
 //! prompt, the session, and the [`Effects`] on the aggregates. Keeping this
 //! in one pure function is what makes both engines agree.
 
-mod session;
-
 use std::borrow::Borrow;
-
-pub use session::{Session, SessionOwner, SessionState};
 
 use super::aggregates::{Effects, effects};
 use super::event::{EventKind, EventType};
 use super::prompt::{Prompt, PromptRecord};
+use super::session::{Session, SessionState};
 
 /// A rule that refused an event (docs/rules.md, "The event rules"), in rule order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -184,6 +181,7 @@ fn check_session(
 mod tests {
     use super::*;
     use crate::domain::aggregates::Category;
+    use crate::domain::session::SessionOwner;
 
     fn prompt(p: Prompt) -> PromptRecord {
         PromptRecord {

@@ -1,5 +1,6 @@
-//! What the rules know of a session: who owns it, and its accepted events
-//! folded into a [`SessionState`].
+//! What the event rules (docs/rules.md, "The event rules") know of a
+//! session: who owns it, and its accepted events folded into a
+//! [`SessionState`].
 
 use crate::domain::event::{EventKind, EventType};
 
