@@ -1,10 +1,10 @@
 //! What SQLite alone costs per event of Chorus's shape: one thread inserts
-//! events into the real schema (SPEC §2) in group commits, with the WAL
+//! events into the real schema (src/storage/schema.rs) in group commits, with the WAL
 //! fsynced after each commit, once per set of event indexes — none, the
 //! `uid` unique index, the seed's two indexes, and our `(prompt_time, uid)`
 //! — on an empty database or one already holding `--history` events; then
 //! the whole schema once more with uids that start with their creation
-//! time instead of SPEC §1's 16 random bytes, to show what the random
+//! time instead of the 16 random bytes of docs/rules.md, "Uids", to show what the random
 //! `uid` index costs. No HTTP, no rules, no aggregates: the floor under
 //! the server's writer.
 //!
@@ -21,8 +21,8 @@ use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chorus::domain::clock::now;
 use chorus::domain::uid;
-use chorus::storage::now;
 use chorus::storage::schema::{Dialect, migrations};
 use chorus::storage::sqlite::{CACHE_PRAGMAS, PRAGMAS};
 use rand::Rng;
@@ -243,7 +243,7 @@ impl Insert<'_> {
     }
 }
 
-/// Not SPEC §1's uid: 6 bytes of milliseconds since 1970, then 10 random
+/// Not the uid of docs/rules.md ("Uids"): 6 bytes of milliseconds since 1970, then 10 random
 /// bytes, so that new uids land near each other in the `uid` index.
 fn time_prefixed_uid() -> String {
     let millis = (now() * 1000.0) as u64;

@@ -9,12 +9,13 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::auth::Auth;
-use crate::cli::ServeArgs;
-use crate::config;
+use crate::config::Config;
 use crate::http::rate_limit::SessionRateLimiter;
 use crate::http::{self, AppState};
+use crate::ingest::Ingest;
 use crate::pubsub::PubSub;
 use crate::storage::Store;
+use crate::stream::StreamContext;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,35 +28,52 @@ pub struct Application {
     admin_token: String,
 }
 
+/// What the server is made of, besides its listener: for in-process
+/// helpers such as the demo crowd.
+impl Application {
+    /// Stores, counts and publishes accepted events (and holds the store).
+    pub fn ingest(&self) -> &Ingest {
+        &self.state.ingest
+    }
+}
+
 impl Application {
     /// Opens the database, builds the keys and binds the listener.
-    pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
-        let settings = config::auth_settings(args)?;
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let settings = config.auth_settings()?;
         let admin_token = settings.admin_token.clone();
         let auth = Arc::new(Auth::new(settings)?);
         crate::metrics::install();
         let (draining, shutdown) = tokio::sync::watch::channel(false);
-        let store = Store::open(&args.db.database)
+        let store = Store::open(&config.database, &config.storage)
             .await
-            .with_context(|| format!("opening {}", args.db.database))?;
-        let pubsub = match &args.redis {
+            .with_context(|| format!("opening {}", config.database))?;
+        let pubsub = match &config.redis {
             Some(url) => PubSub::redis(url)
                 .await
                 .with_context(|| format!("connecting to Redis at {url}"))?,
             None => PubSub::local(),
         };
+        let stream = StreamContext::new(
+            store.clone(),
+            pubsub.hub().clone(),
+            auth.clone(),
+            config.max_streams,
+            shutdown,
+        );
+        let ingest = Ingest::new(store.clone(), pubsub.clone());
         let state = AppState::new(http::state::Shared {
             store,
             auth,
             pubsub,
-            rate_limiter: Arc::new(SessionRateLimiter::new(args.session_event_rate)),
-            dev: args.dev,
-            shutdown,
-            streams: Arc::new(tokio::sync::Semaphore::new(args.max_streams)),
+            ingest,
+            rate_limiter: Arc::new(SessionRateLimiter::new(config.session_event_rate)),
+            dev: config.dev,
+            stream,
         });
-        let listener = bind(&args.listen)
+        let listener = bind(&config.listen)
             .await
-            .with_context(|| format!("binding {}", args.listen))?;
+            .with_context(|| format!("binding {}", config.listen))?;
         Ok(Application {
             listener,
             draining,
@@ -74,11 +92,6 @@ impl Application {
     /// The admin token in force (printed in dev mode).
     pub fn admin_token(&self) -> &str {
         &self.admin_token
-    }
-
-    /// The shared state (for in-process helpers such as the demo crowd).
-    pub fn state(&self) -> &AppState {
-        &self.state
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests

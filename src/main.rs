@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use chorus::app::{Application, shutdown_signal};
-use chorus::cli::{Cli, Command};
+use chorus::cli::{Cli, Command, DatabaseArgs, ServeArgs};
 use chorus::commands;
 use clap::Parser;
 
@@ -20,16 +20,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(*args).await,
-        Command::Check(db) => commands::check::check(&db.database).await.map(|ok| {
-            if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }),
-        Command::Rebuild(db) => commands::check::rebuild(&db.database)
-            .await
-            .map(|_| ExitCode::SUCCESS),
+        Command::Check(db) => check(db).await,
+        Command::Rebuild(db) => rebuild(db).await,
         Command::Loadgen(args) => chorus::loadgen::run(*args).await,
         Command::Demo(mut args) => {
             if args.no_crowd {
@@ -44,13 +36,29 @@ async fn main() -> ExitCode {
     })
 }
 
-async fn serve(args: chorus::cli::ServeArgs) -> anyhow::Result<ExitCode> {
-    let app = Application::build(&args).await?;
+async fn check(db: DatabaseArgs) -> anyhow::Result<ExitCode> {
+    let consistent = commands::check::check(&db.config()?).await?;
+    Ok(if consistent {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn rebuild(db: DatabaseArgs) -> anyhow::Result<ExitCode> {
+    commands::check::rebuild(&db.config()?).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config()?;
+    let dev = config.dev;
+    let app = Application::build(config).await?;
     // One write whose failure is ignored: a reader that closes stdout after
     // the first line (`| head -1`, a test harness) must not kill the server,
     // as `println!` would on the second line.
     let mut banner = format!("chorus listening on http://{}\n", app.local_addr());
-    if args.dev {
+    if dev {
         banner += &format!("dev mode: admin token {}\n", app.admin_token());
     }
     let mut stdout = std::io::stdout().lock();

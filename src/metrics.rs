@@ -1,4 +1,5 @@
-//! Prometheus metrics (SPEC §9), served at `GET /metrics`.
+//! Prometheus metrics (docs/operations.md, "Metrics reference"), served at
+//! `GET /metrics`.
 //!
 //! | metric | kind | labels |
 //! |---|---|---|

@@ -1,4 +1,4 @@
-//! Tokens (SPEC §8): user JWTs from the identity provider, prompt JWTs
+//! Tokens (docs/api.md, "Auth"): user JWTs from the identity provider, prompt JWTs
 //! minted at `start_session`, the admin token, and dev-mode user tokens.
 //! Keys are built once, at start-up.
 
@@ -7,8 +7,7 @@ use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::domain::event::display_name_from_claims;
-use crate::storage::UserIdentity;
+use crate::domain::user::{UserIdentity, display_name_from_claims};
 
 /// Issuer of prompt tokens.
 pub const PROMPT_ISSUER: &str = "chorus";
@@ -19,7 +18,7 @@ pub const PROMPT_TOKEN_SECONDS: u64 = 1800;
 /// Lifetime of dev-mode user tokens, in seconds.
 pub const DEV_TOKEN_SECONDS: u64 = 86_400;
 
-/// Why a request was not authorized (SPEC §5).
+/// Why a request was not authorized (docs/api.md, "Auth").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// 401: no `Authorization` header.

@@ -1,5 +1,7 @@
-//! `chorus check` and `chorus rebuild` (SPEC §4 invariant, §10).
+//! `chorus check` and `chorus rebuild` (docs/rules.md, "The invariant";
+//! docs/operations.md, "Checking and repairing aggregates").
 
+use crate::config::Config;
 use crate::storage::{PromptCheck, Store};
 
 fn report(checks: &[PromptCheck], verb: &str) -> usize {
@@ -25,15 +27,15 @@ fn report(checks: &[PromptCheck], verb: &str) -> usize {
 }
 
 /// Verifies every prompt; returns whether all are consistent.
-pub async fn check(database: &str) -> anyhow::Result<bool> {
-    let store = Store::open(database).await?;
+pub async fn check(config: &Config) -> anyhow::Result<bool> {
+    let store = Store::open(&config.database, &config.storage).await?;
     let checks = store.check().await?;
     Ok(report(&checks, "MISMATCH") == 0)
 }
 
 /// Recomputes every prompt's aggregates, reporting what was wrong before.
-pub async fn rebuild(database: &str) -> anyhow::Result<()> {
-    let store = Store::open(database).await?;
+pub async fn rebuild(config: &Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.database, &config.storage).await?;
     let checks = store.rebuild().await?;
     report(&checks, "rebuilt");
     Ok(())

@@ -1,12 +1,12 @@
-//! `chorus demo` (SPEC §10): a dev-mode server with four demo prompts (one
+//! `chorus demo` (docs/web-client.md): a dev-mode server with four demo prompts (one
 //! of each style), hundreds of recorded sessions on each, and a simulated
 //! crowd taking them live — one command to feel what Chorus does.
 //!
 //! Everything goes through the library, as the server itself would: the
-//! prompts and the history are written with [`crate::storage::Store`]
-//! (fast: no HTTP, group-committed), and the crowd's events are stored and
-//! then published on pub/sub, so viewers receive them near-live exactly as
-//! they would events posted over HTTP.
+//! prompts are written with [`crate::storage::Store`], and the history's
+//! and the crowd's events are posted through [`crate::ingest::Ingest`]
+//! (fast: no HTTP, group-committed), so viewers receive the crowd's events
+//! near-live exactly as they would events posted over HTTP.
 
 mod crowd;
 mod plan;
@@ -20,30 +20,10 @@ use std::net::SocketAddr;
 use anyhow::Context;
 
 use crate::app::{Application, shutdown_signal};
-use crate::cli::{DatabaseArgs, DemoArgs, ServeArgs};
+use crate::cli::DemoArgs;
 use crate::domain::prompt::PromptRecord;
 use crate::storage::Store;
 use script::DemoPrompt;
-
-/// The server options of a demo: dev mode, everything else default.
-fn serve_args(args: &DemoArgs) -> ServeArgs {
-    ServeArgs {
-        listen: args.listen.clone(),
-        db: DatabaseArgs {
-            database: args.database.clone(),
-        },
-        redis: None,
-        dev: true,
-        session_event_rate: 20,
-        max_streams: 20_000,
-        user_jwt_secret: None,
-        user_jwt_public_key: None,
-        user_jwt_issuer: None,
-        user_jwt_audience: None,
-        prompt_jwt_secret: None,
-        admin_token: None,
-    }
-}
 
 /// A demo prompt as stored, and whether it was created by this run (and
 /// so still needs its history).
@@ -93,21 +73,21 @@ fn browser_url(addr: SocketAddr) -> String {
 
 /// Runs the demo until Ctrl-C or SIGTERM.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let app = Application::build(&serve_args(&args)).await?;
-    let state = app.state().clone();
-    let prompts = seed_prompts(&state.store).await?;
+    let app = Application::build(args.config()).await?;
+    let ingest = app.ingest().clone();
+    let prompts = seed_prompts(ingest.store()).await?;
     let started = std::time::Instant::now();
     let mut events = 0;
     for (i, p) in prompts.iter().enumerate().filter(|(_, p)| p.created) {
         let seed = args.seed.wrapping_add(i as u64);
-        events += crowd::fill_history(&state, &p.record, &p.demo, args.history, seed).await;
+        events += crowd::fill_history(&ingest, &p.record, &p.demo, args.history, seed).await;
     }
     tracing::info!(events, elapsed = ?started.elapsed(), "demo: history recorded");
     if args.crowd > 0 {
         for (i, p) in prompts.iter().enumerate() {
             let seed = args.seed.wrapping_add(1000 + i as u64);
             let crowd = crowd::run_crowd(
-                state.clone(),
+                ingest.clone(),
                 p.record.clone(),
                 p.demo.clone(),
                 args.crowd,

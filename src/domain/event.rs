@@ -1,9 +1,11 @@
 //! Events: what happened in a session, typed together with its data.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// The eight event types (`evtype`), in the order of SPEC §1.
+use super::user::ANONYMOUS;
+
+/// The eight event types (`evtype`), in the order of docs/rules.md, "Event types".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventType {
     /// The participant started the prompt.
@@ -176,28 +178,71 @@ impl EventKind {
     }
 }
 
-/// Longest display name kept, in characters (longer names are cut).
-pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
-
-/// Display name for a user from token claims (SPEC §1): the first present of
-/// `given_name`, first word of `name`, `preferred_username`, `nickname`.
-pub fn display_name_from_claims(claims: &serde_json::Map<String, Value>) -> Option<String> {
-    let get = |k: &str| {
-        claims
-            .get(k)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    };
-    get("given_name")
-        .or_else(|| get("name").and_then(|n| n.split_whitespace().next()))
-        .or_else(|| get("preferred_username"))
-        .or_else(|| get("nickname"))
-        .map(|n| n.chars().take(MAX_DISPLAY_NAME_CHARS).collect())
+/// An event to check and store.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// The prompt's uid.
+    pub prompt_uid: String,
+    /// The session's uid.
+    pub session_uid: String,
+    /// The posting user's `sub`.
+    pub user_sub: String,
+    /// Type and data.
+    pub kind: EventKind,
+    /// Seconds into the prompt.
+    pub prompt_time: f64,
 }
 
-/// The name shown when a user has none.
-pub const ANONYMOUS: &str = "Anonymous";
+/// A stored event as it leaves the server (search items, stream packets,
+/// pub/sub messages and event responses all derive from it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEvent {
+    /// `ipe_…`
+    pub uid: String,
+    /// The user's `sub`.
+    pub user_sub: String,
+    /// `ips_…`
+    pub session_uid: String,
+    /// `ip_…`
+    pub interactive_prompt_uid: String,
+    /// The event type.
+    pub evtype: &'static str,
+    /// Always null (kept for Oseh clients).
+    pub icon: Option<String>,
+    /// Stored data, or `{"name"}` for join/leave.
+    pub data: Value,
+    /// Seconds into the prompt.
+    pub prompt_time: f64,
+    /// Unix seconds when stored.
+    pub created_at: f64,
+}
+
+impl StoredEvent {
+    /// Builds the outgoing form of a stored row.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        uid: String,
+        user_sub: String,
+        session_uid: String,
+        interactive_prompt_uid: String,
+        kind: EventKind,
+        display_name: Option<&str>,
+        prompt_time: f64,
+        created_at: f64,
+    ) -> Self {
+        StoredEvent {
+            uid,
+            user_sub,
+            session_uid,
+            interactive_prompt_uid,
+            evtype: kind.event_type().as_str(),
+            icon: None,
+            data: kind.public_data(display_name.unwrap_or(ANONYMOUS)),
+            prompt_time,
+            created_at,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -227,28 +272,5 @@ mod tests {
         );
         assert!(EventKind::from_data(EventType::ColorPromptResponse, json!({})).is_err());
         assert_eq!(EventKind::Leave.public_data("Ann"), json!({"name": "Ann"}));
-    }
-
-    #[test]
-    fn display_names_follow_the_claim_order() {
-        let claims = |v: Value| v.as_object().unwrap().clone();
-        assert_eq!(
-            display_name_from_claims(&claims(json!({"name": "Ada Lovelace", "nickname": "x"})))
-                .unwrap(),
-            "Ada"
-        );
-        assert_eq!(
-            display_name_from_claims(&claims(json!({"given_name": "Bo", "name": "Ada L"})))
-                .unwrap(),
-            "Bo"
-        );
-        assert_eq!(
-            display_name_from_claims(&claims(json!({"nickname": "nick"}))).unwrap(),
-            "nick"
-        );
-        assert_eq!(display_name_from_claims(&claims(json!({}))), None);
-        let long =
-            display_name_from_claims(&claims(json!({"given_name": "x".repeat(500)}))).unwrap();
-        assert_eq!(long.chars().count(), MAX_DISPLAY_NAME_CHARS);
     }
 }

@@ -3,11 +3,15 @@
 //! SQL or sockets; every storage engine calls into these functions so the
 //! rules live in exactly one place.
 
+pub mod aggregates;
 pub mod bins;
+pub mod clock;
 pub mod event;
 pub mod fenwick;
 pub mod prompt;
 pub mod rules;
 pub mod search;
+pub mod session;
 pub mod stats;
 pub mod uid;
+pub mod user;

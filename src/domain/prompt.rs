@@ -133,7 +133,7 @@ fn parse_color(field: String, raw: &str) -> Result<String, PromptError> {
 }
 
 impl Prompt {
-    /// Validates a client's prompt (SPEC §1).
+    /// Validates a client's prompt (docs/rules.md, "Prompts").
     pub fn parse(input: PromptInput) -> Result<Self, PromptError> {
         Ok(match input {
             PromptInput::Numeric {
@@ -210,7 +210,7 @@ impl Prompt {
     }
 }
 
-/// Validates a prompt's duration (SPEC §1: integer, 1 … 86 400).
+/// Validates a prompt's duration (docs/rules.md, "Prompts": integer, 1 … 86 400).
 pub fn parse_duration(duration_seconds: i64) -> Result<i64, PromptError> {
     if !(1..=MAX_DURATION_SECONDS).contains(&duration_seconds) {
         return Err(invalid(

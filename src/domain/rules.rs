@@ -1,15 +1,20 @@
-//! The event rules of SPEC §3 and the aggregate updates of SPEC §4.
+//! The event rules (docs/rules.md, "The event rules"): whether a new
+//! event is accepted, and if so what it changes in the aggregates.
 //!
-//! Every storage engine loads the prompt, the session's owner and the
-//! session's [`SessionState`], then calls [`check`]; it stores the event
-//! and applies the returned [`Effects`] only if it is accepted. Keeping
-//! this in one pure function is what makes both engines agree.
+//! Every storage engine loads the prompt and the [`Session`] (its owner and
+//! [`SessionState`]), then calls [`check`]; if the event is accepted, the
+//! [`Accepted`] it returns holds what the engine needs to store it: the
+//! prompt, the session, and the [`Effects`] on the aggregates. Keeping this
+//! in one pure function is what makes both engines agree.
 
-use super::bins::Bins;
+use std::borrow::Borrow;
+
+use super::aggregates::{Effects, effects};
 use super::event::{EventKind, EventType};
 use super::prompt::{Prompt, PromptRecord};
+use super::session::{Session, SessionState};
 
-/// A rule that refused an event (SPEC §3), in rule order.
+/// A rule that refused an event (docs/rules.md, "The event rules"), in rule order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
     /// Rule 1: the prompt does not exist or is deleted.
@@ -44,176 +49,58 @@ pub enum Violation {
     ImpossibleEventData,
 }
 
-/// What the rules need to know of a session's accepted events, folded in
-/// the order they were accepted (which is `(prompt_time, id)` order).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SessionState {
-    /// Number of accepted events.
-    pub events: u64,
-    /// Type of the most recently accepted event.
-    pub last_type: Option<EventType>,
-    /// Latest prompt time of any event (meaningful when `events > 0`).
-    pub last_time: f64,
-    /// Types of the events at `last_time`.
-    pub types_at_last_time: Vec<EventType>,
-    /// Whether the latest press event is a start.
-    pub pressing: bool,
-    /// The session's current numeric answer.
-    pub rating: Option<i64>,
-    /// The session's current colour answer.
-    pub color: Option<i64>,
-    /// The session's current word answer.
-    pub word: Option<i64>,
+/// An event the rules accepted: what its engine needs to store it.
+#[derive(Debug)]
+pub struct Accepted<P, S> {
+    /// The event's prompt (as the engine holds it).
+    pub prompt: P,
+    /// The event's session (as the engine holds it); the engine folds the
+    /// event into its state once the event is stored.
+    pub session: S,
+    /// What the event changes in the aggregates.
+    pub effects: Effects,
 }
 
-impl SessionState {
-    /// Folds one more accepted event into the state.
-    pub fn apply(&mut self, kind: EventKind, t: f64) {
-        if self.events == 0 || t > self.last_time {
-            self.last_time = t;
-            self.types_at_last_time.clear();
-        }
-        self.types_at_last_time.push(kind.event_type());
-        self.events += 1;
-        self.last_type = Some(kind.event_type());
-        match kind {
-            EventKind::PressStart => self.pressing = true,
-            EventKind::PressEnd => self.pressing = false,
-            EventKind::Numeric { rating } => self.rating = Some(rating),
-            EventKind::Color { index } => self.color = Some(index),
-            EventKind::Word { index } => self.word = Some(index),
-            EventKind::Join | EventKind::Leave | EventKind::Like => {}
-        }
-    }
-
-    /// The state after the given events, in acceptance order.
-    pub fn from_events(events: impl IntoIterator<Item = (EventKind, f64)>) -> Self {
-        let mut state = Self::default();
-        for (kind, t) in events {
-            state.apply(kind, t);
-        }
-        state
-    }
-}
-
-/// Who a session belongs to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionOwner {
-    /// Database id of the session's prompt.
-    pub prompt_id: i64,
-    /// `sub` of the session's user.
-    pub user_sub: String,
-}
-
-/// A Fenwick tree category (SPEC §4): name plus optional value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Category {
-    /// Users present (joins minus leaves).
-    Users,
-    /// Likes so far.
-    Likes,
-    /// Sessions whose current numeric answer is this rating.
-    NumericActive(i64),
-    /// Presses started so far.
-    Press,
-    /// Sessions pressing now.
-    PressActive,
-    /// Sessions whose current colour answer is this index.
-    ColorActive(i64),
-    /// Sessions whose current word answer is this index.
-    WordActive(i64),
-}
-
-impl Category {
-    /// The stored `category` column.
-    pub fn name(self) -> &'static str {
-        match self {
-            Category::Users => "users",
-            Category::Likes => "likes",
-            Category::NumericActive(_) => "numeric_active",
-            Category::Press => "press",
-            Category::PressActive => "press_active",
-            Category::ColorActive(_) => "color_active",
-            Category::WordActive(_) => "word_active",
-        }
-    }
-
-    /// The stored `category_value` column.
-    pub fn value(self) -> Option<i64> {
-        match self {
-            Category::NumericActive(v) | Category::ColorActive(v) | Category::WordActive(v) => {
-                Some(v)
-            }
-            _ => None,
-        }
-    }
-
-    /// Parses stored columns back into a category.
-    pub fn from_columns(name: &str, value: Option<i64>) -> Option<Self> {
-        Some(match (name, value) {
-            ("users", None) => Category::Users,
-            ("likes", None) => Category::Likes,
-            ("press", None) => Category::Press,
-            ("press_active", None) => Category::PressActive,
-            ("numeric_active", Some(v)) => Category::NumericActive(v),
-            ("color_active", Some(v)) => Category::ColorActive(v),
-            ("word_active", Some(v)) => Category::WordActive(v),
-            _ => return None,
-        })
-    }
-
-    /// Every category a prompt keeps trees for, in display order.
-    pub fn all_for(prompt: &Prompt) -> Vec<Category> {
-        let mut out = vec![Category::Users, Category::Likes];
-        match prompt {
-            Prompt::Numeric { min, max, .. } => {
-                out.extend((*min..=*max).map(Category::NumericActive))
-            }
-            Prompt::Press { .. } => out.extend([Category::Press, Category::PressActive]),
-            Prompt::Color { colors, .. } => {
-                out.extend((0..colors.len() as i64).map(Category::ColorActive))
-            }
-            Prompt::Word { options, .. } => {
-                out.extend((0..options.len() as i64).map(Category::WordActive))
-            }
-        }
-        out
-    }
-}
-
-/// What an accepted event changes in the aggregates.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Effects {
-    /// The bin every Fenwick delta applies at.
-    pub bin: u32,
-    /// Number of bins of the prompt.
-    pub bins: u32,
-    /// The one-second count bucket, `floor(t)`.
-    pub bucket: i64,
-    /// Fenwick deltas at `bin`.
-    pub deltas: Vec<(Category, i64)>,
-}
-
-/// Checks a new event against SPEC §3, returning its aggregate effects
-/// (SPEC §4) if it is accepted. `session` is the session named by the
-/// request, with its owner and state, if it exists at all.
-pub fn check(
-    prompt: Option<&PromptRecord>,
-    session: Option<(&SessionOwner, &SessionState)>,
+/// Checks a new event against the event rules (docs/rules.md, "The event
+/// rules"), returning the prompt, the session and the event's aggregate
+/// effects (docs/rules.md, "Fenwick trees" and "Counts") if it is accepted. `prompt`
+/// and `session` are those named by the request, if they exist at all;
+/// the engine decides how it holds them (owned, borrowed, locked).
+pub fn check<P: Borrow<PromptRecord>, S: Borrow<Session>>(
+    prompt: Option<P>,
+    session: Option<S>,
     user_sub: &str,
     kind: EventKind,
     t: f64,
-) -> Result<Effects, Violation> {
+) -> Result<Accepted<P, S>, Violation> {
     let prompt = prompt
-        .filter(|p| p.deleted_at.is_none())
+        .filter(|p| p.borrow().deleted_at.is_none())
         .ok_or(Violation::NotFound)?;
-    if !(t.is_finite() && 0.0 <= t && t <= prompt.duration_seconds as f64) {
+    let record = prompt.borrow();
+    if !(t.is_finite() && 0.0 <= t && t <= record.duration_seconds as f64) {
         return Err(Violation::ImpossiblePromptTime);
     }
-    let state = match session {
-        Some((owner, state)) if owner.prompt_id == prompt.id && owner.user_sub == user_sub => state,
-        _ => return Err(Violation::SessionNotFound),
-    };
+    let session = session
+        .filter(|s| {
+            let owner = &s.borrow().owner;
+            owner.prompt_id == record.id && owner.user_sub == user_sub
+        })
+        .ok_or(Violation::SessionNotFound)?;
+    let effects = check_session(record, &session.borrow().state, kind, t)?;
+    Ok(Accepted {
+        prompt,
+        session,
+        effects,
+    })
+}
+
+/// Rules 4–9, on a session that exists and belongs to the poster.
+fn check_session(
+    prompt: &PromptRecord,
+    state: &SessionState,
+    kind: EventKind,
+    t: f64,
+) -> Result<Effects, Violation> {
     let ty = kind.event_type();
     match (ty, state.events) {
         (EventType::Join, n) if n > 0 => return Err(Violation::SessionAlreadyStarted),
@@ -263,54 +150,11 @@ pub fn check(
     Ok(effects(prompt.duration_seconds, state, kind, t))
 }
 
-/// The aggregate updates of an accepted event (SPEC §4 table).
-pub fn effects(duration_seconds: i64, state: &SessionState, kind: EventKind, t: f64) -> Effects {
-    let bins = Bins::new(duration_seconds);
-    let mut deltas = Vec::with_capacity(2);
-    let mut replace = |new: Category, old: Option<Category>| {
-        deltas.push((new, 1));
-        if let Some(old) = old {
-            deltas.push((old, -1));
-        }
-    };
-    match kind {
-        EventKind::Join => replace(Category::Users, None),
-        EventKind::Like => replace(Category::Likes, None),
-        EventKind::Leave => {
-            deltas.push((Category::Users, -1));
-            if state.pressing {
-                deltas.push((Category::PressActive, -1));
-            }
-        }
-        EventKind::Numeric { rating } => replace(
-            Category::NumericActive(rating),
-            state.rating.map(Category::NumericActive),
-        ),
-        EventKind::Color { index } => replace(
-            Category::ColorActive(index),
-            state.color.map(Category::ColorActive),
-        ),
-        EventKind::Word { index } => replace(
-            Category::WordActive(index),
-            state.word.map(Category::WordActive),
-        ),
-        EventKind::PressStart => {
-            deltas.push((Category::Press, 1));
-            deltas.push((Category::PressActive, 1));
-        }
-        EventKind::PressEnd => deltas.push((Category::PressActive, -1)),
-    }
-    Effects {
-        bin: bins.bin_of(t),
-        bins: bins.count(),
-        bucket: t.floor() as i64,
-        deltas,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::aggregates::Category;
+    use crate::domain::session::SessionOwner;
 
     fn prompt(p: Prompt) -> PromptRecord {
         PromptRecord {
@@ -336,11 +180,30 @@ mod tests {
         }
     }
 
+    /// A session of prompt 1 by user `u` in `state`.
+    fn session(state: &SessionState) -> Session {
+        Session {
+            id: 9,
+            owner: owner(),
+            state: state.clone(),
+        }
+    }
+
+    /// The effects of an accepted event, or the violation.
+    fn check(
+        prompt: Option<&PromptRecord>,
+        session: Option<&Session>,
+        user_sub: &str,
+        kind: EventKind,
+        t: f64,
+    ) -> Result<Effects, Violation> {
+        super::check(prompt, session, user_sub, kind, t).map(|a| a.effects)
+    }
+
     #[test]
     fn the_first_failing_rule_decides() {
         let p = press();
         let fresh = SessionState::default();
-        let o = owner();
         assert_eq!(
             check(None, None, "u", EventKind::Join, 99.0),
             Err(Violation::NotFound)
@@ -354,32 +217,32 @@ mod tests {
             Err(Violation::SessionNotFound)
         );
         assert_eq!(
-            check(Some(&p), Some((&o, &fresh)), "v", EventKind::Join, 1.0),
+            check(Some(&p), Some(&session(&fresh)), "v", EventKind::Join, 1.0),
             Err(Violation::SessionNotFound)
         );
         assert_eq!(
-            check(Some(&p), Some((&o, &fresh)), "u", EventKind::Like, 1.0),
+            check(Some(&p), Some(&session(&fresh)), "u", EventKind::Like, 1.0),
             Err(Violation::SessionNotStarted)
         );
         let joined = SessionState::from_events([(EventKind::Join, 2.0)]);
         assert_eq!(
-            check(Some(&p), Some((&o, &joined)), "u", EventKind::Join, 3.0),
+            check(Some(&p), Some(&session(&joined)), "u", EventKind::Join, 3.0),
             Err(Violation::SessionAlreadyStarted)
         );
         assert_eq!(
-            check(Some(&p), Some((&o, &joined)), "u", EventKind::Like, 1.0),
+            check(Some(&p), Some(&session(&joined)), "u", EventKind::Like, 1.0),
             Err(Violation::SessionHasLaterEvent)
         );
-        assert!(check(Some(&p), Some((&o, &joined)), "u", EventKind::Like, 2.0).is_ok());
+        assert!(check(Some(&p), Some(&session(&joined)), "u", EventKind::Like, 2.0).is_ok());
         let liked = SessionState::from_events([(EventKind::Join, 2.0), (EventKind::Like, 2.0)]);
         assert_eq!(
-            check(Some(&p), Some((&o, &liked)), "u", EventKind::Like, 2.0),
+            check(Some(&p), Some(&session(&liked)), "u", EventKind::Like, 2.0),
             Err(Violation::SessionHasSameEventAtSameTime)
         );
         assert_eq!(
             check(
                 Some(&p),
-                Some((&o, &liked)),
+                Some(&session(&liked)),
                 "u",
                 EventKind::Numeric { rating: 1 },
                 2.0
@@ -387,12 +250,18 @@ mod tests {
             Err(Violation::ImpossibleEvent)
         );
         assert_eq!(
-            check(Some(&p), Some((&o, &liked)), "u", EventKind::PressEnd, 3.0),
+            check(
+                Some(&p),
+                Some(&session(&liked)),
+                "u",
+                EventKind::PressEnd,
+                3.0
+            ),
             Err(Violation::ImpossibleEventData)
         );
         let left = SessionState::from_events([(EventKind::Join, 2.0), (EventKind::Leave, 3.0)]);
         assert_eq!(
-            check(Some(&p), Some((&o, &left)), "u", EventKind::Like, 1.0),
+            check(Some(&p), Some(&session(&left)), "u", EventKind::Like, 1.0),
             Err(Violation::SessionAlreadyEnded)
         );
     }
@@ -404,7 +273,7 @@ mod tests {
             SessionState::from_events([(EventKind::Join, 0.0), (EventKind::PressStart, 1.0)]);
         let fx = check(
             Some(&p),
-            Some((&owner(), &state)),
+            Some(&session(&state)),
             "u",
             EventKind::Leave,
             10.0,
@@ -429,7 +298,7 @@ mod tests {
         ]);
         let fx = check(
             Some(&p),
-            Some((&owner(), &state)),
+            Some(&session(&state)),
             "u",
             EventKind::Word { index: 1 },
             5.5,
@@ -442,7 +311,7 @@ mod tests {
         assert_eq!(fx.bucket, 5);
         let bad = check(
             Some(&p),
-            Some((&owner(), &state)),
+            Some(&session(&state)),
             "u",
             EventKind::Word { index: 2 },
             5.5,

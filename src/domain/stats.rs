@@ -1,12 +1,16 @@
-//! The figures of the stats and timeline endpoints (SPEC §5), assembled
+//! The figures of the stats and timeline endpoints (docs/api.md, "Stats and
+//! timeline"), assembled
 //! from Fenwick prefix sums.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
+use super::aggregates::{Category, PromptAggregates};
 use super::bins::Bins;
+use super::fenwick;
 use super::prompt::Prompt;
-use super::rules::Category;
 
 /// Counts per rating, serialized as `{"1": n, "2": m, …}` in rating order.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,6 +178,57 @@ impl Timeline {
             }
         }
         t
+    }
+}
+
+/// A prompt's Fenwick trees as dense arrays, one per category: what stats
+/// and timelines are computed from.
+#[derive(Debug, Clone)]
+pub struct FenwickArrays {
+    bins: Bins,
+    arrays: HashMap<Category, Vec<i64>>,
+}
+
+impl FenwickArrays {
+    /// The arrays of `stored` rows (rows past the last bin are ignored).
+    pub fn from_rows(stored: &PromptAggregates, bins: Bins) -> Self {
+        let mut arrays = FenwickArrays {
+            bins,
+            arrays: HashMap::new(),
+        };
+        for (&(category, idx), &val) in &stored.fenwick {
+            arrays.add(category, idx, val);
+        }
+        arrays
+    }
+
+    /// Adds `delta` at array position `idx` of `category`'s tree.
+    pub fn add(&mut self, category: Category, idx: u32, delta: i64) {
+        let n = self.bins.count();
+        if idx < n {
+            self.arrays
+                .entry(category)
+                .or_insert_with(|| vec![0; n as usize])[idx as usize] += delta;
+        }
+    }
+
+    /// Stats through `bin`.
+    pub fn stats(&self, prompt: &Prompt, bin: u32) -> Stats {
+        Stats::assemble(prompt, self.bins, bin, |c| {
+            self.arrays
+                .get(&c)
+                .map_or(0, |a| fenwick::prefix_sum(a, bin))
+        })
+    }
+
+    /// Every bin's stats.
+    pub fn timeline(&self, prompt: &Prompt) -> Timeline {
+        let n = self.bins.count() as usize;
+        Timeline::assemble(prompt, self.bins, |c| {
+            self.arrays
+                .get(&c)
+                .map_or_else(|| vec![0; n], |a| fenwick::all_prefix_sums(a))
+        })
     }
 }
 

@@ -15,7 +15,7 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::domain::event::EventType;
-use crate::storage::StoredEvent;
+use crate::domain::event::StoredEvent;
 
 /// An event's type, as the API names it: one of [`EventType::ALL`].
 #[derive(Serialize)]

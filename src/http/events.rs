@@ -21,8 +21,7 @@ use super::event_json::{EmptyData, EventCreated, IndexData, NameData, RatingData
 use super::extract::{JsonBody, User};
 use super::reply;
 use super::state::AppState;
-use crate::domain::event::{EventKind, EventType};
-use crate::storage::NewEvent;
+use crate::domain::event::{EventKind, EventType, NewEvent};
 
 /// Where the event routes live.
 pub const EVENTS: &str = "/api/1/interactive_prompts/events";
@@ -123,9 +122,7 @@ async fn post_event(
         kind,
         prompt_time: body.prompt_time,
     };
-    let stored = s.store.append_event(event).await??;
-    metrics::counter!(crate::metrics::EVENTS_ACCEPTED, "evtype" => stored.evtype).increment(1);
-    s.pubsub.publish(&stored).await;
+    let stored = s.ingest.accept(event).await??;
     Ok(reply(StatusCode::CREATED, EventCreated::from(&stored)))
 }
 

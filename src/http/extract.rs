@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::error::{ApiError, kind};
 use super::state::AppState;
 use crate::auth::{AuthError, bearer_token};
-use crate::storage::UserIdentity;
+use crate::domain::user::UserIdentity;
 
 /// A JSON body. Any content type is accepted; malformed JSON and wrong
 /// shapes are 422 naming where and why; oversized bodies are 413.

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use crate::auth::Auth;
+use crate::ingest::Ingest;
 use crate::pubsub::PubSub;
 use crate::storage::Store;
+use crate::stream::StreamContext;
 
 use super::rate_limit::SessionRateLimiter;
 
@@ -28,20 +30,20 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// Shared handles: storage, keys, pub/sub and limits.
+/// Shared handles: storage, keys, pub/sub, limits and the stream's context.
 pub struct Shared {
     /// The storage engine.
     pub store: Store,
     /// Token keys.
     pub auth: Arc<Auth>,
-    /// Where accepted events are published.
+    /// Where accepted events are published (and whether it is reachable).
     pub pubsub: PubSub,
+    /// Stores, counts and publishes accepted events.
+    pub ingest: Ingest,
     /// Per-session event rate limit.
     pub rate_limiter: Arc<SessionRateLimiter>,
     /// Whether dev-only routes are enabled.
     pub dev: bool,
-    /// Becomes `true` when the server starts draining (streams close with 1001).
-    pub shutdown: tokio::sync::watch::Receiver<bool>,
-    /// Permits for live streams; one per open stream (`--max-streams`).
-    pub streams: Arc<tokio::sync::Semaphore>,
+    /// What the live stream needs (the stream route hands it each socket).
+    pub stream: StreamContext,
 }

@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::Context;
 
 use crate::domain::event::EventKind;
+use crate::domain::event::NewEvent;
 use crate::domain::prompt::{Prompt, PromptInput};
-use crate::storage::{NewEvent, Store, UserIdentity};
+use crate::domain::user::UserIdentity;
+use crate::storage::{StorageSettings, Store};
 
 /// Events per filled session (a join, answers and likes, a leave).
 const EVENTS_PER_SESSION: u64 = 10;
@@ -26,7 +28,7 @@ pub async fn fill(
     duration: i64,
     events: u64,
 ) -> anyhow::Result<String> {
-    let store = Store::open(database)
+    let store = Store::open(database, &StorageSettings::default())
         .await
         .with_context(|| format!("opening {database} to fill it"))?;
     let input: PromptInput = serde_json::from_value(super::api::prompt_of_style(style)?)?;

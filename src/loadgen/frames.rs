@@ -12,7 +12,7 @@ use anyhow::Context;
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::args::{FrameServerArgs, TargetArgs};
+use crate::cli::loadgen::{FrameServerArgs, TargetArgs};
 
 /// Serves frames to every WebSocket that connects, until killed.
 pub async fn serve(args: &FrameServerArgs) -> anyhow::Result<()> {

@@ -4,6 +4,9 @@
 //! premiere clock; then takes the prompt again. Closed loop (as fast as
 //! answers come) or open loop at `--rate` requests per second, with
 //! latency measured from the intended send time (no coordinated omission).
+//!
+//! In three steps: [`plan`] (history, servers, prompts, ceiling), [`load`]
+//! (the users posting) and [`report`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,12 +15,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::api::{self, Credentials, Session};
-use super::args::{IngestArgs, TargetArgs};
+use super::ceiling::HttpCeiling;
 use super::client::Conn;
 use super::histogram::Latency;
 use super::report::{self, Errors, Report};
 use super::script::{STYLES, Script};
 use super::target::{Plan, Target};
+use crate::cli::loadgen::{IngestArgs, TargetArgs};
 
 /// Events per session before the leave.
 const EVENTS_PER_SESSION: u32 = 6;
@@ -46,8 +50,24 @@ struct Tally {
 /// Prompts under load: uid, style and duration.
 type Prompts = Arc<Vec<(String, String, i64)>>;
 
-/// Runs the scenario and prints its report.
+/// Runs the scenario and returns its report.
 pub async fn run(targs: &TargetArgs, args: &IngestArgs) -> anyhow::Result<Report> {
+    let setup = plan(targs, args).await?;
+    let (tally, elapsed) = load(&setup.target, &setup.creds, args, setup.prompts.clone()).await;
+    Ok(report(&setup, &tally, elapsed, args))
+}
+
+/// What the run is set up with.
+struct Setup {
+    target: Target,
+    creds: Credentials,
+    prompts: Prompts,
+    ceiling: Option<HttpCeiling>,
+}
+
+/// Fills a history first if asked, starts the server(s), finds or creates
+/// the prompts under load, and measures the ceiling.
+async fn plan(targs: &TargetArgs, args: &IngestArgs) -> anyhow::Result<Setup> {
     let plan = Plan::new(targs)?;
     let creds = Credentials::new(&plan);
     let filled = match (args.history, plan.sqlite_path()) {
@@ -65,41 +85,59 @@ pub async fn run(targs: &TargetArgs, args: &IngestArgs) -> anyhow::Result<Report
                 "filled {n} events in {:.1} s (setup)",
                 started.elapsed().as_secs_f64()
             );
-            Some((uid, style.to_owned()))
+            Some((uid, style.to_owned(), args.duration))
         }
         _ => anyhow::bail!("--history needs --spawn with a SQLite database"),
     };
     let target = plan.start()?;
+    let prompts = match filled {
+        Some(prompt) => vec![prompt],
+        None => prompts_under_load(&target, &creds, args).await?,
+    };
+    let ceiling = match targs.no_ceiling {
+        true => None,
+        false => Some(super::ceiling::http(&target, args.connections, targs.ceiling_seconds).await),
+    };
+    Ok(Setup {
+        target,
+        creds,
+        prompts: Arc::new(prompts),
+        ceiling,
+    })
+}
+
+/// The `--prompt` given, or one new prompt of each style asked for.
+async fn prompts_under_load(
+    target: &Target,
+    creds: &Credentials,
+    args: &IngestArgs,
+) -> anyhow::Result<Vec<(String, String, i64)>> {
     let mut conn = Conn::new(target.addr_for(0));
-    let mut prompts = Vec::new();
-    if let Some((uid, style)) = filled {
-        prompts.push((uid, style, args.duration));
-    } else if let Some(uid) = &args.prompt {
+    if let Some(uid) = &args.prompt {
         let p = creds.read_prompt(&mut conn, uid).await?;
         let style = p["prompt"]["style"]
             .as_str()
             .context("prompt style")?
             .to_owned();
         let duration = p["duration_seconds"].as_i64().context("prompt duration")?;
-        prompts.push((uid.clone(), style, duration));
-    } else {
-        let styles: Vec<&str> = match args.style.as_str() {
-            "mixed" => STYLES.to_vec(),
-            s => vec![s],
-        };
-        for style in styles {
-            let uid = creds
-                .create_prompt(&mut conn, &api::prompt_of_style(style)?, args.duration)
-                .await?;
-            prompts.push((uid, style.to_owned(), args.duration));
-        }
+        return Ok(vec![(uid.clone(), style, duration)]);
     }
-    let ceiling = match targs.no_ceiling {
-        true => None,
-        false => Some(super::ceiling::http(&target, args.connections, targs.ceiling_seconds).await),
+    let styles: Vec<&str> = match args.style.as_str() {
+        "mixed" => STYLES.to_vec(),
+        s => vec![s],
     };
-    let prompts: Prompts = Arc::new(prompts);
-    let (tally, elapsed) = load(&target, &creds, args, prompts.clone()).await;
+    let mut prompts = Vec::new();
+    for style in styles {
+        let uid = creds
+            .create_prompt(&mut conn, &api::prompt_of_style(style)?, args.duration)
+            .await?;
+        prompts.push((uid, style.to_owned(), args.duration));
+    }
+    Ok(prompts)
+}
+
+/// The report of a run.
+fn report(setup: &Setup, tally: &Tally, elapsed: Duration, args: &IngestArgs) -> Report {
     let mut r = Report::new(format!(
         "ingest: {} connections, {} users, {}, {} prompt(s)",
         args.connections,
@@ -109,7 +147,7 @@ pub async fn run(targs: &TargetArgs, args: &IngestArgs) -> anyhow::Result<Report
         } else {
             "closed loop".into()
         },
-        prompts.len()
+        setup.prompts.len()
     ));
     r.line("seconds", format!("{:.1}", elapsed.as_secs_f64()));
     if args.history > 0 {
@@ -121,12 +159,8 @@ pub async fn run(targs: &TargetArgs, args: &IngestArgs) -> anyhow::Result<Report
     r.line("accepted events", tally.accepted);
     r.line("sessions started", tally.sessions);
     let rate = report::per_second(tally.accepted, elapsed);
-    r.ratio(
-        "accepted events/s",
-        rate,
-        ceiling.as_ref().map(|c| c.rate),
-        "/s",
-    );
+    let ceiling = setup.ceiling.as_ref();
+    r.ratio("accepted events/s", rate, ceiling.map(|c| c.rate), "/s");
     let requests = report::per_second(
         tally.accepted + tally.sessions + tally.errors.total(),
         elapsed,
@@ -134,7 +168,7 @@ pub async fn run(targs: &TargetArgs, args: &IngestArgs) -> anyhow::Result<Report
     r.line("requests/s", format!("{requests:.0}"));
     r.line("event latency", tally.latency.summary());
     r.line("start_session latency", tally.session_latency.summary());
-    if let Some(c) = &ceiling {
+    if let Some(c) = ceiling {
         r.line(
             "ceiling (GET /healthz)",
             format!("{:.0} req/s, {}", c.rate, c.latency.summary()),
@@ -142,13 +176,13 @@ pub async fn run(targs: &TargetArgs, args: &IngestArgs) -> anyhow::Result<Report
     }
     r.line("errors", tally.errors.summary());
     r.line("unexpected errors", tally.errors.total());
-    if let Some(rss) = target.rss_bytes() {
+    if let Some(rss) = setup.target.rss_bytes() {
         r.line(
             "server memory (anonymous rss)",
             format!("{:.1} MiB", rss as f64 / 1048576.0),
         );
     }
-    Ok(r)
+    r
 }
 
 async fn load(

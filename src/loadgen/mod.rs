@@ -1,8 +1,11 @@
 //! `chorus loadgen`: drives a running server exactly the way real clients
-//! do, and reports throughput, latency and errors (SPEC §10).
+//! do, and reports throughput, latency and errors (its figures, and how
+//! they are taken: BENCHMARKS.md).
+//!
+//! Its command line (target, tokens, one subcommand per scenario) is
+//! [`crate::cli::loadgen`].
 //!
 //! # Layout
-//! * [`args`] — the command line: target, tokens, one subcommand per scenario.
 //! * [`target`] — spawning `chorus serve` children (or using `--url`), and
 //!   reading their memory from `/proc`.
 //! * [`client`] / [`api`] — a lean HTTP/1.1 keep-alive client and the
@@ -15,12 +18,13 @@
 //!   pre-serialized frames), so figures can be reported as ratios.
 //! * [`fill`] — setup only: a long stored history written through the
 //!   library before the server starts.
-//! * [`ingest`], [`stats`], [`premiere`], [`replay`] — the scenarios.
+//! * [`ingest`], [`stats`], [`premiere`], [`replay`] — the scenarios, each
+//!   in three steps: plan, drive, report; [`shared`] — what the stream
+//!   scenarios share.
 //!
 //! Every load loop is bounded in time and targets loopback addresses only.
 
 pub mod api;
-pub mod args;
 pub mod ceiling;
 pub mod client;
 pub mod crowd;
@@ -32,14 +36,14 @@ pub mod premiere;
 pub mod replay;
 pub mod report;
 pub mod script;
+pub mod shared;
 pub mod stats;
 pub mod target;
 pub mod viewer;
 
 use std::process::ExitCode;
 
-pub use args::LoadgenArgs;
-use args::Scenario;
+use crate::cli::loadgen::{LoadgenArgs, Scenario};
 
 /// Runs the chosen scenario and prints its report. Exits 1 when the
 /// scenario saw unexpected errors.

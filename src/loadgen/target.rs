@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, bail};
 
-use super::args::TargetArgs;
+use crate::cli::loadgen::TargetArgs;
 
 /// Secrets and where the database is, decided before any server starts
 /// (so a scenario can bulk-fill the database first).

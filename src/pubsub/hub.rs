@@ -4,8 +4,8 @@ use std::collections::{HashMap, VecDeque, vec_deque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use super::buckets::BucketCache;
 use super::message::LiveEvent;
+use crate::domain::clock::now;
 
 /// An event as a viewer receives it: with the instant it was handed to
 /// this process's viewers (so a viewer that reads its queue later still
@@ -92,7 +92,6 @@ pub trait Upstream: Send + Sync + 'static {
 struct Topic {
     feed: Arc<Feed>,
     viewers: usize,
-    buckets: Arc<BucketCache>,
 }
 
 /// Per-prompt feeds with viewer counts; cheap to clone.
@@ -160,21 +159,18 @@ impl Hub {
             .or_insert_with(|| Topic {
                 feed: Arc::default(),
                 viewers: 0,
-                buckets: Arc::default(),
             });
         topic.viewers += 1;
         let feed = FeedReader {
             next: topic.feed.end(),
             feed: topic.feed.clone(),
         };
-        let buckets = topic.buckets.clone();
         if first && let Some(up) = &self.upstream {
             up.subscribe(prompt_uid);
         }
         Subscription {
             feed,
-            subscribed_at: crate::storage::now(),
-            buckets,
+            subscribed_at: now(),
             prompt_uid: prompt_uid.to_owned(),
             hub: self.clone(),
         }
@@ -201,8 +197,6 @@ pub struct Subscription {
     pub feed: FeedReader,
     /// Unix seconds when it started receiving.
     pub subscribed_at: f64,
-    /// Replay buckets shared with the prompt's other viewers here.
-    pub buckets: Arc<BucketCache>,
     prompt_uid: String,
     hub: Hub,
 }

@@ -1,4 +1,4 @@
-//! Pub/sub of accepted events (SPEC §7).
+//! Pub/sub of accepted events (docs/stream-protocol.md, "Pub/sub").
 //!
 //! After an event commits, the server publishes it on the prompt's channel
 //! `ps:interactive_prompts:{prompt_uid}:events`. [`Hub`] fans messages out
@@ -6,7 +6,6 @@
 //! prompt with viewers (not one per viewer); the backend decides where
 //! messages travel: within this process ([`local`]) or through Redis.
 
-pub mod buckets;
 pub mod hub;
 pub mod local;
 pub mod message;
@@ -22,7 +21,7 @@ pub fn channel(prompt_uid: &str) -> String {
 
 use std::sync::Arc;
 
-use crate::storage::StoredEvent;
+use crate::domain::event::StoredEvent;
 
 /// The pub/sub backend, chosen by configuration.
 #[derive(Clone)]
@@ -54,11 +53,8 @@ impl PubSub {
                 Arc::new(LiveEvent::from_stored(event)),
             ),
             PubSub::Redis(r) => {
-                r.publish(
-                    &event.interactive_prompt_uid,
-                    &message::EventMessage::from(event),
-                )
-                .await
+                let message = message::message_json(event);
+                r.publish(&event.interactive_prompt_uid, message).await
             }
         }
     }

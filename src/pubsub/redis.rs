@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::channel;
 use super::hub::{Hub, Upstream};
-use super::message::{EventMessage, LiveEvent};
+use super::message::LiveEvent;
 
 /// Longest a publish may take before it is given up (the event is stored either way).
 const PUBLISH_TIMEOUT: Duration = Duration::from_millis(500);
@@ -90,9 +90,8 @@ impl RedisPubSub {
         &self.hub
     }
 
-    /// Publishes an event's message on its prompt's channel.
-    pub async fn publish(&self, prompt_uid: &str, message: &EventMessage) {
-        let payload = serde_json::to_string(message).expect("messages serialize");
+    /// Publishes an event's message (its JSON text) on its prompt's channel.
+    pub async fn publish(&self, prompt_uid: &str, payload: String) {
         let mut conn = self.publisher.clone();
         let sent = tokio::time::timeout(
             PUBLISH_TIMEOUT,
@@ -152,8 +151,8 @@ fn deliver(hub: &Hub, msg: redis::Msg) {
     let Some(prompt_uid) = prompt_of(msg.get_channel_name()) else {
         return;
     };
-    match serde_json::from_slice::<EventMessage>(msg.get_payload_bytes()) {
-        Ok(m) => hub.deliver(prompt_uid, Arc::new(LiveEvent::from_message(&m))),
+    match LiveEvent::from_message(msg.get_payload_bytes()) {
+        Ok(event) => hub.deliver(prompt_uid, Arc::new(event)),
         Err(e) => tracing::warn!(error = %e, "ignoring a malformed pub/sub message"),
     }
 }

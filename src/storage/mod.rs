@@ -6,20 +6,21 @@
 //! aggregates with [`aggregates::PendingAggregates`], so they agree.
 
 pub mod aggregates;
+mod audit;
 pub mod postgres;
 pub mod rows;
 pub mod schema;
 pub mod search_sql;
 pub mod sqlite;
 
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::domain::event::{ANONYMOUS, EventKind};
+use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::Violation;
 use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
+use crate::domain::user::UserIdentity;
 
 /// A failure of the storage engine itself (never a rule violation).
 #[derive(Debug, thiserror::Error)]
@@ -46,81 +47,6 @@ pub enum StorageError {
     /// A stored row could not be decoded.
     #[error("corrupt row: {0}")]
     Corrupt(String),
-}
-
-/// The user posting an event or starting a session.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserIdentity {
-    /// The token's `sub`.
-    pub sub: String,
-    /// Display name derived from the token's claims, if any.
-    pub display_name: Option<String>,
-}
-
-/// An event to check and store.
-#[derive(Debug, Clone)]
-pub struct NewEvent {
-    /// The prompt's uid.
-    pub prompt_uid: String,
-    /// The session's uid.
-    pub session_uid: String,
-    /// The posting user's `sub`.
-    pub user_sub: String,
-    /// Type and data.
-    pub kind: EventKind,
-    /// Seconds into the prompt.
-    pub prompt_time: f64,
-}
-
-/// A stored event as it leaves the server (search items, stream packets,
-/// pub/sub messages and event responses all derive from it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StoredEvent {
-    /// `ipe_…`
-    pub uid: String,
-    /// The user's `sub`.
-    pub user_sub: String,
-    /// `ips_…`
-    pub session_uid: String,
-    /// `ip_…`
-    pub interactive_prompt_uid: String,
-    /// The event type.
-    pub evtype: &'static str,
-    /// Always null (kept for Oseh clients).
-    pub icon: Option<String>,
-    /// Stored data, or `{"name"}` for join/leave.
-    pub data: Value,
-    /// Seconds into the prompt.
-    pub prompt_time: f64,
-    /// Unix seconds when stored.
-    pub created_at: f64,
-}
-
-impl StoredEvent {
-    /// Builds the outgoing form of a stored row.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        uid: String,
-        user_sub: String,
-        session_uid: String,
-        interactive_prompt_uid: String,
-        kind: EventKind,
-        display_name: Option<&str>,
-        prompt_time: f64,
-        created_at: f64,
-    ) -> Self {
-        StoredEvent {
-            uid,
-            user_sub,
-            session_uid,
-            interactive_prompt_uid,
-            evtype: kind.event_type().as_str(),
-            icon: None,
-            data: kind.public_data(display_name.unwrap_or(ANONYMOUS)),
-            prompt_time,
-            created_at,
-        }
-    }
 }
 
 /// A started session.
@@ -152,6 +78,15 @@ pub struct SearchPage {
     pub next_page_sort: Option<Value>,
 }
 
+/// How the engines are tuned (each engine reads its own part).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StorageSettings {
+    /// The SQLite engine's.
+    pub sqlite: sqlite::SqliteSettings,
+    /// The PostgreSQL engine's.
+    pub postgres: postgres::PostgresSettings,
+}
+
 /// A storage engine, chosen by URL.
 #[derive(Clone)]
 pub enum Store {
@@ -171,21 +106,20 @@ macro_rules! dispatch {
 }
 
 impl Store {
-    /// Opens (creating and migrating) the database at `url`.
-    pub async fn open(url: &str) -> Result<Store, StorageError> {
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            Ok(Store::Sqlite(
-                sqlite::SqliteStore::open(sqlite::Location::File(path.into())).await?,
-            ))
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Store::Postgres(postgres::PostgresStore::open(url).await?))
+    /// Opens (creating and migrating) the database at `url`, tuned by `settings`.
+    pub async fn open(url: &str, settings: &StorageSettings) -> Result<Store, StorageError> {
+        let location = if let Some(path) = url.strip_prefix("sqlite://") {
+            sqlite::Location::File(path.into())
         } else if url == "sqlite::memory:" {
-            Ok(Store::Sqlite(
-                sqlite::SqliteStore::open(sqlite::Location::Memory).await?,
-            ))
+            sqlite::Location::Memory
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let store = postgres::PostgresStore::open(url, &settings.postgres).await?;
+            return Ok(Store::Postgres(store));
         } else {
-            Err(StorageError::BadUrl(url.to_owned()))
-        }
+            return Err(StorageError::BadUrl(url.to_owned()));
+        };
+        let store = sqlite::SqliteStore::open(location, &settings.sqlite).await?;
+        Ok(Store::Sqlite(store))
     }
 
     /// Stores a new prompt.
@@ -275,17 +209,6 @@ impl Store {
     pub async fn list_prompts(&self) -> Result<Vec<PromptRecord>, StorageError> {
         dispatch!(self, s => s.list_prompts().await)
     }
-}
-
-/// Current unix time in seconds, rounded to whole microseconds: fewer than
-/// 2^53 microseconds over 10^6 is parsed back exactly even by serde_json's
-/// default (not correctly rounded) float parser, so a `created_at` copied
-/// from a response into a search filter still matches its event.
-pub fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as f64 / 1e6)
-        .unwrap_or(0.0)
 }
 
 /// Turns the rows of a rendered search into a page: applies

@@ -1,4 +1,5 @@
-//! The schema (SPEC §2) and its migrations, in both SQL dialects.
+//! The schema and its migrations, in both SQL dialects (docs/decisions.md,
+//! "Storage"; the aggregate tables: docs/rules.md, "Fenwick trees" and "Counts").
 //!
 //! Migrations are numbered; each engine records the ones applied in
 //! `chorus_migrations` and applies the missing ones at start-up, in order,
@@ -18,6 +19,11 @@ pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS chorus_migrations
 
 /// Every migration, oldest first: `(version, statements)`.
 pub fn migrations(dialect: Dialect) -> Vec<(i64, String)> {
+    vec![(1, tables(dialect)), (2, byte_wise_uids(dialect))]
+}
+
+/// Migration 1: the tables and their indexes.
+fn tables(dialect: Dialect) -> String {
     let (id, real) = match dialect {
         Dialect::Sqlite => ("INTEGER PRIMARY KEY", "REAL"),
         Dialect::Postgres => (
@@ -29,7 +35,7 @@ pub fn migrations(dialect: Dialect) -> Vec<(i64, String)> {
         Dialect::Sqlite => "INTEGER",
         Dialect::Postgres => "BIGINT",
     };
-    let v1 = format!(
+    format!(
         r#"
 CREATE TABLE users(
     id {id},
@@ -90,10 +96,13 @@ CREATE TABLE interactive_prompt_event_counts(
 CREATE UNIQUE INDEX interactive_prompt_event_counts_key_idx
     ON interactive_prompt_event_counts(interactive_prompt_id, bucket);
 "#
-    );
-    // Uids sort byte-wise on both engines (SQLite's BINARY; PostgreSQL's "C"
-    // collation instead of the database's language collation).
-    let v2 = match dialect {
+    )
+}
+
+/// Migration 2: uids sort byte-wise on both engines (SQLite's BINARY;
+/// PostgreSQL's "C" collation instead of the database's language collation).
+fn byte_wise_uids(dialect: Dialect) -> String {
+    match dialect {
         Dialect::Sqlite => String::new(),
         Dialect::Postgres => [
             "ALTER TABLE interactive_prompt_events ALTER COLUMN uid TYPE TEXT COLLATE \"C\";",
@@ -102,8 +111,7 @@ CREATE UNIQUE INDEX interactive_prompt_event_counts_key_idx
             "ALTER TABLE users ALTER COLUMN sub TYPE TEXT COLLATE \"C\";",
         ]
         .concat(),
-    };
-    vec![(1, v1), (2, v2)]
+    }
 }
 
 /// Adds `delta` to a Fenwick row whose `category_value` is not null.

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use super::packets::SyncResponse;
 
-/// The viewer's prompt time as SPEC §6 defines it:
+/// The viewer's prompt time as docs/stream-protocol.md ("Handshake") defines it:
 /// `receive_timestamp + (now − sync_request_sent) + rtt/2`, with
 /// `rtt = (response_arrived − sync_request_sent) − (transmit − receive)`.
 #[derive(Debug, Clone, Copy)]

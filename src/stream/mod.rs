@@ -1,52 +1,81 @@
-//! The live stream (SPEC §6): `GET /api/2/interactive_prompts/live`.
+//! The live stream (docs/stream-protocol.md): what a viewer's WebSocket
+//! carries, independent of HTTP. `crate::http` upgrades the request and
+//! hands the socket's two halves to [`serve`].
 //!
 //! A viewer authorizes, syncs its clock, and then receives `event_batch`
 //! packets: near-live events from pub/sub the moment they are published
 //! (if their prompt time is within its window), and stored events replayed
 //! one one-second bucket at a time, thinned to the bandwidth left over.
-//! Each connection is a small state machine in [`connection`]; the pieces
-//! it uses ([`clock`], [`pacing`], [`replay`], [`packets`]) are pure and
-//! unit-tested.
+//!
+//! # Layout
+//! * [`handshake`] — `authorize`, `sync_request`/`sync_response`, `auth_response`.
+//! * [`viewer`] — one authorized viewer's state machine: routing published
+//!   events, gathering each tick's batch within the bandwidth.
+//! * [`connection`] — the loop of one connection: ticks, replay loads,
+//!   sends, the endings; generic over the socket ([`socket`]).
+//! * [`clock`], [`pacing`], [`replay`], [`packets`] — the pure pieces.
+//! * [`buckets`] — replay buckets loaded once and shared by a prompt's viewers.
 
+pub mod buckets;
 pub mod clock;
 pub mod connection;
+pub mod handshake;
 pub mod pacing;
 pub mod packets;
 pub mod replay;
+pub mod socket;
+pub mod viewer;
 
-use axum::extract::State;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
-use crate::http::AppState;
-use crate::http::error::ApiError;
+use tokio::sync::{Semaphore, watch};
+
+use crate::auth::Auth;
+use crate::pubsub::Hub;
+use crate::storage::Store;
+
+pub use connection::serve;
+pub use socket::{Incoming, Outgoing};
 
 /// Largest client packet accepted, in bytes.
 pub const MAX_PACKET_BYTES: usize = 16 * 1024;
 
-/// Upgrades the request and serves the stream. A request that is not a
-/// WebSocket upgrade gets a JSON error like every other route.
-pub async fn live(
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-    State(state): State<AppState>,
-) -> Response {
-    let ws = match ws {
-        Ok(ws) => ws,
-        Err(e) => {
-            let kind = match e.status() {
-                StatusCode::UPGRADE_REQUIRED => "upgrade_required",
-                _ => "bad_request",
-            };
-            return ApiError::new(e.status(), kind, e.body_text()).into_response();
-        }
-    };
-    // Small buffers: clients send three small packets, and each server
-    // packet is flushed as it is sent; 128 KiB defaults would cost a
-    // premiere's thousands of viewers far more than their events do.
-    ws.max_message_size(MAX_PACKET_BYTES)
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| connection::serve(socket, state))
+/// What a stream needs of the server; cheap to clone.
+#[derive(Clone)]
+pub struct StreamContext {
+    /// Prompts and replayed events.
+    pub store: Store,
+    /// This process's fan-out of published events.
+    pub hub: Hub,
+    /// Verifies the prompt token of `authorize`.
+    pub auth: Arc<Auth>,
+    /// One permit per open stream (`max_streams`).
+    pub permits: Arc<Semaphore>,
+    /// Becomes `true` when the server starts draining (streams close with 1001).
+    pub shutdown: watch::Receiver<bool>,
+    /// Replay buckets shared by the viewers of each prompt.
+    pub buckets: buckets::ReplayBuckets,
 }
+
+impl StreamContext {
+    /// A context serving at most `max_streams` streams at once.
+    pub fn new(
+        store: Store,
+        hub: Hub,
+        auth: Arc<Auth>,
+        max_streams: usize,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        StreamContext {
+            store,
+            hub,
+            auth,
+            permits: Arc::new(Semaphore::new(max_streams)),
+            shutdown,
+            buckets: buckets::ReplayBuckets::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

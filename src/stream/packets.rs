@@ -1,4 +1,5 @@
-//! The packets of the live stream (SPEC §6), as JSON text frames.
+//! The packets of the live stream (docs/stream-protocol.md, "Handshake" and
+//! "What you receive"), as JSON text frames.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -45,7 +46,7 @@ fn default_true() -> bool {
 }
 
 impl Authorize {
-    /// Checks the ranges of SPEC §6.
+    /// Checks the ranges of docs/stream-protocol.md, "Handshake".
     pub fn validate(&self) -> Result<(), String> {
         if !(1..=MAX_BANDWIDTH).contains(&self.bandwidth) {
             return Err(format!("bandwidth must be between 1 and {MAX_BANDWIDTH}"));

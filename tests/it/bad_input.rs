@@ -1,4 +1,4 @@
-//! Bad input (SPEC §12): malformed or oversized bodies, invalid prompts,
+//! Bad input (docs/api.md, "Limits and bad input"): malformed or oversized bodies, invalid prompts,
 //! wrong tokens, bad stats queries and event bursts each get a clear error
 //! and change nothing that is stored.
 

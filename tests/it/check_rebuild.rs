@@ -1,4 +1,4 @@
-//! `chorus check` and `chorus rebuild` (SPEC §4 invariant, §10): a
+//! `chorus check` and `chorus rebuild` (docs/rules.md, "The invariant"): a
 //! consistent database passes; aggregates corrupted behind the server's back
 //! are reported per prompt, rebuilt from the events, and served correctly
 //! again after a restart.

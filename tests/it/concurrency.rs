@@ -1,4 +1,4 @@
-//! Concurrent requests (SPEC §2, atomicity): racing joins on one session
+//! Concurrent requests (docs/rules.md, "The event rules": atomicity): racing joins on one session
 //! start it exactly once, racing events on one session behave as if posted
 //! one after another, and events posted on many sessions at once are all
 //! stored with exact aggregates.

@@ -1,4 +1,4 @@
-//! `chorus demo` (SPEC §10) and the web client's files (§11): the page and
+//! `chorus demo` and the web client's files (docs/web-client.md): the page and
 //! its assets are served, the dev prompt list shows one prompt of each
 //! style, and every prompt carries recorded history.
 

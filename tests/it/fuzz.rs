@@ -1,7 +1,7 @@
-//! Fuzzing (SPEC §12) with proptest: arbitrary JSON, mutated valid bodies
-//! and arbitrary bytes at every route of `/openapi.json`, with valid tokens
-//! so that body parsing is what is exercised; and (in [`stream`]) at the
-//! stream handshake. Whatever comes in: never a 5xx, an error is always
+//! Fuzzing (docs/api.md, "Limits and bad input") with proptest: arbitrary
+//! JSON, mutated valid bodies and arbitrary bytes at every route of
+//! `/openapi.json`, with valid tokens so that body parsing is what is
+//! exercised; and (in [`stream`]) at the stream handshake. Whatever comes in: never a 5xx, an error is always
 //! `{"type", "message"}`, the connection is never dropped, the server stays
 //! up, and nothing is half-stored: the stored counts grow by exactly the
 //! creations acknowledged, and `chorus check` passes.

@@ -9,6 +9,7 @@ mod api_basics;
 mod bad_input;
 mod check_rebuild;
 mod concurrency;
+mod config;
 mod demo;
 mod fuzz;
 mod loadgen;

@@ -1,7 +1,7 @@
 //! A seeded random walk through the event API checked against an
-//! independent model of SPEC §3 (which rule refuses each request) and §4
-//! (the aggregates, recomputed by brute force at every bin and compared
-//! with the stats and timeline endpoints).
+//! independent model of docs/rules.md: the event rules (which rule refuses
+//! each request) and the aggregates (recomputed by brute force at every bin
+//! and compared with the stats and timeline endpoints).
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,5 @@
-//! SPEC §3 (event rules) and the auth errors of §5, route by route: each
+//! The event rules (docs/rules.md) and the auth errors (docs/api.md, "Auth"),
+//! route by route: each
 //! rule's status and error `type` on all eight event routes, which rule
 //! decides when several fail (the first in table order), and that refused
 //! requests write nothing.
@@ -17,7 +18,7 @@ const END: &str = "respond_press_prompt/end";
 const NO_PROMPT: &str = "ip_AAAAAAAAAAAAAAAAAAAAAA";
 const NO_SESSION: &str = "ips_AAAAAAAAAAAAAAAAAAAAAA";
 
-// The error types of SPEC §3, shortened.
+// The error types of the event rules (docs/rules.md), shortened.
 const NOT_FOUND: &str = "not_found";
 const TIME: &str = "impossible_prompt_time";
 const SESSION: &str = "session_not_found";

@@ -1,4 +1,4 @@
-//! Event search (SPEC §5 "Search"): every filter and operator checked
+//! Event search (docs/api.md, "Search"): every filter and operator checked
 //! against an independent filter of the events we posted, the sorts,
 //! keyset pagination, `dropout_for_total` sampling and the refused requests.
 

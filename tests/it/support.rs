@@ -171,7 +171,7 @@ pub fn spawn_with_env(
     }
 }
 
-/// Every event route, in the order of SPEC §5.
+/// Every event route, in the order of docs/api.md, "Events".
 pub const EVENT_ROUTES: [&str; 8] = [
     "join",
     "leave",

@@ -1,6 +1,7 @@
-//! Simulated participants: the recorded history written straight through
-//! the storage engine, and the live crowd that keeps taking the prompts in
-//! real time and publishes each event so viewers see it near-live.
+//! Simulated participants: the recorded history, and the live crowd that
+//! keeps taking the prompts in real time. Both post through [`Ingest`], as
+//! the HTTP API does (stored, counted and published: viewers see the
+//! crowd's events near-live), only without HTTP.
 
 use std::time::Duration;
 
@@ -11,9 +12,10 @@ use tokio::time::Instant;
 
 use super::plan::{self, Plan};
 use super::script::DemoPrompt;
+use crate::domain::event::NewEvent;
 use crate::domain::prompt::PromptRecord;
-use crate::http::AppState;
-use crate::storage::{NewEvent, UserIdentity};
+use crate::domain::user::UserIdentity;
+use crate::ingest::Ingest;
 
 /// Display names of the simulated participants.
 const NAMES: &[&str] = &[
@@ -40,8 +42,8 @@ fn identity(prefix: &str, n: u64) -> UserIdentity {
 }
 
 /// Starts a session of `prompt` and returns its uid.
-async fn start(state: &AppState, prompt: &PromptRecord, who: &UserIdentity) -> Option<String> {
-    match state.store.start_session(&prompt.uid, who.clone()).await {
+async fn start(ingest: &Ingest, prompt: &PromptRecord, who: &UserIdentity) -> Option<String> {
+    match ingest.store().start_session(&prompt.uid, who.clone()).await {
         Ok(Some(started)) => Some(started.session_uid),
         Ok(None) => None,
         Err(e) => {
@@ -51,14 +53,13 @@ async fn start(state: &AppState, prompt: &PromptRecord, who: &UserIdentity) -> O
     }
 }
 
-/// Stores one planned event; publishes it when `live`.
+/// Posts one planned event.
 async fn post(
-    state: &AppState,
+    ingest: &Ingest,
     prompt: &PromptRecord,
     session: &str,
     sub: &str,
     at: (f64, crate::domain::event::EventKind),
-    live: bool,
 ) -> bool {
     let event = NewEvent {
         prompt_uid: prompt.uid.clone(),
@@ -67,13 +68,8 @@ async fn post(
         kind: at.1,
         prompt_time: at.0,
     };
-    match state.store.append_event(event).await {
-        Ok(Ok(stored)) => {
-            if live {
-                state.pubsub.publish(&stored).await;
-            }
-            true
-        }
+    match ingest.accept(event).await {
+        Ok(Ok(_)) => true,
         Ok(Err(violation)) => {
             tracing::warn!(?violation, "demo: a planned event was refused");
             false
@@ -88,7 +84,7 @@ async fn post(
 /// Writes `sessions` finished sessions of `prompt` as recorded history.
 /// Returns how many events were stored.
 pub async fn fill_history(
-    state: &AppState,
+    ingest: &Ingest,
     prompt: &PromptRecord,
     demo: &DemoPrompt,
     sessions: u64,
@@ -101,12 +97,12 @@ pub async fn fill_history(
     futures::stream::iter(plans)
         .map(|(n, plan)| async move {
             let who = identity(HISTORY_SUB, n);
-            let Some(session) = start(state, prompt, &who).await else {
+            let Some(session) = start(ingest, prompt, &who).await else {
                 return 0;
             };
             let mut stored = 0;
             for at in plan {
-                if !post(state, prompt, &session, &who.sub, at, false).await {
+                if !post(ingest, prompt, &session, &who.sub, at).await {
                     break;
                 }
                 stored += 1;
@@ -121,8 +117,8 @@ pub async fn fill_history(
 /// One simulated person taking `prompt`, already `into` seconds in: the
 /// events before that are posted at once, the rest when its clock reaches
 /// them.
-async fn take(state: AppState, prompt: PromptRecord, who: UserIdentity, plan: Plan, into: f64) {
-    let Some(session) = start(&state, &prompt, &who).await else {
+async fn take(ingest: Ingest, prompt: PromptRecord, who: UserIdentity, plan: Plan, into: f64) {
+    let Some(session) = start(&ingest, &prompt, &who).await else {
         return;
     };
     let now = Instant::now();
@@ -131,7 +127,7 @@ async fn take(state: AppState, prompt: PromptRecord, who: UserIdentity, plan: Pl
         .unwrap_or(now);
     for at in plan {
         tokio::time::sleep_until(began + Duration::from_secs_f64(at.0)).await;
-        if !post(&state, &prompt, &session, &who.sub, at, true).await {
+        if !post(&ingest, &prompt, &session, &who.sub, at).await {
             return;
         }
     }
@@ -142,7 +138,7 @@ async fn take(state: AppState, prompt: PromptRecord, who: UserIdentity, plan: Pl
 /// mid-way (`size` people spread over the prompt), so that whoever opens
 /// the page first already has company. Runs forever.
 pub async fn run_crowd(
-    state: AppState,
+    ingest: Ingest,
     prompt: PromptRecord,
     demo: DemoPrompt,
     size: u32,
@@ -155,13 +151,13 @@ pub async fn run_crowd(
         let into = every * n as f64;
         let who = identity(CROWD_SUB, n as u64);
         let plan = plan::session(&demo, &mut rng);
-        tokio::spawn(take(state.clone(), prompt.clone(), who, plan, into));
+        tokio::spawn(take(ingest.clone(), prompt.clone(), who, plan, into));
     }
     for n in size as u64.. {
         let wait = every * rng.random_range(0.5..1.5);
         tokio::time::sleep(Duration::from_secs_f64(wait)).await;
         let plan = plan::session(&demo, &mut rng);
         let who = identity(CROWD_SUB, n);
-        tokio::spawn(take(state.clone(), prompt.clone(), who, plan, 0.0));
+        tokio::spawn(take(ingest.clone(), prompt.clone(), who, plan, 0.0));
     }
 }

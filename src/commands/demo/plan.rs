@@ -1,7 +1,7 @@
 //! One simulated participant's session: which events, at which prompt
 //! times, drawn from a prompt's [`Script`].
 //!
-//! A plan always satisfies the event rules (SPEC §3): it starts with a
+//! A plan always satisfies the event rules (docs/rules.md, "The event rules"): it starts with a
 //! join, ends with a leave, its times never go back, no type repeats at the
 //! same instant, and presses alternate start and end.
 

@@ -1,4 +1,5 @@
-//! Group commit on PostgreSQL (SPEC §2 allows it), for events and sessions.
+//! Group commit on PostgreSQL, for events and sessions (docs/scaling.md,
+//! "Group commit per process").
 //!
 //! With a transaction per event, every event of a premiere queued behind
 //! the same hot Fenwick rows (the top positions of each tree) until the
@@ -6,7 +7,7 @@
 //! for the whole cluster. Here each process queues its events and one
 //! thread (with its own runtime and connection) commits every event
 //! waiting as one transaction
-//! ([`writes::append_events`]): the hot rows are locked once per batch, and
+//! ([`events::append_events`]): the hot rows are locked once per batch, and
 //! one WAL flush covers the batch. Sessions are batched the same way (a
 //! commit per session was the next limit). Each request is answered only
 //! after its batch committed.
@@ -20,10 +21,12 @@ use std::future::Future;
 use deadpool_postgres::{Pool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use super::events;
 use super::retrying;
-use super::writes::{self, NewSession};
+use super::sessions::{self, NewSession};
+use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::rules::Violation;
-use crate::storage::{NewEvent, StartedSession, StorageError, StoredEvent};
+use crate::storage::{StartedSession, StorageError};
 
 /// Most requests committed together.
 pub const MAX_BATCH: usize = 512;
@@ -43,7 +46,7 @@ pub trait BatchWrite: 'static {
     ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send + 'a;
 }
 
-/// Events: checked against the rules and stored ([`writes::append_events`]).
+/// Events: checked against the rules and stored ([`events::append_events`]).
 pub struct Events;
 
 impl BatchWrite for Events {
@@ -54,11 +57,11 @@ impl BatchWrite for Events {
         tx: &'a Transaction<'a>,
         items: &'a [&'a NewEvent],
     ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send + 'a {
-        writes::append_events(tx, items)
+        events::append_events(tx, items)
     }
 }
 
-/// Sessions: started, with their users ([`writes::start_sessions`]).
+/// Sessions: started, with their users ([`sessions::start_sessions`]).
 pub struct Sessions;
 
 impl BatchWrite for Sessions {
@@ -69,7 +72,7 @@ impl BatchWrite for Sessions {
         tx: &'a Transaction<'a>,
         items: &'a [&'a NewSession],
     ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send + 'a {
-        writes::start_sessions(tx, items)
+        sessions::start_sessions(tx, items)
     }
 }
 

@@ -6,28 +6,46 @@
 //! across processes.
 
 mod batch;
+mod events;
 mod reads;
+mod sessions;
 mod writes;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+use crate::domain::aggregates::PromptAggregates;
+use crate::domain::event::EventKind;
+use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::Violation;
 use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
-use crate::storage::aggregates::expected_aggregates;
+use crate::domain::user::UserIdentity;
+use crate::storage::audit::{AuditSource, Mode, audit};
 use crate::storage::schema::{self, Dialect};
-use crate::storage::{
-    NewEvent, PromptCheck, SearchPage, StartedSession, StorageError, StoredEvent, UserIdentity,
-    search_sql,
-};
+use crate::storage::{PromptCheck, SearchPage, StartedSession, StorageError, search_sql};
 
-/// Default pooled connections per server process; `CHORUS_PG_POOL_SIZE`
-/// overrides it. Each process also holds one connection per batcher
-/// ([`batch`]): keep processes × (pool size + 2) under PostgreSQL's
-/// `max_connections`.
+/// Default pooled connections per server process
+/// ([`PostgresSettings::pool_size`]).
 pub const POOL_SIZE: usize = 16;
+
+/// How the PostgreSQL engine is tuned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostgresSettings {
+    /// Pooled connections per server process; positive. Each process also
+    /// holds one connection per batcher ([`batch`]): keep processes ×
+    /// (pool size + 2) under PostgreSQL's `max_connections`.
+    pub pool_size: usize,
+}
+
+impl Default for PostgresSettings {
+    fn default() -> Self {
+        PostgresSettings {
+            pool_size: POOL_SIZE,
+        }
+    }
+}
 
 /// A pool of up to `size` connections, each served on the runtime that
 /// first opens it.
@@ -109,14 +127,11 @@ impl From<deadpool_postgres::PoolError> for StorageError {
 
 impl PostgresStore {
     /// Connects, migrating the schema (once, even if several processes start together).
-    pub async fn open(url: &str) -> Result<Self, StorageError> {
+    pub async fn open(url: &str, settings: &PostgresSettings) -> Result<Self, StorageError> {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| StorageError::Postgres(e.to_string()))?;
-        let pool = pool(
-            config.clone(),
-            crate::config::positive_env("CHORUS_PG_POOL_SIZE", POOL_SIZE),
-        )?;
+        let pool = pool(config.clone(), settings.pool_size)?;
         let store = PostgresStore {
             events: batch::Batcher::spawn(config.clone()),
             sessions: batch::Batcher::spawn(config),
@@ -141,7 +156,7 @@ impl PostgresStore {
                 tx.batch_execute(&sql).await?;
                 tx.execute(
                     "INSERT INTO chorus_migrations(version, applied_at) VALUES ($1, $2)",
-                    &[&(version as i32), &crate::storage::now()],
+                    &[&(version as i32), &crate::domain::clock::now()],
                 )
                 .await?;
                 tracing::info!(version, "applied PostgreSQL migration");
@@ -184,7 +199,7 @@ impl PostgresStore {
     ) -> Result<Option<StartedSession>, StorageError> {
         let prompt_uid = prompt_uid.to_owned();
         self.sessions
-            .submit(writes::NewSession { prompt_uid, user })
+            .submit(sessions::NewSession { prompt_uid, user })
             .await
     }
 
@@ -241,17 +256,7 @@ impl PostgresStore {
             .read_only(true)
             .start()
             .await?;
-        let mut out = Vec::new();
-        for prompt in reads::all_prompts(&tx).await? {
-            let events = reads::events_for_check(&tx, prompt.id).await?;
-            let expected = expected_aggregates(prompt.duration_seconds, &events);
-            let stored = reads::stored_aggregates(&tx, prompt.id).await?;
-            out.push(PromptCheck {
-                prompt_uid: prompt.uid,
-                events: events.len(),
-                differences: stored.differences(&expected),
-            });
-        }
+        let out = audit(&mut Audit(&tx), Mode::Check).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -262,20 +267,7 @@ impl PostgresStore {
         let tx = client.transaction().await?;
         tx.batch_execute("LOCK TABLE interactive_prompt_events IN EXCLUSIVE MODE")
             .await?;
-        let mut out = Vec::new();
-        for prompt in reads::all_prompts(&tx).await? {
-            let events = reads::events_for_check(&tx, prompt.id).await?;
-            let expected = expected_aggregates(prompt.duration_seconds, &events);
-            let differences = reads::stored_aggregates(&tx, prompt.id)
-                .await?
-                .differences(&expected);
-            writes::replace_aggregates(&tx, prompt.id, &expected).await?;
-            out.push(PromptCheck {
-                prompt_uid: prompt.uid,
-                events: events.len(),
-                differences,
-            });
-        }
+        let out = audit(&mut Audit(&tx), Mode::Rebuild).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -284,5 +276,30 @@ impl PostgresStore {
     pub async fn ping(&self) -> Result<(), StorageError> {
         self.pool.get().await?.query_one("SELECT 1", &[]).await?;
         Ok(())
+    }
+}
+
+/// The audit of `chorus check` and `rebuild` inside one transaction.
+struct Audit<'a, C>(&'a C);
+
+impl<C: GenericClient> AuditSource for Audit<'_, C> {
+    async fn prompts(&mut self) -> Result<Vec<PromptRecord>, StorageError> {
+        reads::all_prompts(self.0).await
+    }
+
+    async fn events(&mut self, prompt_id: i64) -> Result<Vec<(i64, EventKind, f64)>, StorageError> {
+        reads::events_for_check(self.0, prompt_id).await
+    }
+
+    async fn stored(&mut self, prompt_id: i64) -> Result<PromptAggregates, StorageError> {
+        reads::stored_aggregates(self.0, prompt_id).await
+    }
+
+    async fn replace(
+        &mut self,
+        prompt_id: i64,
+        rows: &PromptAggregates,
+    ) -> Result<(), StorageError> {
+        writes::replace_aggregates(self.0, prompt_id, rows).await
     }
 }

@@ -5,16 +5,18 @@ use std::collections::HashMap;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
+use crate::domain::aggregates::Category;
+use crate::domain::aggregates::PromptAggregates;
 use crate::domain::bins::Bins;
 use crate::domain::event::EventKind;
+use crate::domain::event::StoredEvent;
 use crate::domain::fenwick;
 use crate::domain::prompt::PromptRecord;
-use crate::domain::rules::Category;
+use crate::domain::stats::FenwickArrays;
 use crate::domain::stats::{Stats, Timeline};
-use crate::storage::aggregates::{FenwickArrays, PromptAggregates};
+use crate::storage::StorageError;
 use crate::storage::rows::{PROMPT_COLUMNS, decode_kind, decode_prompt};
 use crate::storage::search_sql::SqlParam;
-use crate::storage::{StorageError, StoredEvent};
 
 /// PostgreSQL text cannot hold NUL: such characters become U+FFFD, so a
 /// lookup by a uid containing one finds nothing instead of failing.
@@ -277,4 +279,19 @@ pub async fn events_for_check(
             ))
         })
         .collect()
+}
+
+/// The prompts of a batch by uid, each read once (None: no such prompt;
+/// deleted ones included).
+pub async fn prompts_of<'a>(
+    c: &impl GenericClient,
+    uids: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<&'a str, Option<PromptRecord>>, StorageError> {
+    let mut prompts = HashMap::new();
+    for uid in uids {
+        if !prompts.contains_key(uid) {
+            prompts.insert(uid, prompt_by_uid(c, uid).await?);
+        }
+    }
+    Ok(prompts)
 }

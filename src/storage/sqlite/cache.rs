@@ -17,11 +17,13 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use crate::domain::aggregates::PromptAggregates;
 use crate::domain::bins::Bins;
 use crate::domain::prompt::PromptRecord;
-use crate::domain::rules::{SessionOwner, SessionState};
+use crate::domain::session::Session;
+use crate::domain::stats::FenwickArrays;
 use crate::domain::stats::{Stats, Timeline};
-use crate::storage::aggregates::{FenwickArrays, PendingAggregates, PromptAggregates};
+use crate::storage::aggregates::PendingAggregates;
 
 /// Most sessions the writer remembers (then it starts over).
 const MAX_SESSIONS: usize = 250_000;
@@ -29,17 +31,6 @@ const MAX_SESSIONS: usize = 250_000;
 const MAX_HOT_TREES: usize = 64;
 /// Largest prompt (in bins) whose arrays are kept.
 const MAX_HOT_BINS: u32 = 1 << 16;
-
-/// A session as the rules see it.
-#[derive(Debug, Clone)]
-pub struct CachedSession {
-    /// Row id.
-    pub id: i64,
-    /// Prompt and user.
-    pub owner: SessionOwner,
-    /// Its accepted events, folded.
-    pub state: SessionState,
-}
 
 /// A user's row as stored.
 #[derive(Debug, Clone)]
@@ -54,7 +45,7 @@ pub struct CachedUser {
 #[derive(Debug, Default)]
 pub struct WriterCache {
     /// Session uid → session.
-    pub sessions: HashMap<String, CachedSession>,
+    pub sessions: HashMap<String, Session>,
     /// User sub → user row.
     pub users: HashMap<String, CachedUser>,
 }
@@ -62,7 +53,7 @@ pub struct WriterCache {
 impl WriterCache {
     /// Remembers a session and its user's row (forgetting everything
     /// first when full).
-    pub fn remember(&mut self, uid: &str, session: CachedSession, user: CachedUser) {
+    pub fn remember(&mut self, uid: &str, session: Session, user: CachedUser) {
         if self.sessions.len() >= MAX_SESSIONS {
             self.clear();
         }

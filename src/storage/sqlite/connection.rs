@@ -37,19 +37,24 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(1
 /// WAL length (frames, ~4 KiB each) past which the checkpointer restarts
 /// the WAL. A passive checkpoint never catches up with a writer that keeps
 /// committing, so without restarts the WAL grows for as long as writes
-/// continue (measured: 1.8 GB in 10 s of ingest).
-/// `CHORUS_SQLITE_WAL_FRAMES` overrides it (a smaller WAL on a small disk).
+/// continue (measured: 1.8 GB in 10 s of ingest). The default of
+/// [`SqliteSettings::wal_restart_frames`](super::SqliteSettings) (a smaller
+/// WAL suits a small disk).
 pub const RESTART_AFTER_FRAMES: i64 = 65536;
 
 /// Starts a thread that checkpoints the WAL of `path` every
 /// [`CHECKPOINT_EVERY`], until `alive` has no strong reference left.
 ///
 /// Each round is `PASSIVE` (copying pages while the writer goes on); when
-/// the WAL has grown past [`RESTART_AFTER_FRAMES`], a `RESTART` follows:
+/// the WAL has grown past `restart_after` frames, a `RESTART` follows:
 /// it holds the writer off only while it copies what was committed since
 /// the passive pass and syncs, then the next commit writes the WAL from
 /// its start again, over pages the OS already has.
-pub fn checkpointer(path: &Path, alive: std::sync::Weak<()>) -> Result<(), StorageError> {
+pub fn checkpointer(
+    path: &Path,
+    alive: std::sync::Weak<()>,
+    restart_after: i64,
+) -> Result<(), StorageError> {
     let conn = Connection::open(path)?;
     // A `RESTART` holds the writer off while it waits for the writer's
     // current batch and for readers still on the old WAL; give up (and try
@@ -57,8 +62,6 @@ pub fn checkpointer(path: &Path, alive: std::sync::Weak<()>) -> Result<(), Stora
     conn.execute_batch(
         "PRAGMA busy_timeout = 250; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;",
     )?;
-    let restart_after =
-        crate::config::positive_env("CHORUS_SQLITE_WAL_FRAMES", RESTART_AFTER_FRAMES);
     let checkpoint = move |mode: &str| -> rusqlite::Result<i64> {
         // (busy, frames in the WAL, frames checkpointed)
         conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))
@@ -139,7 +142,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
             tx.execute_batch(&sql)?;
             tx.execute(
                 "INSERT INTO chorus_migrations(version, applied_at) VALUES ($1, $2)",
-                rusqlite::params![version, crate::storage::now()],
+                rusqlite::params![version, crate::domain::clock::now()],
             )?;
             tracing::info!(version, "applied SQLite migration");
         }

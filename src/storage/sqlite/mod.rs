@@ -20,15 +20,16 @@ use tokio::sync::Semaphore;
 
 use self::cache::Hot;
 use self::writer::Writer;
+use crate::domain::aggregates::PromptAggregates;
+use crate::domain::event::EventKind;
+use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::Violation;
 use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
-use crate::storage::aggregates::expected_aggregates;
-use crate::storage::{
-    NewEvent, PromptCheck, SearchPage, StartedSession, StorageError, StoredEvent, UserIdentity,
-    search_sql,
-};
+use crate::domain::user::UserIdentity;
+use crate::storage::audit::{AuditSource, Mode, audit};
+use crate::storage::{PromptCheck, SearchPage, StartedSession, StorageError, search_sql};
 
 /// Where the database lives.
 #[derive(Debug, Clone)]
@@ -37,6 +38,22 @@ pub enum Location {
     File(PathBuf),
     /// Memory, gone when the process exits (tests and demos).
     Memory,
+}
+
+/// How the SQLite engine is tuned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqliteSettings {
+    /// WAL length, in frames of about 4 KiB, past which the checkpointer
+    /// restarts the WAL (see [`connection::checkpointer`]); positive.
+    pub wal_restart_frames: i64,
+}
+
+impl Default for SqliteSettings {
+    fn default() -> Self {
+        SqliteSettings {
+            wal_restart_frames: connection::RESTART_AFTER_FRAMES,
+        }
+    }
 }
 
 /// Most read-only connections open at once.
@@ -60,7 +77,8 @@ struct ReadPool {
 
 impl SqliteStore {
     /// Opens the database, migrating it, and starts the writer.
-    pub async fn open(location: Location) -> Result<Self, StorageError> {
+    pub async fn open(location: Location, settings: &SqliteSettings) -> Result<Self, StorageError> {
+        let restart_after = settings.wal_restart_frames;
         tokio::task::spawn_blocking(move || {
             let (mut conn, readers) = match &location {
                 Location::File(path) => {
@@ -78,7 +96,7 @@ impl SqliteStore {
             let alive = Arc::new(());
             let wal = match &location {
                 Location::File(path) => {
-                    connection::checkpointer(path, Arc::downgrade(&alive))?;
+                    connection::checkpointer(path, Arc::downgrade(&alive), restart_after)?;
                     Some(connection::open_wal(path)?)
                 }
                 Location::Memory => None,
@@ -252,21 +270,7 @@ impl SqliteStore {
 
     /// See [`crate::storage::Store::check`].
     pub async fn check(&self) -> Result<Vec<PromptCheck>, StorageError> {
-        self.read(|c| {
-            let mut out = Vec::new();
-            for prompt in reads::all_prompts(c)? {
-                let events = reads::events_for_check(c, prompt.id)?;
-                let expected = expected_aggregates(prompt.duration_seconds, &events);
-                let stored = reads::stored_aggregates(c, prompt.id)?;
-                out.push(PromptCheck {
-                    prompt_uid: prompt.uid,
-                    events: events.len(),
-                    differences: stored.differences(&expected),
-                });
-            }
-            Ok(out)
-        })
-        .await
+        self.read(|c| Audit(c).run(Mode::Check)).await
     }
 
     /// See [`crate::storage::Store::rebuild`].
@@ -274,20 +278,7 @@ impl SqliteStore {
         self.writer
             .run(|c, ctx| {
                 ctx.invalidate = true;
-                let mut out = Vec::new();
-                for prompt in reads::all_prompts(c)? {
-                    let events = reads::events_for_check(c, prompt.id)?;
-                    let expected = expected_aggregates(prompt.duration_seconds, &events);
-                    let differences =
-                        reads::stored_aggregates(c, prompt.id)?.differences(&expected);
-                    writes::replace_aggregates(c, prompt.id, &expected)?;
-                    out.push(PromptCheck {
-                        prompt_uid: prompt.uid,
-                        events: events.len(),
-                        differences,
-                    });
-                }
-                Ok(out)
+                Audit(c).run(Mode::Rebuild)
             })
             .await
     }
@@ -301,5 +292,38 @@ impl SqliteStore {
     pub async fn ping(&self) -> Result<(), StorageError> {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
+    }
+}
+
+/// The audit of `chorus check` and `rebuild` on one connection. Every step
+/// is a synchronous query, so the audit's future completes as soon as it
+/// is polled: it runs to its end on the calling (reader or writer) thread.
+struct Audit<'c>(&'c Connection);
+
+impl Audit<'_> {
+    fn run(mut self, mode: Mode) -> Result<Vec<PromptCheck>, StorageError> {
+        futures::executor::block_on(audit(&mut self, mode))
+    }
+}
+
+impl AuditSource for Audit<'_> {
+    async fn prompts(&mut self) -> Result<Vec<PromptRecord>, StorageError> {
+        reads::all_prompts(self.0)
+    }
+
+    async fn events(&mut self, prompt_id: i64) -> Result<Vec<(i64, EventKind, f64)>, StorageError> {
+        reads::events_for_check(self.0, prompt_id)
+    }
+
+    async fn stored(&mut self, prompt_id: i64) -> Result<PromptAggregates, StorageError> {
+        reads::stored_aggregates(self.0, prompt_id)
+    }
+
+    async fn replace(
+        &mut self,
+        prompt_id: i64,
+        rows: &PromptAggregates,
+    ) -> Result<(), StorageError> {
+        writes::replace_aggregates(self.0, prompt_id, rows)
     }
 }

@@ -4,16 +4,18 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
+use crate::domain::aggregates::Category;
+use crate::domain::aggregates::PromptAggregates;
 use crate::domain::bins::Bins;
 use crate::domain::event::EventKind;
+use crate::domain::event::StoredEvent;
 use crate::domain::fenwick;
 use crate::domain::prompt::PromptRecord;
-use crate::domain::rules::Category;
+use crate::domain::stats::FenwickArrays;
 use crate::domain::stats::{Stats, Timeline};
-use crate::storage::aggregates::{FenwickArrays, PromptAggregates};
+use crate::storage::StorageError;
 use crate::storage::rows::{PROMPT_COLUMNS, decode_prompt};
 use crate::storage::search_sql::SqlParam;
-use crate::storage::{StorageError, StoredEvent};
 
 fn prompt_from_row(row: &Row) -> rusqlite::Result<Result<PromptRecord, StorageError>> {
     let prompt: String = row.get(2)?;

@@ -2,14 +2,19 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::cache::{CachedSession, CachedUser};
+use super::cache::CachedUser;
 use super::reads;
 use super::writer::JobCtx;
+use crate::domain::aggregates::PromptAggregates;
+use crate::domain::clock::now;
+use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
-use crate::domain::rules::{self, SessionOwner, SessionState, Violation};
+use crate::domain::rules::{self, Accepted, Violation};
+use crate::domain::session::{Session, SessionOwner, SessionState};
 use crate::domain::uid;
-use crate::storage::aggregates::{PendingAggregates, PromptAggregates};
-use crate::storage::{NewEvent, StartedSession, StorageError, StoredEvent, UserIdentity, now};
+use crate::domain::user::UserIdentity;
+use crate::storage::aggregates::PendingAggregates;
+use crate::storage::{StartedSession, StorageError};
 
 /// Inserts a prompt.
 pub fn create_prompt(
@@ -99,7 +104,7 @@ pub fn start_session(
             Ok((insert_session(stored.id)?, stored))
         })?,
     };
-    let session = CachedSession {
+    let session = Session {
         id: session_id,
         owner: SessionOwner {
             prompt_id: prompt.id,
@@ -160,13 +165,13 @@ fn session<'c>(
     conn: &Connection,
     ctx: &'c mut JobCtx<'_>,
     session_uid: &str,
-) -> Result<Option<&'c mut CachedSession>, StorageError> {
+) -> Result<Option<&'c mut Session>, StorageError> {
     if !ctx.cache.sessions.contains_key(session_uid) {
         let Some(row) = session_row(conn, session_uid)? else {
             return Ok(None);
         };
         let state = session_state(conn, row.id)?;
-        let session = CachedSession {
+        let session = Session {
             id: row.id,
             owner: row.owner,
             state,
@@ -223,17 +228,14 @@ pub fn append_event(
 ) -> Result<Result<StoredEvent, Violation>, StorageError> {
     let prompt = prompt_by_uid(conn, ctx, &ev.prompt_uid)?;
     let session = session(conn, ctx, &ev.session_uid)?;
-    let effects = match rules::check(
-        prompt.as_ref(),
-        session.as_ref().map(|s| (&s.owner, &s.state)),
-        &ev.user_sub,
-        ev.kind,
-        ev.prompt_time,
-    ) {
-        Ok(fx) => fx,
+    let accepted = match rules::check(prompt, session, &ev.user_sub, ev.kind, ev.prompt_time) {
+        Ok(accepted) => accepted,
         Err(v) => return Ok(Err(v)),
     };
-    let (prompt, session_id) = (prompt.expect("checked"), session.expect("checked").id);
+    let session_id = accepted.session.id;
+    let Accepted {
+        prompt, effects, ..
+    } = accepted;
     // Everything that can fail comes before the insert: this job runs
     // without a savepoint (see `Writer::run_single_write`).
     let name = match ctx.cache.users.get(&ev.user_sub) {

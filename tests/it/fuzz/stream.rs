@@ -1,8 +1,9 @@
-//! Fuzzing the stream handshake (SPEC §6): arbitrary JSON, mutated valid
-//! packets and arbitrary bytes as the first packet (`authorize`) and, after
-//! a valid `authorize`, as the second (`sync_response`). The server must
-//! answer every bad packet with an error packet and a close frame — never
-//! drop the connection — and stay up.
+//! Fuzzing the stream handshake (docs/stream-protocol.md, "Handshake"):
+//! arbitrary JSON, mutated valid packets and arbitrary bytes as the first
+//! packet (`authorize`) and, after a valid `authorize`, as the second
+//! (`sync_response`). The server must answer every bad packet with an
+//! error packet and a close frame — never drop the connection — and stay
+//! up.
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
-//! The test's own model of SPEC §3 and §4, written independently of the
-//! crate: which rule refuses a request, and the aggregates of a prompt
-//! recomputed by brute force from the accepted events.
+//! The test's own model of docs/rules.md ("The event rules", "Fenwick
+//! trees", "Counts"), written independently of the crate: which rule
+//! refuses a request, and the aggregates of a prompt recomputed by brute
+//! force from the accepted events.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -107,7 +108,8 @@ pub fn bin_of(t: f64, d: i64) -> usize {
 }
 
 impl Model {
-    /// SPEC §3 in table order: the error type the server must answer, if any.
+    /// The event rules (docs/rules.md) in their order: the error type the
+    /// server must answer, if any.
     pub fn predict(&self, r: &Req) -> Result<(), &'static str> {
         let pi = r.prompt.ok_or("not_found")?;
         let p = &self.prompts[pi];

@@ -1,182 +1,15 @@
-//! The event search request (SPEC §5): filters, sort, keyset pagination
-//! and dropout sampling, parsed into a [`SearchQuery`] that storage
-//! engines render to SQL.
+//! A validated search: the conditions rows must meet, sampling
+//! (`dropout_for_total`), the sort and the page size.
 
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use super::request::{NumberFilter, NumberOp, SearchRequest, TextOp};
+use super::sort::{Scalar, SortItem, next_page, parse_sort};
 
 /// Largest page.
 pub const MAX_LIMIT: usize = 5000;
 /// Page size when none is given.
 pub const DEFAULT_LIMIT: usize = 100;
-/// Largest `dropout_for_total` that may be combined with a random sort.
-pub const MAX_RANDOM_DROPOUT: i64 = 100;
-
-/// The request body, as sent.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SearchRequest {
-    /// Filters, all of which must hold.
-    #[serde(default)]
-    pub filters: SearchFilters,
-    /// Sort keys; defaults to `[prompt_time asc, uid asc]`.
-    #[serde(default)]
-    pub sort: Option<Vec<SortItemInput>>,
-    /// Page size, 1 … 5000.
-    #[serde(default)]
-    pub limit: Option<i64>,
-}
-
-/// The filters of a search, as sent.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SearchFilters {
-    /// Filter on the event's user.
-    pub user_sub: Option<TextFilter>,
-    /// Filter on the event's session.
-    pub session_uid: Option<TextFilter>,
-    /// Must be the token's prompt when given.
-    pub interactive_prompt_uid: Option<TextFilter>,
-    /// Filter on the event type.
-    pub evtype: Option<TextFilter>,
-    /// Filter on prompt time.
-    pub prompt_time: Option<NumberFilter>,
-    /// Filter on creation time.
-    pub created_at: Option<NumberFilter>,
-    /// Sample about this many events of a one-second bucket.
-    pub dropout_for_total: Option<DropoutFilter>,
-}
-
-/// Operators on text fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TextOp {
-    /// Equal.
-    Eq,
-    /// Not equal.
-    Neq,
-}
-
-/// `{"operator": "eq"|"neq", "value": "..."}`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TextFilter {
-    /// The comparison.
-    pub operator: TextOp,
-    /// The value compared with.
-    pub value: String,
-}
-
-/// Operators on number fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NumberOp {
-    /// `=`
-    Eq,
-    /// `≠`
-    Neq,
-    /// `>`
-    Gt,
-    /// `≥`
-    Gte,
-    /// `<`
-    Lt,
-    /// `≤`
-    Lte,
-    /// Between, inclusive: `lo ≤ x ≤ hi`.
-    Bt,
-    /// Between, exclusive end: `lo ≤ x < hi`.
-    Bte,
-}
-
-/// `{"operator", "value"}` with a number, or a `[lo, hi]` pair for `bt`/`bte`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NumberFilter {
-    /// The comparison.
-    pub operator: NumberOp,
-    /// A number, or a pair for `bt`/`bte`.
-    pub value: Value,
-}
-
-/// `{"operator": "eq", "value": m}`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DropoutFilter {
-    /// Only `eq`.
-    pub operator: TextOp,
-    /// How many events to keep on average, ≥ 1.
-    pub value: i64,
-}
-
-/// Sort keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SortKey {
-    /// By prompt time.
-    PromptTime,
-    /// By uid (always the final tie-break).
-    Uid,
-    /// In random order (not paginable).
-    Random,
-}
-
-/// Sort directions; `_eq` makes the `after` boundary inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SortDir {
-    /// Ascending.
-    Asc,
-    /// Descending.
-    Desc,
-    /// Ascending, including the `after` value.
-    AscEq,
-    /// Descending, including the `after` value.
-    DescEq,
-}
-
-impl SortDir {
-    /// Whether ascending.
-    pub fn ascending(self) -> bool {
-        matches!(self, SortDir::Asc | SortDir::AscEq)
-    }
-
-    /// Whether the boundary is inclusive.
-    pub fn inclusive(self) -> bool {
-        matches!(self, SortDir::AscEq | SortDir::DescEq)
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            SortDir::Asc => "asc",
-            SortDir::Desc => "desc",
-            SortDir::AscEq => "asc_eq",
-            SortDir::DescEq => "desc_eq",
-        }
-    }
-}
-
-/// A sort item, as sent.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SortItemInput {
-    /// The key.
-    pub key: SortKey,
-    /// The direction.
-    pub dir: SortDir,
-    /// Where the previous page ended, or null.
-    #[serde(default)]
-    pub after: Option<Value>,
-}
-
-/// A value a row is compared with.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Scalar {
-    /// A text column.
-    Text(String),
-    /// A real column.
-    Real(f64),
-}
 
 /// Columns a search can filter on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,17 +57,6 @@ impl Cmp {
             Cmp::Lte => "<=",
         }
     }
-}
-
-/// One sort key with its pagination boundary.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SortItem {
-    /// The key (never `Random`; see [`SearchQuery::random`]).
-    pub key: SortKey,
-    /// The direction.
-    pub dir: SortDir,
-    /// The boundary value, if continuing a listing.
-    pub after: Option<Scalar>,
 }
 
 /// Sampling by `dropout_for_total`.
@@ -372,7 +194,8 @@ impl SearchQuery {
                 })
             }
         };
-        let (sort, random) = parse_sort(req.sort, dropout)?;
+        let (sort, random) =
+            parse_sort(req.sort, dropout.map(|d| d.total)).map_err(SearchError::Invalid)?;
         Ok(SearchQuery {
             conditions,
             dropout,
@@ -388,23 +211,7 @@ impl SearchQuery {
         if self.random || self.dropout.is_some() {
             return None;
         }
-        Some(Value::Array(
-            self.sort
-                .iter()
-                .map(|s| {
-                    let (key, after) = match s.key {
-                        SortKey::PromptTime => ("prompt_time", json!(last_prompt_time)),
-                        _ => ("uid", json!(last_uid)),
-                    };
-                    let dir = if s.dir.ascending() {
-                        SortDir::Asc
-                    } else {
-                        SortDir::Desc
-                    };
-                    json!({"key": key, "dir": dir.as_str(), "after": after})
-                })
-                .collect(),
-        ))
+        Some(next_page(&self.sort, last_prompt_time, last_uid))
     }
 }
 
@@ -423,113 +230,15 @@ fn dropout_bucket(prompt_time: Option<&NumberFilter>) -> Result<i64, SearchError
     Ok(lo as i64)
 }
 
-fn parse_sort(
-    input: Option<Vec<SortItemInput>>,
-    dropout: Option<Dropout>,
-) -> Result<(Vec<SortItem>, bool), SearchError> {
-    let input = input.unwrap_or_else(|| {
-        vec![
-            SortItemInput {
-                key: SortKey::PromptTime,
-                dir: SortDir::Asc,
-                after: None,
-            },
-            SortItemInput {
-                key: SortKey::Uid,
-                dir: SortDir::Asc,
-                after: None,
-            },
-        ]
-    });
-    if input.iter().any(|s| s.key == SortKey::Random) {
-        if dropout.is_none_or(|d| d.total > MAX_RANDOM_DROPOUT) {
-            return invalid(format!(
-                "a random sort needs dropout_for_total of at most {MAX_RANDOM_DROPOUT}"
-            ));
-        }
-        if input
-            .iter()
-            .any(|s| s.after.as_ref().is_some_and(|a| !a.is_null()))
-        {
-            return invalid("a random sort cannot be paginated: remove `after`");
-        }
-        return Ok((Vec::new(), true));
-    }
-    let mut sort: Vec<SortItem> = Vec::with_capacity(input.len() + 1);
-    let mut seen_null_after = false;
-    for (i, item) in input.into_iter().enumerate() {
-        if sort.iter().any(|s| s.key == item.key) {
-            return invalid(format!("sort[{i}]: key used twice"));
-        }
-        if sort.last().is_some_and(|s| s.key == SortKey::Uid) {
-            return invalid(format!("sort[{i}]: uid must be the last sort key"));
-        }
-        let after = match (item.key, item.after) {
-            (_, None | Some(Value::Null)) => {
-                seen_null_after = true;
-                None
-            }
-            (SortKey::PromptTime, Some(v)) => Some(Scalar::Real(
-                v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
-                    SearchError::Invalid(format!("sort[{i}].after must be a number"))
-                })?,
-            )),
-            (_, Some(Value::String(s))) => Some(Scalar::Text(s)),
-            (_, Some(_)) => return invalid(format!("sort[{i}].after must be a string")),
-        };
-        if after.is_some() && seen_null_after {
-            return invalid(format!(
-                "sort[{i}].after is set but an earlier key's is not"
-            ));
-        }
-        if after.is_some() && dropout.is_some() {
-            return invalid("dropout_for_total cannot be paginated: remove `after`");
-        }
-        sort.push(SortItem {
-            key: item.key,
-            dir: item.dir,
-            after,
-        });
-    }
-    if sort.last().is_none_or(|s| s.key != SortKey::Uid) {
-        if sort.iter().any(|s| s.after.is_some()) {
-            return invalid("continuing a listing needs the uid `after` too: copy next_page_sort");
-        }
-        sort.push(SortItem {
-            key: SortKey::Uid,
-            dir: SortDir::Asc,
-            after: None,
-        });
-    }
-    Ok((sort, false))
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::domain::search::request::SortKey;
 
     fn parse(v: Value) -> Result<SearchQuery, SearchError> {
         SearchQuery::parse(serde_json::from_value(v).unwrap(), "ip_a")
-    }
-
-    #[test]
-    fn defaults_sort_by_prompt_time_then_uid() {
-        let q = parse(json!({})).unwrap();
-        assert_eq!(q.limit, 100);
-        assert_eq!(
-            q.sort.iter().map(|s| s.key).collect::<Vec<_>>(),
-            vec![SortKey::PromptTime, SortKey::Uid]
-        );
-        let next = q.next_page_sort(1.5, "ipe_x").unwrap();
-        assert_eq!(
-            next[0],
-            json!({"key": "prompt_time", "dir": "asc", "after": 1.5})
-        );
-        assert!(parse(next_page(next)).is_ok());
-    }
-
-    fn next_page(sort: Value) -> Value {
-        json!({"sort": sort})
     }
 
     #[test]
@@ -570,6 +279,26 @@ mod tests {
             parse(json!({"filters": {"dropout_for_total": {"operator": "eq", "value": 5}}}))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn defaults_sort_by_prompt_time_then_uid() {
+        let q = parse(json!({})).unwrap();
+        assert_eq!(q.limit, 100);
+        assert_eq!(
+            q.sort.iter().map(|s| s.key).collect::<Vec<_>>(),
+            vec![SortKey::PromptTime, SortKey::Uid]
+        );
+        let next = q.next_page_sort(1.5, "ipe_x").unwrap();
+        assert_eq!(
+            next[0],
+            json!({"key": "prompt_time", "dir": "asc", "after": 1.5})
+        );
+        assert!(parse(next_page(next)).is_ok());
+    }
+
+    fn next_page(sort: Value) -> Value {
+        json!({"sort": sort})
     }
 
     #[test]

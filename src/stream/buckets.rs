@@ -1,4 +1,6 @@
 //! Replay buckets shared by the viewers of one prompt in this process.
+//! They serve only the stream, so the stream keeps them ([`ReplayBuckets`]),
+//! one [`BucketCache`] per prompt with viewers here.
 //!
 //! Viewers of a premiere replay the same one-second buckets at about the
 //! same moment; each used to read and serialize its own copy. Now the
@@ -7,12 +9,13 @@
 //! viewer subscribed before it was read: events committed after the read
 //! then reach the viewer through pub/sub, exactly as with its own load.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, Weak};
 
 use tokio::sync::OnceCell;
 
-use super::message::LiveEvent;
+use crate::domain::clock::now;
+use crate::pubsub::LiveEvent;
 
 /// Buckets kept per prompt (the most recently loaded).
 const KEPT: usize = 24;
@@ -53,8 +56,30 @@ impl BucketCache {
         if slots.len() >= KEPT {
             slots.pop_front();
         }
-        slots.push_back((bucket, crate::storage::now(), slot.clone()));
+        slots.push_back((bucket, now(), slot.clone()));
         slot
+    }
+}
+
+/// The bucket caches of the prompts with viewers in this process; cheap
+/// to clone. A prompt's cache lives while one of its viewers holds it.
+#[derive(Clone, Default)]
+pub struct ReplayBuckets {
+    by_prompt: Arc<Mutex<HashMap<String, Weak<BucketCache>>>>,
+}
+
+impl ReplayBuckets {
+    /// The cache of `prompt_uid`'s buckets, shared with its other viewers.
+    pub fn of(&self, prompt_uid: &str) -> Arc<BucketCache> {
+        let mut by_prompt = self.by_prompt.lock().expect("replay buckets");
+        if let Some(cache) = by_prompt.get(prompt_uid).and_then(Weak::upgrade) {
+            return cache;
+        }
+        // A new prompt: forget the caches nobody holds any more.
+        by_prompt.retain(|_, cache| cache.strong_count() > 0);
+        let cache = Arc::new(BucketCache::default());
+        by_prompt.insert(prompt_uid.to_owned(), Arc::downgrade(&cache));
+        cache
     }
 }
 
@@ -65,11 +90,11 @@ mod tests {
     #[test]
     fn viewers_subscribed_before_a_slot_share_it_and_later_ones_do_not() {
         let cache = BucketCache::default();
-        let early = crate::storage::now() - 10.0;
+        let early = now() - 10.0;
         let a = cache.slot(3, early);
         assert!(Arc::ptr_eq(&a, &cache.slot(3, early)));
         // Subscribed after the slot was created and it is still empty: a new one.
-        let late = crate::storage::now() + 10.0;
+        let late = now() + 10.0;
         let b = cache.slot(3, late);
         assert!(!Arc::ptr_eq(&a, &b));
         // Read after `late`: shared with that viewer.
@@ -83,5 +108,18 @@ mod tests {
             cache.slot(100 + k, early);
         }
         assert!(!Arc::ptr_eq(&b, &cache.slot(3, early)));
+    }
+
+    #[test]
+    fn a_prompts_cache_is_shared_while_held_and_then_dropped() {
+        let buckets = ReplayBuckets::default();
+        let a = buckets.of("ip_a");
+        assert!(Arc::ptr_eq(&a, &buckets.of("ip_a")));
+        assert!(!Arc::ptr_eq(&a, &buckets.of("ip_b")));
+        let weak = Arc::downgrade(&a);
+        drop(a);
+        assert!(weak.upgrade().is_none());
+        let _c = buckets.of("ip_c");
+        assert_eq!(buckets.by_prompt.lock().unwrap().len(), 1);
     }
 }

@@ -1,5 +1,5 @@
-//! The command line of `chorus loadgen`: where the server is, how to get
-//! tokens, and one subcommand per scenario.
+//! The command line of `chorus loadgen` (run by [`crate::loadgen`]): where
+//! the server is, how to get tokens, and one subcommand per scenario.
 
 use std::path::PathBuf;
 

@@ -1,0 +1,275 @@
+//! The command line (docs/operations.md, "Configuration reference"). The
+//! flags of `serve`, `check` and `rebuild` are the top layer of the
+//! [`Config`]: they override a `--config` file and the `CHORUS_*`
+//! environment, which override the defaults.
+
+pub mod loadgen;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{AuthConfig, Config, ConfigError, Layer, Secret};
+
+/// Chorus: interactive prompts with time-dilated responses.
+#[derive(Debug, Parser)]
+#[command(name = "chorus", version, about)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(Box<ServeArgs>),
+    /// Verify every prompt's Fenwick rows and counts against its events.
+    Check(DatabaseArgs),
+    /// Recompute every prompt's Fenwick rows and counts from its events.
+    Rebuild(DatabaseArgs),
+    /// Drive a server the way real clients do and report throughput and latency.
+    Loadgen(Box<loadgen::LoadgenArgs>),
+    /// Run a dev server with demo prompts, recorded history and a live crowd.
+    Demo(DemoArgs),
+}
+
+/// Options of `chorus demo`. No `CHORUS_*` variable or file applies, so a
+/// demo can never write into the database a real server is configured with.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The database: in memory by default (gone on exit); a `sqlite://PATH`
+    /// keeps the demo, and running again on it reuses its prompts.
+    #[arg(long, default_value = "sqlite::memory:")]
+    pub database: String,
+    /// Recorded sessions written on each new demo prompt.
+    #[arg(long, default_value_t = 300)]
+    pub history: u64,
+    /// About how many simulated people take each prompt at any moment (0 = none).
+    #[arg(long, default_value_t = 4)]
+    pub crowd: u32,
+    /// No simulated crowd (the same as `--crowd 0`).
+    #[arg(long)]
+    pub no_crowd: bool,
+    /// Seed of the history and the crowd (the same seed, the same history).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+impl DemoArgs {
+    /// The demo's server: the defaults, in dev mode, at `--listen` on `--database`.
+    pub fn config(&self) -> Config {
+        Config {
+            listen: self.listen.clone(),
+            database: self.database.clone(),
+            dev: true,
+            ..Config::default()
+        }
+    }
+}
+
+/// Where the database is (`chorus check`, `chorus rebuild`).
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// A TOML configuration file (see docs/operations.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// `sqlite://PATH`, `sqlite::memory:` or `postgres://…`
+    /// [env: CHORUS_DATABASE] [default: sqlite://chorus.db]
+    #[arg(long)]
+    pub database: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// The configuration these flags, the file and the environment give.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let flags = Layer {
+            database: self.database.clone(),
+            ..Layer::default()
+        };
+        Config::load(self.config.as_deref(), environment()?, flags)
+    }
+}
+
+/// Options of `chorus serve`. Each also has a `CHORUS_*` variable and a
+/// key of the `--config` file.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// A TOML configuration file (see docs/operations.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (port 0 picks a free port)
+    /// [env: CHORUS_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// `sqlite://PATH`, `sqlite::memory:` or `postgres://…`
+    /// [env: CHORUS_DATABASE] [default: sqlite://chorus.db]
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Redis URL for pub/sub across server processes [env: CHORUS_REDIS]
+    /// [default: in-process]
+    #[arg(long)]
+    pub redis: Option<String>,
+    /// Dev mode: generate missing secrets, print the admin token, enable
+    /// `POST /api/1/dev/login` [env: CHORUS_DEV]
+    #[arg(long)]
+    pub dev: bool,
+    /// Most events per second one session may post (0 = unlimited)
+    /// [env: CHORUS_SESSION_EVENT_RATE] [default: 20]
+    #[arg(long)]
+    pub session_event_rate: Option<u32>,
+    /// Most live streams this process serves at once; more get an error
+    /// packet [env: CHORUS_MAX_STREAMS] [default: 20000]
+    #[arg(long)]
+    pub max_streams: Option<usize>,
+    /// Secret for HS256 user tokens [env: CHORUS_USER_JWT_SECRET]
+    #[arg(long)]
+    pub user_jwt_secret: Option<String>,
+    /// PEM public key file for RS256/ES256 user tokens (instead of a
+    /// secret) [env: CHORUS_USER_JWT_PUBLIC_KEY]
+    #[arg(long)]
+    pub user_jwt_public_key: Option<PathBuf>,
+    /// Required `iss` of user tokens [env: CHORUS_USER_JWT_ISSUER]
+    #[arg(long)]
+    pub user_jwt_issuer: Option<String>,
+    /// Required `aud` of user tokens [env: CHORUS_USER_JWT_AUDIENCE]
+    #[arg(long)]
+    pub user_jwt_audience: Option<String>,
+    /// Secret for the prompt tokens this server mints [env: CHORUS_PROMPT_JWT_SECRET]
+    #[arg(long)]
+    pub prompt_jwt_secret: Option<String>,
+    /// Bearer token of the admin API [env: CHORUS_ADMIN_TOKEN]
+    #[arg(long)]
+    pub admin_token: Option<String>,
+    /// SQLite: WAL length in frames (~4 KiB each) past which the WAL is
+    /// restarted [env: CHORUS_SQLITE_WAL_FRAMES] [default: 65536]
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    pub sqlite_wal_frames: Option<i64>,
+    /// PostgreSQL: pooled connections per process [env: CHORUS_PG_POOL_SIZE]
+    /// [default: 16]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub pg_pool_size: Option<u32>,
+}
+
+impl ServeArgs {
+    /// The flags given, as the top layer of the configuration.
+    pub fn layer(&self) -> Layer {
+        let mut layer = Layer {
+            listen: self.listen.clone(),
+            database: self.database.clone(),
+            redis: self.redis.clone(),
+            dev: self.dev.then_some(true),
+            session_event_rate: self.session_event_rate,
+            max_streams: self.max_streams,
+            auth: AuthConfig {
+                user_jwt_secret: self.user_jwt_secret.clone().map(Secret::new),
+                user_jwt_public_key: self.user_jwt_public_key.clone(),
+                user_jwt_issuer: self.user_jwt_issuer.clone(),
+                user_jwt_audience: self.user_jwt_audience.clone(),
+                prompt_jwt_secret: self.prompt_jwt_secret.clone().map(Secret::new),
+                admin_token: self.admin_token.clone().map(Secret::new),
+            },
+            ..Layer::default()
+        };
+        layer.sqlite.wal_frames = self.sqlite_wal_frames;
+        layer.postgres.pool_size = self.pg_pool_size.map(|n| n as usize);
+        layer
+    }
+
+    /// The configuration these flags, the file and the environment give.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        Config::load(self.config.as_deref(), environment()?, self.layer())
+    }
+}
+
+/// The process's environment. A `CHORUS_*` variable that is not UTF-8 is
+/// an error; other such variables are none of ours.
+fn environment() -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str().map(str::to_owned) else {
+            continue;
+        };
+        match value.into_string() {
+            Ok(value) => out.push((name, value)),
+            Err(_) if name.starts_with("CHORUS_") => {
+                return Err(ConfigError::BadVariable {
+                    name,
+                    message: "is not valid UTF-8".into(),
+                });
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+    use crate::config::keys::KEYS;
+
+    #[test]
+    fn every_configuration_key_has_its_flag_naming_its_variable() {
+        let cli = Cli::command();
+        let serve = cli.find_subcommand("serve").expect("serve");
+        for key in KEYS {
+            let flag = key.flag.trim_start_matches("--");
+            let arg = serve
+                .get_arguments()
+                .find(|a| a.get_long() == Some(flag))
+                .unwrap_or_else(|| panic!("no flag {}", key.flag));
+            let help = arg.get_help().expect("help").to_string();
+            assert!(help.contains(key.env), "{}: {help}", key.flag);
+        }
+    }
+
+    #[test]
+    fn flags_override_the_layers_below() {
+        let cli = Cli::try_parse_from([
+            "chorus",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--dev",
+            "--pg-pool-size",
+            "4",
+            "--admin-token",
+            "t",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        let env = vec![
+            ("CHORUS_LISTEN".to_owned(), "127.0.0.1:9".to_owned()),
+            ("CHORUS_MAX_STREAMS".to_owned(), "3".to_owned()),
+        ];
+        let c = Config::load(None, env, args.layer()).unwrap();
+        assert_eq!(
+            (c.listen.as_str(), c.dev, c.max_streams),
+            ("127.0.0.1:0", true, 3)
+        );
+        assert_eq!(c.storage.postgres.pool_size, 4);
+        assert_eq!(c.auth.admin_token, Some(Secret::new("t")));
+        assert!(Cli::try_parse_from(["chorus", "serve", "--pg-pool-size", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_demo_is_the_defaults_in_dev_mode() {
+        let cli = Cli::try_parse_from(["chorus", "demo", "--listen", "127.0.0.1:0"]).unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("demo")
+        };
+        let c = args.config();
+        assert!(c.dev);
+        assert_eq!(c.database, "sqlite::memory:");
+        assert_eq!(c.session_event_rate, Config::default().session_event_rate);
+    }
+}

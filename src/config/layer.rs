@@ -1,0 +1,108 @@
+//! One layer of configuration: the settings a file, the environment or the
+//! command line gives, each optional.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::{AuthConfig, ConfigError};
+
+/// A secret: compared and used as text, never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself (to build keys with).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// Settings given by one source; `None` leaves the layer below in force.
+/// Its TOML form is the configuration file: top-level keys, and the
+/// tables `[auth]`, `[sqlite]` and `[postgres]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    /// See [`super::Config::listen`].
+    pub listen: Option<String>,
+    /// See [`super::Config::database`].
+    pub database: Option<String>,
+    /// See [`super::Config::redis`].
+    pub redis: Option<String>,
+    /// See [`super::Config::dev`].
+    pub dev: Option<bool>,
+    /// See [`super::Config::session_event_rate`].
+    pub session_event_rate: Option<u32>,
+    /// See [`super::Config::max_streams`].
+    pub max_streams: Option<usize>,
+    /// Token keys and secrets (the `[auth]` table).
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// The SQLite engine's tuning.
+    #[serde(default)]
+    pub sqlite: SqliteLayer,
+    /// The PostgreSQL engine's tuning.
+    #[serde(default)]
+    pub postgres: PostgresLayer,
+}
+
+/// The `[sqlite]` table.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqliteLayer {
+    /// See [`crate::storage::sqlite::SqliteSettings::wal_restart_frames`].
+    #[serde(default, deserialize_with = "positive")]
+    pub wal_frames: Option<i64>,
+}
+
+/// The `[postgres]` table.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresLayer {
+    /// See [`crate::storage::postgres::PostgresSettings::pool_size`].
+    #[serde(default, deserialize_with = "positive")]
+    pub pool_size: Option<usize>,
+}
+
+/// A whole number of at least 1.
+fn positive<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + PartialOrd + Default + std::fmt::Display,
+{
+    let n = T::deserialize(d)?;
+    if n > T::default() {
+        Ok(Some(n))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "must be at least 1, got {n}"
+        )))
+    }
+}
+
+impl Layer {
+    /// The settings of a TOML file.
+    pub fn from_file(path: &Path) -> Result<Layer, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Unreadable {
+            path: path.display().to_string(),
+            error,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::BadFile {
+            path: path.display().to_string(),
+            message: e.to_string().trim_end().to_owned(),
+        })
+    }
+}

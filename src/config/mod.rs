@@ -1,0 +1,219 @@
+//! The configuration of a server: one typed [`Config`], resolved from
+//! layers, each overriding the one before it:
+//!
+//! 1. the defaults ([`Config::default`]);
+//! 2. a TOML file (`--config FILE`);
+//! 3. `CHORUS_*` environment variables;
+//! 4. command-line flags.
+//!
+//! Every key, with its file key, variable, flag and default, is listed in
+//! [`keys::KEYS`] and in `docs/operations.md` ("Configuration reference").
+//! A `CHORUS_*` variable that names no key is reported (a typo would
+//! otherwise be silently ignored). Secrets are [`Secret`]s, whose `Debug`
+//! never shows them.
+
+pub mod keys;
+mod layer;
+
+use std::path::{Path, PathBuf};
+
+pub use layer::{Layer, Secret};
+
+use crate::auth::{AuthSettings, UserKey};
+use crate::storage::StorageSettings;
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A secret is missing outside dev mode.
+    #[error("{0} is not set (set it, or run with --dev to generate one)")]
+    Missing(&'static str),
+    /// Both a user secret and a public key were given.
+    #[error("set either CHORUS_USER_JWT_SECRET or CHORUS_USER_JWT_PUBLIC_KEY, not both")]
+    BothUserKeys,
+    /// A file cannot be read.
+    #[error("cannot read {path}: {error}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The configuration file is not valid.
+    #[error("{path}: {message}")]
+    BadFile {
+        /// The file.
+        path: String,
+        /// What is wrong, with its line.
+        message: String,
+    },
+    /// An environment variable has a value its key cannot take.
+    #[error("{name}: {message}")]
+    BadVariable {
+        /// The variable.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The settings of `chorus serve`, resolved and typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    pub listen: String,
+    /// `sqlite://PATH`, `sqlite::memory:` or `postgres://…`.
+    pub database: String,
+    /// Redis URL for pub/sub across server processes (None: in-process).
+    pub redis: Option<String>,
+    /// Dev mode: missing secrets generated, admin token printed, dev routes on.
+    pub dev: bool,
+    /// Most events per second one session may post (0 = unlimited).
+    pub session_event_rate: u32,
+    /// Most live streams this process serves at once.
+    pub max_streams: usize,
+    /// Token keys and secrets.
+    pub auth: AuthConfig,
+    /// Tuning of the storage engines.
+    pub storage: StorageSettings,
+}
+
+/// Token keys and secrets, as configured (see [`Config::auth_settings`]);
+/// the `[auth]` table of the file.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HS256 secret of user tokens.
+    pub user_jwt_secret: Option<Secret>,
+    /// PEM public key file of RS256/ES256 user tokens (instead of a secret).
+    pub user_jwt_public_key: Option<PathBuf>,
+    /// Required `iss` of user tokens.
+    pub user_jwt_issuer: Option<String>,
+    /// Required `aud` of user tokens.
+    pub user_jwt_audience: Option<String>,
+    /// HS256 secret of the prompt tokens this server mints.
+    pub prompt_jwt_secret: Option<Secret>,
+    /// Bearer token of the admin API.
+    pub admin_token: Option<Secret>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database: "sqlite://chorus.db".into(),
+            redis: None,
+            dev: false,
+            session_event_rate: 20,
+            max_streams: 20_000,
+            auth: AuthConfig::default(),
+            storage: StorageSettings::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Resolves the defaults, then the file at `file` (if any), then the
+    /// `CHORUS_*` variables of `env`, then `flags`. Variables that name no
+    /// key are logged as warnings.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        flags: Layer,
+    ) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        for name in keys::unknown_variables(env.iter().map(|(name, _)| name.as_str())) {
+            tracing::warn!(
+                variable = name,
+                "{name} is set but is no Chorus setting; it is ignored (see docs/operations.md)"
+            );
+        }
+        let mut config = Config::default();
+        if let Some(path) = file {
+            config.apply(Layer::from_file(path)?);
+        }
+        config.apply(Layer::from_env(env)?);
+        config.apply(flags);
+        Ok(config)
+    }
+
+    /// Overrides every setting `layer` holds.
+    pub fn apply(&mut self, layer: Layer) {
+        let set = |to: &mut String, from: Option<String>| {
+            if let Some(v) = from {
+                *to = v;
+            }
+        };
+        set(&mut self.listen, layer.listen);
+        set(&mut self.database, layer.database);
+        self.redis = layer.redis.or(self.redis.take());
+        self.dev = layer.dev.unwrap_or(self.dev);
+        self.session_event_rate = layer.session_event_rate.unwrap_or(self.session_event_rate);
+        self.max_streams = layer.max_streams.unwrap_or(self.max_streams);
+        self.auth.apply(layer.auth);
+        let storage = &mut self.storage;
+        if let Some(frames) = layer.sqlite.wal_frames {
+            storage.sqlite.wal_restart_frames = frames;
+        }
+        if let Some(size) = layer.postgres.pool_size {
+            storage.postgres.pool_size = size;
+        }
+    }
+
+    /// The auth settings; in dev mode, missing secrets are generated.
+    pub fn auth_settings(&self) -> Result<AuthSettings, ConfigError> {
+        let a = &self.auth;
+        let or_generate = |v: &Option<Secret>, name: &'static str| match v {
+            Some(v) if !v.expose().is_empty() => Ok(v.expose().to_owned()),
+            _ if self.dev => Ok(random_secret()),
+            _ => Err(ConfigError::Missing(name)),
+        };
+        let user_key = match (&a.user_jwt_secret, &a.user_jwt_public_key) {
+            (Some(_), Some(_)) => return Err(ConfigError::BothUserKeys),
+            (None, Some(path)) => UserKey::PublicKeyPem(std::fs::read(path).map_err(|error| {
+                ConfigError::Unreadable {
+                    path: path.display().to_string(),
+                    error,
+                }
+            })?),
+            (secret, None) => UserKey::Secret(or_generate(secret, "CHORUS_USER_JWT_SECRET")?),
+        };
+        Ok(AuthSettings {
+            user_key,
+            user_issuer: a.user_jwt_issuer.clone(),
+            user_audience: a.user_jwt_audience.clone(),
+            prompt_secret: or_generate(&a.prompt_jwt_secret, "CHORUS_PROMPT_JWT_SECRET")?,
+            admin_token: or_generate(&a.admin_token, "CHORUS_ADMIN_TOKEN")?,
+        })
+    }
+}
+
+impl AuthConfig {
+    /// Overrides every setting `over` holds.
+    fn apply(&mut self, over: AuthConfig) {
+        let AuthConfig {
+            user_jwt_secret,
+            user_jwt_public_key,
+            user_jwt_issuer,
+            user_jwt_audience,
+            prompt_jwt_secret,
+            admin_token,
+        } = over;
+        self.user_jwt_secret = user_jwt_secret.or(self.user_jwt_secret.take());
+        self.user_jwt_public_key = user_jwt_public_key.or(self.user_jwt_public_key.take());
+        self.user_jwt_issuer = user_jwt_issuer.or(self.user_jwt_issuer.take());
+        self.user_jwt_audience = user_jwt_audience.or(self.user_jwt_audience.take());
+        self.prompt_jwt_secret = prompt_jwt_secret.or(self.prompt_jwt_secret.take());
+        self.admin_token = admin_token.or(self.admin_token.take());
+    }
+}
+
+/// Generated secrets are this many random bytes, base64url-encoded.
+fn random_secret() -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,57 @@
+//! `chorus check` and `chorus rebuild`, written once for both engines:
+//! each prompt's stored aggregate rows against the rows its events give
+//! (docs/rules.md, "The invariant").
+
+use super::{PromptCheck, StorageError};
+use crate::domain::aggregates::{PromptAggregates, expected_aggregates};
+use crate::domain::event::EventKind;
+use crate::domain::prompt::PromptRecord;
+
+/// What an audit reads (and, rebuilding, writes), inside one transaction
+/// of its engine.
+pub trait AuditSource {
+    /// Every prompt, oldest first.
+    async fn prompts(&mut self) -> Result<Vec<PromptRecord>, StorageError>;
+    /// A prompt's events as `(session id, kind, prompt time)`, grouped by
+    /// session in acceptance order.
+    async fn events(&mut self, prompt_id: i64) -> Result<Vec<(i64, EventKind, f64)>, StorageError>;
+    /// A prompt's stored aggregate rows.
+    async fn stored(&mut self, prompt_id: i64) -> Result<PromptAggregates, StorageError>;
+    /// Replaces a prompt's aggregate rows.
+    async fn replace(
+        &mut self,
+        prompt_id: i64,
+        rows: &PromptAggregates,
+    ) -> Result<(), StorageError>;
+}
+
+/// Whether an audit only reports, or also repairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Report the differences.
+    Check,
+    /// Report them, then replace the stored rows with the expected ones.
+    Rebuild,
+}
+
+/// Audits every prompt of `source`.
+pub async fn audit(
+    source: &mut impl AuditSource,
+    mode: Mode,
+) -> Result<Vec<PromptCheck>, StorageError> {
+    let mut out = Vec::new();
+    for prompt in source.prompts().await? {
+        let events = source.events(prompt.id).await?;
+        let expected = expected_aggregates(prompt.duration_seconds, &events);
+        let differences = source.stored(prompt.id).await?.differences(&expected);
+        if mode == Mode::Rebuild {
+            source.replace(prompt.id, &expected).await?;
+        }
+        out.push(PromptCheck {
+            prompt_uid: prompt.uid,
+            events: events.len(),
+            differences,
+        });
+    }
+    Ok(out)
+}
