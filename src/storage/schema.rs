@@ -2,8 +2,9 @@
 //! "Storage"; the aggregate tables: docs/rules.md, "Fenwick trees" and "Counts").
 //!
 //! Migrations are numbered; each engine records the ones applied in
-//! `chorus_migrations` and applies the missing ones at start-up, in order,
-//! so a database made by an older version is upgraded in place.
+//! `chorus_migrations` and applies every one not recorded there at start-up,
+//! oldest first, so a database made by an older version is upgraded in place
+//! (and migrations developed side by side may land in either order).
 
 /// Which SQL dialect to render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

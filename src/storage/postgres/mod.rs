@@ -147,12 +147,14 @@ impl PostgresStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await?;
         tx.batch_execute(schema::MIGRATIONS_TABLE).await?;
-        let applied: Option<i32> = tx
-            .query_one("SELECT MAX(version) FROM chorus_migrations", &[])
+        let applied: Vec<i64> = tx
+            .query("SELECT version::BIGINT FROM chorus_migrations", &[])
             .await?
-            .get(0);
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
         for (version, sql) in schema::migrations(Dialect::Postgres) {
-            if version > applied.unwrap_or(0) as i64 {
+            if !applied.contains(&version) {
                 tx.batch_execute(&sql).await?;
                 tx.execute(
                     "INSERT INTO chorus_migrations(version, applied_at) VALUES ($1, $2)",

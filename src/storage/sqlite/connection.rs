@@ -128,17 +128,17 @@ fn configure(conn: &Connection) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// Applies every migration the database lacks, in one transaction.
+/// Applies every migration the database has not recorded (whatever its
+/// number), oldest first, in one transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     tx.execute_batch(schema::MIGRATIONS_TABLE)?;
-    let applied: i64 = tx.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM chorus_migrations",
-        [],
-        |r| r.get(0),
-    )?;
+    let applied: Vec<i64> = tx
+        .prepare("SELECT version FROM chorus_migrations")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     for (version, sql) in schema::migrations(Dialect::Sqlite) {
-        if version > applied {
+        if !applied.contains(&version) {
             tx.execute_batch(&sql)?;
             tx.execute(
                 "INSERT INTO chorus_migrations(version, applied_at) VALUES ($1, $2)",
