@@ -44,6 +44,9 @@ impl Application {
         let admin_token = settings.admin_token.clone();
         let auth = Arc::new(Auth::new(settings)?);
         crate::metrics::install();
+        // Fetches the identity provider's JWKS, if that is how user tokens
+        // are verified (a failure is logged and retried; the server starts).
+        auth.start().await;
         let (draining, shutdown) = tokio::sync::watch::channel(false);
         let store = Store::open(&config.database, &config.storage)
             .await

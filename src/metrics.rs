@@ -13,6 +13,9 @@
 //! | `chorus_open_streams` | gauge | — |
 //! | `chorus_stream_events_delivered_total` | counter | `kind` (`near_live`, `replay`) |
 //! | `chorus_stream_events_thinned_total` | counter | `reason` (`replay_sample`, `late`, `overflow`, `lagged`) |
+//! | `chorus_jwks_fetches_total` | counter | `cause` (`start`, `scheduled`, `retry`, `unknown_kid`), `result` (`ok`, `unreachable`, `malformed`) |
+//! | `chorus_jwks_keys` | gauge | — (usable JWKS keys in force) |
+//! | `chorus_jwks_keys_refused` | gauge | — (keys of the last good JWKS that were refused) |
 
 use std::sync::OnceLock;
 
@@ -38,6 +41,13 @@ pub const OPEN_STREAMS: &str = "chorus_open_streams";
 pub const DELIVERED: &str = "chorus_stream_events_delivered_total";
 /// Events not delivered because of the bandwidth.
 pub const THINNED: &str = "chorus_stream_events_thinned_total";
+
+/// Fetches of the identity provider's JWKS, by cause and result.
+pub const JWKS_FETCHES: &str = "chorus_jwks_fetches_total";
+/// Usable JWKS keys in force.
+pub const JWKS_KEYS: &str = "chorus_jwks_keys";
+/// Keys of the last good JWKS that Chorus refused (unsupported or invalid).
+pub const JWKS_KEYS_REFUSED: &str = "chorus_jwks_keys_refused";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -109,4 +119,13 @@ fn describe() {
     describe_gauge!(OPEN_STREAMS, "Live streams open on this process.");
     describe_counter!(DELIVERED, "Events delivered to stream viewers, by kind.");
     describe_counter!(THINNED, "Events not delivered to a viewer, by reason.");
+    describe_counter!(
+        JWKS_FETCHES,
+        "Fetches of the identity provider's JWKS, by cause and result."
+    );
+    describe_gauge!(JWKS_KEYS, "Usable JWKS keys in force.");
+    describe_gauge!(
+        JWKS_KEYS_REFUSED,
+        "Keys of the last good JWKS refused as unsupported or invalid."
+    );
 }

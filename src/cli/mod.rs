@@ -133,6 +133,23 @@ pub struct ServeArgs {
     /// secret) [env: CHORUS_USER_JWT_PUBLIC_KEY]
     #[arg(long)]
     pub user_jwt_public_key: Option<PathBuf>,
+    /// The identity provider's JWKS URL for RS256/ES256 user tokens, keys
+    /// chosen by `kid` (instead of a secret or a key file)
+    /// [env: CHORUS_USER_JWKS_URL]
+    #[arg(long)]
+    pub user_jwks_url: Option<String>,
+    /// Seconds between two scheduled fetches of the JWKS
+    /// [env: CHORUS_USER_JWKS_REFRESH_SECONDS] [default: 600]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub user_jwks_refresh_seconds: Option<u64>,
+    /// Least seconds between fetches of the JWKS caused by a token naming an
+    /// unknown `kid` [env: CHORUS_USER_JWKS_MIN_INTERVAL_SECONDS] [default: 60]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub user_jwks_min_interval_seconds: Option<u64>,
+    /// Clock skew allowed on user tokens' `exp` and `nbf`, 0–60 seconds
+    /// [env: CHORUS_USER_JWT_LEEWAY_SECONDS] [default: 60]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=60))]
+    pub user_jwt_leeway_seconds: Option<u64>,
     /// Required `iss` of user tokens [env: CHORUS_USER_JWT_ISSUER]
     #[arg(long)]
     pub user_jwt_issuer: Option<String>,
@@ -168,6 +185,10 @@ impl ServeArgs {
             auth: AuthConfig {
                 user_jwt_secret: self.user_jwt_secret.clone().map(Secret::new),
                 user_jwt_public_key: self.user_jwt_public_key.clone(),
+                user_jwks_url: self.user_jwks_url.clone(),
+                user_jwks_refresh_seconds: self.user_jwks_refresh_seconds,
+                user_jwks_min_interval_seconds: self.user_jwks_min_interval_seconds,
+                user_jwt_leeway_seconds: self.user_jwt_leeway_seconds,
                 user_jwt_issuer: self.user_jwt_issuer.clone(),
                 user_jwt_audience: self.user_jwt_audience.clone(),
                 prompt_jwt_secret: self.prompt_jwt_secret.clone().map(Secret::new),

@@ -97,6 +97,30 @@ pub const KEYS: &[Key] = &[
         set: |l, v| put(&mut l.auth.user_jwt_public_key, Ok(v.into())),
     },
     Key {
+        file: "auth.user_jwks_url",
+        env: "CHORUS_USER_JWKS_URL",
+        flag: "--user-jwks-url",
+        set: |l, v| put(&mut l.auth.user_jwks_url, Ok(v.into())),
+    },
+    Key {
+        file: "auth.user_jwks_refresh_seconds",
+        env: "CHORUS_USER_JWKS_REFRESH_SECONDS",
+        flag: "--user-jwks-refresh-seconds",
+        set: |l, v| put(&mut l.auth.user_jwks_refresh_seconds, positive(v)),
+    },
+    Key {
+        file: "auth.user_jwks_min_interval_seconds",
+        env: "CHORUS_USER_JWKS_MIN_INTERVAL_SECONDS",
+        flag: "--user-jwks-min-interval-seconds",
+        set: |l, v| put(&mut l.auth.user_jwks_min_interval_seconds, positive(v)),
+    },
+    Key {
+        file: "auth.user_jwt_leeway_seconds",
+        env: "CHORUS_USER_JWT_LEEWAY_SECONDS",
+        flag: "--user-jwt-leeway-seconds",
+        set: |l, v| put(&mut l.auth.user_jwt_leeway_seconds, number(v)),
+    },
+    Key {
         file: "auth.user_jwt_issuer",
         env: "CHORUS_USER_JWT_ISSUER",
         flag: "--user-jwt-issuer",

@@ -16,10 +16,13 @@ pub mod keys;
 mod layer;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub use layer::{Layer, Secret};
 
-use crate::auth::{AuthSettings, UserKey};
+use crate::auth::{
+    AuthSettings, DEFAULT_LEEWAY_SECONDS, JwksSettings, MAX_LEEWAY_SECONDS, UserKey, jwks,
+};
 use crate::storage::StorageSettings;
 
 /// Why the configuration is unusable.
@@ -28,9 +31,19 @@ pub enum ConfigError {
     /// A secret is missing outside dev mode.
     #[error("{0} is not set (set it, or run with --dev to generate one)")]
     Missing(&'static str),
-    /// Both a user secret and a public key were given.
-    #[error("set either CHORUS_USER_JWT_SECRET or CHORUS_USER_JWT_PUBLIC_KEY, not both")]
-    BothUserKeys,
+    /// More than one way to verify user tokens was given.
+    #[error(
+        "set exactly one of CHORUS_USER_JWT_SECRET, CHORUS_USER_JWT_PUBLIC_KEY and CHORUS_USER_JWKS_URL"
+    )]
+    SeveralUserKeys,
+    /// A setting is out of its range.
+    #[error("{name}: {message}")]
+    OutOfRange {
+        /// The setting's variable.
+        name: &'static str,
+        /// Its range.
+        message: String,
+    },
     /// A file cannot be read.
     #[error("cannot read {path}: {error}")]
     Unreadable {
@@ -87,6 +100,14 @@ pub struct AuthConfig {
     pub user_jwt_secret: Option<Secret>,
     /// PEM public key file of RS256/ES256 user tokens (instead of a secret).
     pub user_jwt_public_key: Option<PathBuf>,
+    /// The identity provider's JWKS URL (instead of a secret or a key file).
+    pub user_jwks_url: Option<String>,
+    /// Seconds between two scheduled fetches of the JWKS.
+    pub user_jwks_refresh_seconds: Option<u64>,
+    /// Least seconds between fetches of the JWKS caused by an unknown `kid`.
+    pub user_jwks_min_interval_seconds: Option<u64>,
+    /// Clock skew allowed on user tokens' `exp` and `nbf`, in seconds.
+    pub user_jwt_leeway_seconds: Option<u64>,
     /// Required `iss` of user tokens.
     pub user_jwt_issuer: Option<String>,
     /// Required `aud` of user tokens.
@@ -168,22 +189,63 @@ impl Config {
             _ if self.dev => Ok(random_secret()),
             _ => Err(ConfigError::Missing(name)),
         };
-        let user_key = match (&a.user_jwt_secret, &a.user_jwt_public_key) {
-            (Some(_), Some(_)) => return Err(ConfigError::BothUserKeys),
-            (None, Some(path)) => UserKey::PublicKeyPem(std::fs::read(path).map_err(|error| {
-                ConfigError::Unreadable {
-                    path: path.display().to_string(),
-                    error,
-                }
-            })?),
-            (secret, None) => UserKey::Secret(or_generate(secret, "CHORUS_USER_JWT_SECRET")?),
+        let user_key = match (&a.user_jwt_secret, &a.user_jwt_public_key, &a.user_jwks_url) {
+            (secret, None, None) => {
+                UserKey::Secret(or_generate(secret, "CHORUS_USER_JWT_SECRET")?)
+            }
+            (None, Some(path), None) => {
+                UserKey::PublicKeyPem(std::fs::read(path).map_err(|error| {
+                    ConfigError::Unreadable {
+                        path: path.display().to_string(),
+                        error,
+                    }
+                })?)
+            }
+            (None, None, Some(url)) => UserKey::Jwks(self.jwks_settings(url)?),
+            _ => return Err(ConfigError::SeveralUserKeys),
         };
+        let leeway = a.user_jwt_leeway_seconds.unwrap_or(DEFAULT_LEEWAY_SECONDS);
+        if leeway > MAX_LEEWAY_SECONDS {
+            return Err(ConfigError::OutOfRange {
+                name: "CHORUS_USER_JWT_LEEWAY_SECONDS",
+                message: format!("at most {MAX_LEEWAY_SECONDS}, got {leeway}"),
+            });
+        }
         Ok(AuthSettings {
             user_key,
             user_issuer: a.user_jwt_issuer.clone(),
             user_audience: a.user_jwt_audience.clone(),
+            user_leeway_seconds: leeway,
             prompt_secret: or_generate(&a.prompt_jwt_secret, "CHORUS_PROMPT_JWT_SECRET")?,
             admin_token: or_generate(&a.admin_token, "CHORUS_ADMIN_TOKEN")?,
+        })
+    }
+}
+
+impl Config {
+    /// The JWKS at `url`, fetched as often as configured.
+    fn jwks_settings(&self, url: &str) -> Result<JwksSettings, ConfigError> {
+        let a = &self.auth;
+        let seconds = |v: Option<u64>, default: Duration, name: &'static str| match v {
+            Some(0) => Err(ConfigError::OutOfRange {
+                name,
+                message: "at least 1".into(),
+            }),
+            Some(n) => Ok(Duration::from_secs(n)),
+            None => Ok(default),
+        };
+        Ok(JwksSettings {
+            url: url.to_owned(),
+            refresh: seconds(
+                a.user_jwks_refresh_seconds,
+                jwks::DEFAULT_REFRESH,
+                "CHORUS_USER_JWKS_REFRESH_SECONDS",
+            )?,
+            min_interval: seconds(
+                a.user_jwks_min_interval_seconds,
+                jwks::DEFAULT_MIN_INTERVAL,
+                "CHORUS_USER_JWKS_MIN_INTERVAL_SECONDS",
+            )?,
         })
     }
 }
@@ -194,6 +256,10 @@ impl AuthConfig {
         let AuthConfig {
             user_jwt_secret,
             user_jwt_public_key,
+            user_jwks_url,
+            user_jwks_refresh_seconds,
+            user_jwks_min_interval_seconds,
+            user_jwt_leeway_seconds,
             user_jwt_issuer,
             user_jwt_audience,
             prompt_jwt_secret,
@@ -201,6 +267,11 @@ impl AuthConfig {
         } = over;
         self.user_jwt_secret = user_jwt_secret.or(self.user_jwt_secret.take());
         self.user_jwt_public_key = user_jwt_public_key.or(self.user_jwt_public_key.take());
+        self.user_jwks_url = user_jwks_url.or(self.user_jwks_url.take());
+        self.user_jwks_refresh_seconds = user_jwks_refresh_seconds.or(self.user_jwks_refresh_seconds);
+        self.user_jwks_min_interval_seconds =
+            user_jwks_min_interval_seconds.or(self.user_jwks_min_interval_seconds);
+        self.user_jwt_leeway_seconds = user_jwt_leeway_seconds.or(self.user_jwt_leeway_seconds);
         self.user_jwt_issuer = user_jwt_issuer.or(self.user_jwt_issuer.take());
         self.user_jwt_audience = user_jwt_audience.or(self.user_jwt_audience.take());
         self.prompt_jwt_secret = prompt_jwt_secret.or(self.prompt_jwt_secret.take());

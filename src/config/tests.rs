@@ -154,3 +154,52 @@ fn dev_mode_generates_missing_secrets_and_production_refuses_them() {
     let prod = Config::default().auth_settings();
     assert!(matches!(prod, Err(ConfigError::Missing(_))));
 }
+
+#[test]
+fn user_tokens_are_verified_one_way_only() {
+    let vars = |extra: &[(&str, &str)]| {
+        let mut v = env(&[
+            ("CHORUS_PROMPT_JWT_SECRET", "p"),
+            ("CHORUS_ADMIN_TOKEN", "a"),
+        ]);
+        v.extend(env(extra));
+        Config::load(None, v, Layer::default()).unwrap().auth_settings()
+    };
+    let jwks = vars(&[("CHORUS_USER_JWKS_URL", "https://id.example.com/jwks.json")]).unwrap();
+    let UserKey::Jwks(j) = jwks.user_key else {
+        panic!("not a JWKS: {jwks:?}")
+    };
+    assert_eq!(
+        (j.refresh, j.min_interval, jwks.user_leeway_seconds),
+        (
+            crate::auth::jwks::DEFAULT_REFRESH,
+            crate::auth::jwks::DEFAULT_MIN_INTERVAL,
+            60
+        )
+    );
+    let tuned = vars(&[
+        ("CHORUS_USER_JWKS_URL", "https://id.example.com/jwks.json"),
+        ("CHORUS_USER_JWKS_REFRESH_SECONDS", "30"),
+        ("CHORUS_USER_JWKS_MIN_INTERVAL_SECONDS", "5"),
+        ("CHORUS_USER_JWT_LEEWAY_SECONDS", "0"),
+    ])
+    .unwrap();
+    let UserKey::Jwks(j) = tuned.user_key else {
+        panic!("not a JWKS")
+    };
+    assert_eq!((j.refresh.as_secs(), j.min_interval.as_secs()), (30, 5));
+    assert_eq!(tuned.user_leeway_seconds, 0);
+    let both = vars(&[
+        ("CHORUS_USER_JWT_SECRET", "s"),
+        ("CHORUS_USER_JWKS_URL", "https://id.example.com/jwks.json"),
+    ]);
+    assert!(matches!(both, Err(ConfigError::SeveralUserKeys)));
+    let long = vars(&[("CHORUS_USER_JWT_SECRET", "s"), ("CHORUS_USER_JWT_LEEWAY_SECONDS", "61")]);
+    assert!(long.unwrap_err().to_string().contains("at most 60"));
+    let zero = Config::load(
+        None,
+        env(&[("CHORUS_USER_JWKS_REFRESH_SECONDS", "0")]),
+        Layer::default(),
+    );
+    assert!(zero.unwrap_err().to_string().contains("at least 1"));
+}

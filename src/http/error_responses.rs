@@ -81,7 +81,7 @@ error_responses! {
     PromptNotFound: "No such interactive prompt (or, for new sessions and events, it was deleted).",
         violation_kinds(StatusCode::NOT_FOUND, &[kind::NOT_FOUND]);
     /// 404 of stats.
-    StatsNotFound: "No such prompt (`interactive_prompt_not_found`), or `bin` is past the last bin (`bin_not_found`).",
+    StatsNotFound: "No such prompt (`interactive_prompt_not_found`), or `bin` is above `bins` (`bin_not_found`).",
         [kind::PROMPT_NOT_FOUND, kind::BIN_NOT_FOUND];
     /// 404 of search and timeline.
     SearchPromptNotFound: "The token's prompt does not exist (`interactive_prompt_not_found`).",

@@ -73,7 +73,7 @@ impl FromRequestParts<AppState> for User {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = authorization(&parts.headers)?;
-        Ok(User(state.auth.verify_user(token)?))
+        Ok(User(state.auth.verify_user(token).await?))
     }
 }
 

@@ -23,7 +23,8 @@ use crate::domain::stats::{RatingCounts, Stats, Timeline};
 pub struct StatsQuery {
     /// The prompt's uid; must be the token's prompt.
     uid: String,
-    /// The bin, `0 … bins − 1`; past the last is 404.
+    /// The bin, `0 … bins − 1`; `bins` is answered as the last bin (with
+    /// `prompt_time` = the duration); past that is 404.
     #[param(minimum = 0)]
     bin: i64,
 }
@@ -161,18 +162,22 @@ pub async fn stats(
             q.bin
         )));
     }
-    let bins = Bins::new(prompt.duration_seconds);
-    if q.bin >= bins.count() as i64 {
+    let bins = Bins::new(prompt.duration_seconds).count();
+    if q.bin > bins as i64 {
         return Err(ApiError::not_found(
             kind::BIN_NOT_FOUND,
-            format!(
-                "this prompt has {} bins (0 … {})",
-                bins.count(),
-                bins.count() - 1
-            ),
+            format!("this prompt has {bins} bins (0 … {})", bins - 1),
         ));
     }
-    let stats = s.store.stats(&prompt, q.bin as u32).await?;
+    // Oseh's client counts bins as `ceil(duration / bin_width)` in floating
+    // point, one too many for some durations, and asks for `bin = bins` near
+    // the end: that is the last bin, at the end of the prompt
+    // (docs/api.md, "stats").
+    let last = q.bin == bins as i64;
+    let mut stats = s.store.stats(&prompt, q.bin.min(bins as i64 - 1) as u32).await?;
+    if last {
+        stats.prompt_time = prompt.duration_seconds as f64;
+    }
     Ok(reply(StatusCode::OK, StatsBody::from(&stats)))
 }
 

@@ -44,6 +44,7 @@ async fn connect(max_streams: usize) -> Client {
             user_key: UserKey::Secret("u".into()),
             user_issuer: None,
             user_audience: None,
+            user_leeway_seconds: 60,
             prompt_secret: "p".into(),
             admin_token: "a".into(),
         })

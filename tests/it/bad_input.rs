@@ -366,8 +366,12 @@ async fn stats_of_bad_bins_and_unknown_prompts_are_refused() {
     };
     let reply = get(format!("stats?uid={prompt}&bin=62"), &s.jwt).await;
     assert_eq!((reply.status, &reply.body["users"]), (200, &json!(1)));
+    // `bin = bins` is the last bin, at the end of the prompt; above is 404.
     let reply = get(format!("stats?uid={prompt}&bin=63"), &s.jwt).await;
-    reply.error(404, "bin_not_found", "bin 63");
+    assert_eq!((reply.status, &reply.body["users"]), (200, &json!(1)));
+    assert_eq!(reply.body["prompt_time"], json!(60.0));
+    let reply = get(format!("stats?uid={prompt}&bin=64"), &s.jwt).await;
+    reply.error(404, "bin_not_found", "bin 64");
     for query in ["bin=-1", "bin=abc", "bin=1.5", "bin=", "bin", ""] {
         let reply = get(format!("stats?uid={prompt}&{query}"), &s.jwt).await;
         reply.error(422, "unprocessable_entity", query);

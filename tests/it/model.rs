@@ -327,7 +327,16 @@ async fn verify(app: &TestApp, model: &Model, pi: usize) {
             assert_eq!(at, value, "timeline {key} of {ctx}");
         }
     }
-    let (status, body) = app.stats(&reader, n as i64).await;
+    // `bin = bins` (Oseh's client's count, one too many) is the last bin at
+    // the end of the prompt; above it is 404.
+    let (status, mut got) = app.stats(&reader, n as i64).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    let fields = got.as_object_mut().unwrap();
+    assert!(close(fields.remove("prompt_time"), p.duration as f64), "bin = bins");
+    fields.remove("bin_width");
+    let want = model.expected_stats(pi, &totals, n - 1);
+    assert_eq!(got, want, "stats of prompt {pi} at bin = bins");
+    let (status, body) = app.stats(&reader, n as i64 + 1).await;
     let got = (status.as_u16(), body["type"].as_str());
     assert_eq!(got, (404, Some("bin_not_found")));
 }
