@@ -184,9 +184,7 @@ impl Jwks {
     }
 
     /// The usable keys of the JWKS, and why the others were refused.
-    async fn fetch(
-        &self,
-    ) -> Result<(HashMap<String, Arc<VerifyingKey>>, Vec<String>), FetchError> {
+    async fn fetch(&self) -> Result<(HashMap<String, Arc<VerifyingKey>>, Vec<String>), FetchError> {
         let body = self.download().await?;
         let doc: Value = serde_json::from_slice(&body)
             .map_err(|e| FetchError::Malformed(format!("not JSON: {e}")))?;
@@ -265,7 +263,8 @@ async fn keep_fresh(ring: Weak<Jwks>, settings: JwksSettings) {
         };
         tokio::time::sleep(wait).await;
         let Some(jwks) = ring.upgrade() else { return };
-        jwks.refresh(if holds { "scheduled" } else { "retry" }).await;
+        jwks.refresh(if holds { "scheduled" } else { "retry" })
+            .await;
     }
 }
 

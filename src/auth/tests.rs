@@ -214,7 +214,10 @@ fn jwks_keys_are_accepted_or_refused_one_by_one() {
         (off_curve, "not on P-256"),
         (with(&good_rsa, "kid", json!("")), "without a kid"),
         (with(&good_rsa, "kid", json!("k".repeat(300))), "too long"),
-        (json!({"kty": "oct", "k": "c2VjcmV0", "kid": "o"}), "unsupported"),
+        (
+            json!({"kty": "oct", "k": "c2VjcmV0", "kid": "o"}),
+            "unsupported",
+        ),
         (
             json!({"kty": "OKP", "crv": "Ed25519", "x": "AQAB", "kid": "d"}),
             "unsupported",

@@ -190,9 +190,7 @@ impl Config {
             _ => Err(ConfigError::Missing(name)),
         };
         let user_key = match (&a.user_jwt_secret, &a.user_jwt_public_key, &a.user_jwks_url) {
-            (secret, None, None) => {
-                UserKey::Secret(or_generate(secret, "CHORUS_USER_JWT_SECRET")?)
-            }
+            (secret, None, None) => UserKey::Secret(or_generate(secret, "CHORUS_USER_JWT_SECRET")?),
             (None, Some(path), None) => {
                 UserKey::PublicKeyPem(std::fs::read(path).map_err(|error| {
                     ConfigError::Unreadable {
@@ -268,7 +266,8 @@ impl AuthConfig {
         self.user_jwt_secret = user_jwt_secret.or(self.user_jwt_secret.take());
         self.user_jwt_public_key = user_jwt_public_key.or(self.user_jwt_public_key.take());
         self.user_jwks_url = user_jwks_url.or(self.user_jwks_url.take());
-        self.user_jwks_refresh_seconds = user_jwks_refresh_seconds.or(self.user_jwks_refresh_seconds);
+        self.user_jwks_refresh_seconds =
+            user_jwks_refresh_seconds.or(self.user_jwks_refresh_seconds);
         self.user_jwks_min_interval_seconds =
             user_jwks_min_interval_seconds.or(self.user_jwks_min_interval_seconds);
         self.user_jwt_leeway_seconds = user_jwt_leeway_seconds.or(self.user_jwt_leeway_seconds);

@@ -163,7 +163,9 @@ fn user_tokens_are_verified_one_way_only() {
             ("CHORUS_ADMIN_TOKEN", "a"),
         ]);
         v.extend(env(extra));
-        Config::load(None, v, Layer::default()).unwrap().auth_settings()
+        Config::load(None, v, Layer::default())
+            .unwrap()
+            .auth_settings()
     };
     let jwks = vars(&[("CHORUS_USER_JWKS_URL", "https://id.example.com/jwks.json")]).unwrap();
     let UserKey::Jwks(j) = jwks.user_key else {
@@ -194,7 +196,10 @@ fn user_tokens_are_verified_one_way_only() {
         ("CHORUS_USER_JWKS_URL", "https://id.example.com/jwks.json"),
     ]);
     assert!(matches!(both, Err(ConfigError::SeveralUserKeys)));
-    let long = vars(&[("CHORUS_USER_JWT_SECRET", "s"), ("CHORUS_USER_JWT_LEEWAY_SECONDS", "61")]);
+    let long = vars(&[
+        ("CHORUS_USER_JWT_SECRET", "s"),
+        ("CHORUS_USER_JWT_LEEWAY_SECONDS", "61"),
+    ]);
     assert!(long.unwrap_err().to_string().contains("at most 60"));
     let zero = Config::load(
         None,

@@ -174,7 +174,10 @@ pub async fn stats(
     // the end: that is the last bin, at the end of the prompt
     // (docs/api.md, "stats").
     let last = q.bin == bins as i64;
-    let mut stats = s.store.stats(&prompt, q.bin.min(bins as i64 - 1) as u32).await?;
+    let mut stats = s
+        .store
+        .stats(&prompt, q.bin.min(bins as i64 - 1) as u32)
+        .await?;
     if last {
         stats.prompt_time = prompt.duration_seconds as f64;
     }

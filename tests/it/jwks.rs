@@ -58,8 +58,8 @@ impl Signer {
 
     /// Its public key as a JWK.
     pub fn jwk(&self) -> Value {
-        let mut v = serde_json::to_value(Jwk::from_encoding_key(&self.key, self.alg).unwrap())
-            .unwrap();
+        let mut v =
+            serde_json::to_value(Jwk::from_encoding_key(&self.key, self.alg).unwrap()).unwrap();
         v["kid"] = self.kid.clone().into();
         v["use"] = "sig".into();
         v
@@ -126,9 +126,7 @@ impl Idp {
             let close = [(header::CONNECTION, "close")];
             async move {
                 match reply {
-                    Reply::Keys(keys) => {
-                        (close, axum::Json(json!({"keys": keys}))).into_response()
-                    }
+                    Reply::Keys(keys) => (close, axum::Json(json!({"keys": keys}))).into_response(),
                     Reply::Status(code) => {
                         (StatusCode::from_u16(code).unwrap(), close).into_response()
                     }
@@ -264,7 +262,10 @@ async fn keys_are_chosen_by_kid_and_a_new_key_is_fetched_at_most_once_per_interv
     let prompt = app.create_prompt(numeric_prompt(), 60).await;
     assert_eq!(start(&app, &prompt, &r1.token("ann")).await, ok());
     // r1's key under another kid, and r2's kid while r2 is unpublished.
-    assert_eq!(start(&app, &prompt, &r1.token_naming("ann", "r2")).await, refused());
+    assert_eq!(
+        start(&app, &prompt, &r1.token_naming("ann", "r2")).await,
+        refused()
+    );
     assert_eq!(idp.fetches(), 1, "within the interval of the start fetch");
 
     // The provider starts publishing r2 and r3; once the interval is over,
@@ -282,7 +283,10 @@ async fn keys_are_chosen_by_kid_and_a_new_key_is_fetched_at_most_once_per_interv
     assert_eq!(start(&app, &prompt, &r3.token("cy")).await, ok());
     assert_eq!(idp.fetches(), 2);
     // A token signed by one key but naming another is refused.
-    assert_eq!(start(&app, &prompt, &r2.token_naming("bob", "r1")).await, refused());
+    assert_eq!(
+        start(&app, &prompt, &r2.token_naming("bob", "r1")).await,
+        refused()
+    );
 
     // A fourth key published now waits for the interval: refused, no fetch…
     let r4 = Signer::rsa(RSA2, "r4");
@@ -294,7 +298,11 @@ async fn keys_are_chosen_by_kid_and_a_new_key_is_fetched_at_most_once_per_interv
     assert_eq!(start(&app, &prompt, &r4.token("dee")).await, ok());
     assert_eq!(idp.fetches(), 3);
     let metrics = app.metrics().await;
-    assert_eq!(fetch_metric(&metrics, "cause=\"unknown_kid\""), 2.0, "{metrics}");
+    assert_eq!(
+        fetch_metric(&metrics, "cause=\"unknown_kid\""),
+        2.0,
+        "{metrics}"
+    );
     assert_eq!(fetch_metric(&metrics, "cause=\"start\""), 1.0, "{metrics}");
     assert_eq!(crate::support::metric(&metrics, "chorus_jwks_keys"), 4.0);
 }
@@ -316,7 +324,10 @@ async fn a_rotation_on_schedule_drops_removed_keys_without_a_restart() {
     .await;
     assert_eq!(start(&app, &prompt, &r2.token("bob")).await, ok());
     let metrics = app.metrics().await;
-    assert!(fetch_metric(&metrics, "cause=\"scheduled\",result=\"ok\"") >= 1.0, "{metrics}");
+    assert!(
+        fetch_metric(&metrics, "cause=\"scheduled\",result=\"ok\"") >= 1.0,
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -345,7 +356,11 @@ async fn an_unreachable_or_malformed_jwks_keeps_the_last_good_keys() {
         assert!(after > before, "{counted} counted ({n})");
         // A token never seen before: verified with the kept key.
         let sub = format!("u{n}");
-        assert_eq!(start(&app, &prompt, &r1.token(&sub)).await, ok(), "case {n}");
+        assert_eq!(
+            start(&app, &prompt, &r1.token(&sub)).await,
+            ok(),
+            "case {n}"
+        );
     }
     // The endpoint goes away altogether.
     let before = fetch_metric(&app.metrics().await, "result=\"unreachable\"");
@@ -355,7 +370,10 @@ async fn an_unreachable_or_malformed_jwks_keeps_the_last_good_keys() {
     })
     .await;
     assert_eq!(start(&app, &prompt, &r1.token("late")).await, ok());
-    assert_eq!(crate::support::metric(&app.metrics().await, "chorus_jwks_keys"), 1.0);
+    assert_eq!(
+        crate::support::metric(&app.metrics().await, "chorus_jwks_keys"),
+        1.0
+    );
 }
 
 #[tokio::test]
@@ -379,7 +397,10 @@ async fn a_server_started_while_the_jwks_is_down_picks_the_keys_up_later() {
 
 #[tokio::test]
 async fn keys_chorus_cannot_use_are_refused_one_by_one() {
-    let (r1, e1) = (Signer::rsa(RSA1, "r1"), Signer::ec(Algorithm::ES256, EC256, "e1"));
+    let (r1, e1) = (
+        Signer::rsa(RSA1, "r1"),
+        Signer::ec(Algorithm::ES256, EC256, "e1"),
+    );
     let p384 = Signer::ec(Algorithm::ES384, EC384, "p384");
     let short = Signer::rsa(RSA1024, "short");
     let mut twin = Signer::rsa(RSA2, "r1").jwk(); // a second key under r1's kid
@@ -408,7 +429,12 @@ async fn keys_chorus_cannot_use_are_refused_one_by_one() {
     let prompt = app.create_prompt(numeric_prompt(), 60).await;
     assert_eq!(start(&app, &prompt, &r1.token("ann")).await, ok());
     assert_eq!(start(&app, &prompt, &e1.token("bob")).await, ok());
-    for (signer, kid) in [(&p384, "p384"), (&short, "short"), (&r1, "hmac"), (&r1, "ed")] {
+    for (signer, kid) in [
+        (&p384, "p384"),
+        (&short, "short"),
+        (&r1, "hmac"),
+        (&r1, "ed"),
+    ] {
         assert_eq!(
             start(&app, &prompt, &signer.token_naming("x", kid)).await,
             refused(),

@@ -332,7 +332,10 @@ async fn verify(app: &TestApp, model: &Model, pi: usize) {
     let (status, mut got) = app.stats(&reader, n as i64).await;
     assert_eq!(status, StatusCode::OK, "{got}");
     let fields = got.as_object_mut().unwrap();
-    assert!(close(fields.remove("prompt_time"), p.duration as f64), "bin = bins");
+    assert!(
+        close(fields.remove("prompt_time"), p.duration as f64),
+        "bin = bins"
+    );
     fields.remove("bin_width");
     let want = model.expected_stats(pi, &totals, n - 1);
     assert_eq!(got, want, "stats of prompt {pi} at bin = bins");

@@ -9,15 +9,19 @@ use std::process::{Command, Stdio};
 
 use serde_json::json;
 
-use crate::support::{
-    PROMPT_SECRET, USER_SECRET, fresh_database, numeric_prompt, spawn_with_env,
-};
+use crate::support::{PROMPT_SECRET, USER_SECRET, fresh_database, numeric_prompt, spawn_with_env};
 
 /// `chorus serve` with exactly these `CHORUS_*` variables, expected to stop
 /// at start: its exit code and what it printed.
 fn refused_at_start(env: &[(&str, &str)]) -> (Option<i32>, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chorus"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", "sqlite::memory:"]);
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        "sqlite::memory:",
+    ]);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("CHORUS_") {
             cmd.env_remove(name);
@@ -33,8 +37,18 @@ fn refused_at_start(env: &[(&str, &str)]) -> (Option<i32>, String) {
         .spawn()
         .expect("start chorus");
     let mut out = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut out).unwrap();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     (child.wait().unwrap().code(), out)
 }
 
@@ -46,7 +60,10 @@ fn unusable_keys_and_settings_stop_the_server_at_start_with_a_reason() {
     let short = format!("{keys}rsa1024.pub.pem");
     let private = format!("{keys}ec256.key");
     let cases: [(&[(&str, &str)], &str); 7] = [
-        (&[("CHORUS_USER_JWT_PUBLIC_KEY", &p384)], "curve other than P-256"),
+        (
+            &[("CHORUS_USER_JWT_PUBLIC_KEY", &p384)],
+            "curve other than P-256",
+        ),
         (&[("CHORUS_USER_JWT_PUBLIC_KEY", &ed25519)], "Ed25519"),
         (&[("CHORUS_USER_JWT_PUBLIC_KEY", &short)], "1024 bits"),
         (&[("CHORUS_USER_JWT_PUBLIC_KEY", &private)], "private key"),
@@ -80,7 +97,12 @@ fn unusable_keys_and_settings_stop_the_server_at_start_with_a_reason() {
 #[tokio::test]
 async fn not_before_is_honoured_within_the_configured_leeway() {
     let (database, dir) = fresh_database().await;
-    let app = spawn_with_env(&database, &[], dir, &[("CHORUS_USER_JWT_LEEWAY_SECONDS", "5")]);
+    let app = spawn_with_env(
+        &database,
+        &[],
+        dir,
+        &[("CHORUS_USER_JWT_LEEWAY_SECONDS", "5")],
+    );
     let prompt = app.create_prompt(numeric_prompt(), 60).await;
     let now = jsonwebtoken::get_current_timestamp();
     let token = |nbf: u64, exp: u64| {
@@ -94,7 +116,11 @@ async fn not_before_is_honoured_within_the_configured_leeway() {
     };
     let cases = [
         (token(now - 10, now + 600), 201, "valid"),
-        (token(now + 3, now + 600), 201, "not yet valid, within the leeway"),
+        (
+            token(now + 3, now + 600),
+            201,
+            "not yet valid, within the leeway",
+        ),
         (token(now + 30, now + 600), 403, "not yet valid"),
         (token(now - 600, now - 3), 201, "expired, within the leeway"),
         (token(now - 600, now - 30), 403, "expired"),
