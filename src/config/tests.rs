@@ -111,7 +111,10 @@ fn every_key_is_read_from_its_variable_and_from_the_file() {
             "CHORUS_SESSION_EVENT_RATE"
             | "CHORUS_MAX_STREAMS"
             | "CHORUS_SQLITE_WAL_FRAMES"
-            | "CHORUS_PG_POOL_SIZE" => "7",
+            | "CHORUS_PG_POOL_SIZE"
+            | "CHORUS_USER_JWKS_REFRESH_SECONDS"
+            | "CHORUS_USER_JWKS_MIN_INTERVAL_SECONDS"
+            | "CHORUS_USER_JWT_LEEWAY_SECONDS" => "7",
             _ => "text",
         };
         let from_env = Layer::from_env(env(&[(key.env, sample)])).unwrap();
