@@ -14,6 +14,7 @@ mod config;
 mod demo;
 mod events_table;
 mod fuzz;
+mod hostile;
 mod loadgen;
 mod model;
 mod openapi;
