@@ -8,6 +8,7 @@
 pub mod aggregates;
 mod audit;
 pub mod listing;
+mod migration3;
 pub mod migration5;
 pub mod postgres;
 pub mod rows;
