@@ -16,6 +16,7 @@ mod events_table;
 mod fuzz;
 mod hostile;
 mod jwks;
+mod listing;
 mod loadgen;
 mod model;
 mod openapi;
