@@ -49,7 +49,7 @@ impl Application {
             .await
             .with_context(|| format!("opening {}", config.database))?;
         let pubsub = match &config.redis {
-            Some(url) => PubSub::redis(url)
+            Some(url) => PubSub::redis(url, store.clone())
                 .await
                 .with_context(|| format!("connecting to Redis at {url}"))?,
             None => PubSub::local(),
