@@ -3,6 +3,7 @@
 //! database and talks HTTP (and WebSocket) to it.
 
 mod private_redis;
+mod raw_db;
 mod stream_support;
 mod support;
 
@@ -12,7 +13,9 @@ mod check_rebuild;
 mod concurrency;
 mod config;
 mod demo;
+mod events_table;
 mod fuzz;
+mod hostile;
 mod loadgen;
 mod model;
 mod openapi;
