@@ -149,7 +149,7 @@ pub fn bucket(prompt_id: i64, bucket: i64) -> (String, Vec<SqlParam>) {
 /// (docs/scaling.md, "Recovery from storage").
 pub fn committed_since(prompt_id: i64, since: f64, limit: i64) -> (String, Vec<SqlParam>) {
     let sql = format!(
-        "SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE s.interactive_prompt_id = $1
+        "SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE e.interactive_prompt_id = $1
          AND e.created_at >= $2 ORDER BY e.created_at DESC, e.uid DESC LIMIT $3"
     );
     (
