@@ -16,6 +16,9 @@
 //! | `chorus_jwks_fetches_total` | counter | `cause` (`start`, `scheduled`, `retry`, `unknown_kid`), `result` (`ok`, `unreachable`, `malformed`) |
 //! | `chorus_jwks_keys` | gauge | — (usable JWKS keys in force) |
 //! | `chorus_jwks_keys_refused` | gauge | — (keys of the last good JWKS that were refused) |
+//! | `chorus_pubsub_gaps_total` | counter | — (Redis subscription lost and recovered) |
+//! | `chorus_pubsub_recovered_events_total` | counter | — (read back from storage after a gap) |
+//! | `chorus_pubsub_publish_failures_total` | counter | `outcome` (`retried`, `dropped`) |
 
 use std::sync::OnceLock;
 
@@ -41,6 +44,12 @@ pub const OPEN_STREAMS: &str = "chorus_open_streams";
 pub const DELIVERED: &str = "chorus_stream_events_delivered_total";
 /// Events not delivered because of the bandwidth.
 pub const THINNED: &str = "chorus_stream_events_thinned_total";
+/// Redis subscriptions lost and established again.
+pub const PUBSUB_GAPS: &str = "chorus_pubsub_gaps_total";
+/// Events read back from storage after a gap in the subscription.
+pub const PUBSUB_RECOVERED: &str = "chorus_pubsub_recovered_events_total";
+/// Publishes that failed: sent again later, or dropped.
+pub const PUBSUB_PUBLISH_FAILURES: &str = "chorus_pubsub_publish_failures_total";
 
 /// Fetches of the identity provider's JWKS, by cause and result.
 pub const JWKS_FETCHES: &str = "chorus_jwks_fetches_total";
@@ -127,5 +136,17 @@ fn describe() {
     describe_gauge!(
         JWKS_KEYS_REFUSED,
         "Keys of the last good JWKS refused as unsupported or invalid."
+    );
+    describe_counter!(
+        PUBSUB_GAPS,
+        "Redis subscriptions lost (outage, reset, failed health check) and established again."
+    );
+    describe_counter!(
+        PUBSUB_RECOVERED,
+        "Events read back from storage for this process's viewers after a subscription gap."
+    );
+    describe_counter!(
+        PUBSUB_PUBLISH_FAILURES,
+        "Publishes to Redis that failed, by outcome (retried later, or dropped)."
     );
 }
