@@ -19,6 +19,7 @@ mod loadgen;
 mod model;
 mod openapi;
 mod operations;
+mod query_plans;
 mod rules;
 mod scale_out;
 mod search;
