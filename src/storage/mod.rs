@@ -7,7 +7,9 @@
 
 pub mod aggregates;
 mod audit;
+pub mod listing;
 mod migration3;
+pub mod migration5;
 pub mod postgres;
 pub mod rows;
 pub mod schema;
@@ -202,6 +204,17 @@ impl Store {
         dispatch!(self, s => s.bucket_events(prompt, bucket).await)
     }
 
+    /// The newest `limit` events of a prompt stored at or after `since`
+    /// (unix seconds), oldest first: what pub/sub recovers after a gap.
+    pub async fn committed_since(
+        &self,
+        prompt: &PromptRecord,
+        since: f64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StorageError> {
+        dispatch!(self, s => s.committed_since(prompt, since, limit).await)
+    }
+
     /// Verifies every prompt's aggregates against its events.
     pub async fn check(&self) -> Result<Vec<PromptCheck>, StorageError> {
         dispatch!(self, s => s.check().await)
@@ -216,6 +229,15 @@ impl Store {
     /// Recomputes every prompt's aggregates from its events.
     pub async fn rebuild(&self) -> Result<Vec<PromptCheck>, StorageError> {
         dispatch!(self, s => s.rebuild().await)
+    }
+
+    /// One page of the admin listing of prompts, newest first, with each
+    /// prompt's session and event totals.
+    pub async fn prompt_page(
+        &self,
+        query: listing::ListQuery,
+    ) -> Result<listing::PromptPage, StorageError> {
+        dispatch!(self, s => s.prompt_page(query).await)
     }
 
     /// Whether the database answers.

@@ -2,6 +2,7 @@
 //! starts the real `chorus` binary on a random port against a fresh
 //! database and talks HTTP (and WebSocket) to it.
 
+mod private_redis;
 mod raw_db;
 mod stream_support;
 mod support;
@@ -15,11 +16,13 @@ mod demo;
 mod events_table;
 mod fuzz;
 mod hostile;
+mod listing;
 mod loadgen;
 mod model;
 mod openapi;
 mod operations;
 mod query_plans;
+mod redis_outage;
 mod rules;
 mod scale_out;
 mod search;

@@ -104,6 +104,8 @@ pub fn start_session(
             Ok((insert_session(stored.id)?, stored))
         })?,
     };
+    // Counted in the batch's totals, written with its aggregate rows.
+    ctx.agg.add_sessions(prompt.id, 1);
     let session = Session {
         id: session_id,
         owner: SessionOwner {
