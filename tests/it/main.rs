@@ -22,6 +22,7 @@ mod loadgen;
 mod model;
 mod openapi;
 mod operations;
+mod query_plans;
 mod redis_outage;
 mod rules;
 mod scale_out;
