@@ -43,6 +43,16 @@ impl PendingAggregates {
         }
     }
 
+    /// Adds every delta of `other` (a job's, into its group's).
+    pub fn merge(&mut self, other: PendingAggregates) {
+        for (k, d) in other.fenwick {
+            *self.fenwick.entry(k).or_default() += d;
+        }
+        for (k, d) in other.counts {
+            *self.counts.entry(k).or_default() += d;
+        }
+    }
+
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
         self.fenwick.is_empty() && self.counts.is_empty()
