@@ -7,6 +7,7 @@
 
 pub mod aggregates;
 mod audit;
+mod migration3;
 pub mod postgres;
 pub mod rows;
 pub mod schema;

@@ -265,8 +265,8 @@ pub async fn events_for_check(
     let rows = c
         .query(
             "SELECT e.interactive_prompt_session_id, e.evtype, e.data, e.prompt_time
-             FROM interactive_prompt_events e JOIN interactive_prompt_sessions s ON s.id = e.interactive_prompt_session_id
-             WHERE s.interactive_prompt_id = $1 ORDER BY e.interactive_prompt_session_id, e.prompt_time, e.id",
+             FROM interactive_prompt_events e
+             WHERE e.interactive_prompt_id = $1 ORDER BY e.interactive_prompt_session_id, e.prompt_time, e.id",
             &[&prompt_id],
         )
         .await?;

@@ -219,8 +219,8 @@ pub fn events_for_check(
 ) -> Result<Vec<(i64, EventKind, f64)>, StorageError> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.interactive_prompt_session_id, e.evtype, e.data, e.prompt_time
-         FROM interactive_prompt_events e JOIN interactive_prompt_sessions s ON s.id = e.interactive_prompt_session_id
-         WHERE s.interactive_prompt_id = $1 ORDER BY e.interactive_prompt_session_id, e.prompt_time, e.id",
+         FROM interactive_prompt_events e
+         WHERE e.interactive_prompt_id = $1 ORDER BY e.interactive_prompt_session_id, e.prompt_time, e.id",
     )?;
     let mut rows = stmt.query(params![prompt_id])?;
     let mut out = Vec::new();
