@@ -15,6 +15,7 @@ mod demo;
 mod events_table;
 mod fuzz;
 mod hostile;
+mod listing;
 mod loadgen;
 mod model;
 mod openapi;

@@ -104,6 +104,8 @@ pub fn start_session(
             Ok((insert_session(stored.id)?, stored))
         })?,
     };
+    // Counted in the batch's totals, written with its aggregate rows.
+    ctx.agg.add_sessions(prompt.id, 1);
     let session = Session {
         id: session_id,
         owner: SessionOwner {
@@ -308,6 +310,10 @@ pub fn flush(conn: &Connection, agg: &PendingAggregates) -> Result<(), StorageEr
     let mut counts = conn.prepare_cached(UPSERT_COUNT)?;
     for (prompt_id, bucket, delta) in agg.count_rows() {
         counts.execute(rusqlite::params![prompt_id, bucket, delta])?;
+    }
+    let mut totals = conn.prepare_cached(crate::storage::migration5::UPSERT_TOTALS)?;
+    for (prompt_id, sessions, events) in agg.total_rows() {
+        totals.execute(rusqlite::params![prompt_id, sessions, events])?;
     }
     Ok(())
 }
