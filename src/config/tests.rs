@@ -114,7 +114,11 @@ fn every_key_is_read_from_its_variable_and_from_the_file() {
             | "CHORUS_PG_POOL_SIZE"
             | "CHORUS_USER_JWKS_REFRESH_SECONDS"
             | "CHORUS_USER_JWKS_MIN_INTERVAL_SECONDS"
-            | "CHORUS_USER_JWT_LEEWAY_SECONDS" => "7",
+            | "CHORUS_USER_JWT_LEEWAY_SECONDS"
+            | "CHORUS_SQLITE_MAX_PAGE_COUNT"
+            | "CHORUS_PG_POOL_WAIT_MS"
+            | "CHORUS_PG_CONNECT_TIMEOUT_MS"
+            | "CHORUS_PG_STATEMENT_TIMEOUT_MS" => "7",
             _ => "text",
         };
         let from_env = Layer::from_env(env(&[(key.env, sample)])).unwrap();
