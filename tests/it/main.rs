@@ -16,6 +16,7 @@ mod loadgen;
 mod model;
 mod openapi;
 mod operations;
+mod prompt_token;
 mod rules;
 mod scale_out;
 mod search;
