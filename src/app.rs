@@ -9,7 +9,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::auth::Auth;
-use crate::config::Config;
+use crate::config::{Config, redact};
 use crate::http::rate_limit::SessionRateLimiter;
 use crate::http::{self, AppState};
 use crate::ingest::Ingest;
@@ -47,11 +47,11 @@ impl Application {
         let (draining, shutdown) = tokio::sync::watch::channel(false);
         let store = Store::open(&config.database, &config.storage)
             .await
-            .with_context(|| format!("opening {}", config.database))?;
+            .map_err(|e| redact::error("opening", &config.database, e))?;
         let pubsub = match &config.redis {
             Some(url) => PubSub::redis(url)
                 .await
-                .with_context(|| format!("connecting to Redis at {url}"))?,
+                .map_err(|e| redact::error("connecting to Redis at", url, e))?,
             None => PubSub::local(),
         };
         let stream = StreamContext::new(

@@ -14,6 +14,7 @@
 
 pub mod keys;
 mod layer;
+pub mod redact;
 
 use std::path::{Path, PathBuf};
 

@@ -120,7 +120,9 @@ async fn post_event(
         session_uid: body.session_uid,
         user_sub: user.sub,
         kind,
-        prompt_time: body.prompt_time,
+        // -0.0 + 0.0 is 0.0: a negative zero would be stored and echoed as
+        // `-0.0`, yet every comparison (search, stats) treats it as 0.
+        prompt_time: body.prompt_time + 0.0,
     };
     let stored = s.ingest.accept(event).await??;
     Ok(reply(StatusCode::CREATED, EventCreated::from(&stored)))

@@ -18,22 +18,30 @@ pub struct Health {
 }
 
 // Members in alphabetical order, as this body has always been serialized.
-/// `/readyz`: `ok` or the failure, per dependency.
+/// `/readyz`: `ok` or `unavailable`, per dependency. Why one is down is
+/// logged, never shown: a driver's message may name hosts, users or
+/// versions, and anyone may ask.
 #[derive(Serialize, ToSchema)]
-pub struct Readiness<'a> {
-    /// `ok` or the database error.
-    database: &'a str,
-    /// `ok` or the Redis error.
-    pubsub: &'a str,
+pub struct Readiness {
     /// `ok` or `unavailable`.
+    #[schema(pattern = "^(ok|unavailable)$")]
+    database: &'static str,
+    /// `ok` or `unavailable` (always `ok` with in-process pub/sub).
+    #[schema(pattern = "^(ok|unavailable)$")]
+    pubsub: &'static str,
+    /// `ok` or `unavailable`.
+    #[schema(pattern = "^(ok|unavailable)$")]
     status: &'static str,
 }
 
-/// `ok`, or why not.
-fn show(result: &Result<(), String>) -> &str {
+/// `ok`, or `unavailable` with the reason logged.
+fn show<E: std::fmt::Display>(dependency: &str, result: &Result<(), E>) -> &'static str {
     match result {
         Ok(()) => "ok",
-        Err(e) => e,
+        Err(e) => {
+            tracing::warn!(dependency, error = %e, "/readyz: a dependency is unavailable");
+            "unavailable"
+        }
     }
 }
 
@@ -51,7 +59,7 @@ pub async fn healthz() -> Response {
         (status = 503, description = "A dependency is unreachable.", body = Readiness),
     ))]
 pub async fn readyz(State(s): State<AppState>) -> Response {
-    let database = s.store.ping().await.map_err(|e| e.to_string());
+    let database = s.store.ping().await;
     let pubsub = s.pubsub.ping().await;
     let ok = database.is_ok() && pubsub.is_ok();
     let (status, word) = if ok {
@@ -60,8 +68,8 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
         (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
     };
     let body = Readiness {
-        database: show(&database),
-        pubsub: show(&pubsub),
+        database: show("database", &database),
+        pubsub: show("pubsub", &pubsub),
         status: word,
     };
     reply(status, body)

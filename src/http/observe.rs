@@ -43,70 +43,78 @@ impl MakeRequestId for CountingRequestId {
 /// Records `chorus_http_requests_total` and `chorus_http_request_duration_seconds`.
 pub async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().clone();
+    let method = method_label(req.method());
     let route = req.extensions().get::<MatchedPath>().cloned();
     let response = next.run(req).await;
-    let route = route.as_ref().map_or("unmatched", |p| p.as_str());
-    ROUTES.record(&method, route, response.status(), started.elapsed());
+    let route = route.as_ref().map_or(UNMATCHED, |p| p.as_str());
+    ROUTES.record(method, route, response.status(), started.elapsed());
     response
 }
 
-/// The HTTP metrics' handles by route, method and status, registered on
-/// first use: a request then costs two atomic updates instead of building
-/// and hashing label sets (routes are the router's patterns, so the sets
-/// are few).
-static ROUTES: LazyLock<RouteMetrics> = LazyLock::new(RouteMetrics::default);
+/// The `route` label of a request no route matched.
+const UNMATCHED: &str = "unmatched";
 
-#[derive(Default)]
-struct RouteMetrics(RwLock<HashMap<String, Vec<MethodMetrics>>>);
+/// The methods the API knows; any other is labelled `other`, so that no
+/// client can add a series by inventing methods.
+const METHODS: [Method; 7] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::PATCH,
+    Method::HEAD,
+    Method::OPTIONS,
+];
 
-struct MethodMetrics {
-    method: Method,
-    duration: Histogram,
-    requests: Vec<(StatusCode, Counter)>,
+/// The `method` label of `method`: its name if the API knows it, else `other`.
+fn method_label(method: &Method) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| *m == method)
+        .map_or("other", |m| m.as_str())
 }
 
+/// The HTTP metrics' handles by route, method and status, registered on
+/// first use: a request then costs a hash lookup and two atomic updates
+/// instead of building label sets. Every label comes from a fixed set —
+/// routes are the router's patterns (or `unmatched`), methods those of
+/// [`METHODS`] (or `other`), statuses those the server answers — so the
+/// table stays small whatever clients send.
+static ROUTES: LazyLock<RouteMetrics> = LazyLock::new(RouteMetrics::default);
+
+/// A series of one route: method and status.
+type Key = (&'static str, u16);
+
+struct Series {
+    duration: Histogram,
+    requests: Counter,
+}
+
+/// By route, then by method and status (so that a lookup borrows the route).
+#[derive(Default)]
+struct RouteMetrics(RwLock<HashMap<String, HashMap<Key, Series>>>);
+
 impl RouteMetrics {
-    fn record(&self, method: &Method, route: &str, status: StatusCode, elapsed: Duration) {
+    fn record(&self, method: &'static str, route: &str, status: StatusCode, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
+        let key = (method, status.as_u16());
         {
             let routes = self.0.read().expect("route metrics");
-            let known = routes
-                .get(route)
-                .and_then(|ms| ms.iter().find(|m| m.method == *method))
-                .and_then(|m| Some((m, &m.requests.iter().find(|(s, _)| *s == status)?.1)));
-            if let Some((m, requests)) = known {
-                requests.increment(1);
-                m.duration.record(seconds);
+            if let Some(s) = routes.get(route).and_then(|r| r.get(&key)) {
+                s.requests.increment(1);
+                s.duration.record(seconds);
                 return;
             }
         }
         m::install();
         let mut routes = self.0.write().expect("route metrics");
-        let methods = routes.entry(route.to_owned()).or_default();
-        let i = match methods.iter().position(|m| m.method == *method) {
-            Some(i) => i,
-            None => {
-                methods.push(MethodMetrics {
-                    method: method.clone(),
-                    duration: metrics::histogram!(m::HTTP_DURATION, "method" => method.to_string(), "route" => route.to_owned()),
-                    requests: Vec::new(),
-                });
-                methods.len() - 1
-            }
-        };
-        let m = &mut methods[i];
-        if !m.requests.iter().any(|(s, _)| *s == status) {
-            let counter = metrics::counter!(m::HTTP_REQUESTS, "method" => method.to_string(), "route" => route.to_owned(), "status" => status.as_u16().to_string());
-            m.requests.push((status, counter));
-        }
-        let (_, requests) = m
-            .requests
-            .iter()
-            .find(|(s, _)| *s == status)
-            .expect("just added");
-        requests.increment(1);
-        m.duration.record(seconds);
+        let series = routes.entry(route.to_owned()).or_default();
+        let s = series.entry(key).or_insert_with(|| Series {
+            duration: metrics::histogram!(m::HTTP_DURATION, "method" => method, "route" => route.to_owned()),
+            requests: metrics::counter!(m::HTTP_REQUESTS, "method" => method, "route" => route.to_owned(), "status" => status.as_u16().to_string()),
+        });
+        s.requests.increment(1);
+        s.duration.record(seconds);
     }
 }
 

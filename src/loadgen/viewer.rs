@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
@@ -209,9 +209,6 @@ async fn watch(
     }: Check,
     stats: &mut ViewerStats,
 ) -> Result<(), String> {
-    let item = memmem::Finder::new(br#"{"uid":"ipe_"#);
-    let session_key = memmem::Finder::new(br#""session_uid":""#);
-    let time_key = memmem::Finder::new(br#""prompt_time":"#);
     loop {
         let bounds = *window.borrow();
         let msg = match bounds {
@@ -251,40 +248,61 @@ async fn watch(
             continue;
         }
         if bounds.is_none_or(|(window_start, _)| now < window_start) {
-            stats.events_before += item.find_iter(bytes).count() as u64;
+            stats.events_before += EVENT.find_iter(bytes).count() as u64;
             continue;
         }
         stats.batches += 1;
         let check = posted
             .as_ref()
             .filter(|_| stats.batches.is_multiple_of(sample));
-        let received_unix = if note_receipts { unix_now() } else { 0.0 };
-        for at in item.find_iter(bytes) {
-            stats.events += 1;
-            let rest = &bytes[at..];
-            let Some(t_at) = time_key.find(rest) else {
-                continue;
-            };
-            let t = number_at(&rest[t_at + 14..]);
-            let late = clock - t;
-            if late > 1.0 {
-                stats.late += 1;
-            }
-            stats.max_late = stats.max_late.max(late);
-            if let (Some(posted), Some(s_at)) = (check, session_key.find(rest)) {
-                let s = &rest[s_at + 15..];
-                let uid = &s[..memchr::memchr(b'"', s).unwrap_or(0)];
-                if let Some(sent) = posted.get(uid, t) {
-                    stats.latency.record(now.saturating_duration_since(sent));
-                    if note_receipts {
-                        stats.received.push((key(uid, t), received_unix));
-                    }
+        record_batch(bytes, now, clock, check.map(|p| &**p), note_receipts, stats);
+    }
+    let _ = ws.close(None).await;
+    Ok(())
+}
+
+/// The start of each event in a batch, and two of its keys.
+static EVENT: LazyLock<memmem::Finder> = LazyLock::new(|| memmem::Finder::new(br#"{"uid":"ipe_"#));
+static SESSION_UID: LazyLock<memmem::Finder> =
+    LazyLock::new(|| memmem::Finder::new(br#""session_uid":""#));
+static PROMPT_TIME: LazyLock<memmem::Finder> =
+    LazyLock::new(|| memmem::Finder::new(br#""prompt_time":"#));
+
+/// Counts one `event_batch` packet's events into `stats`: their lateness
+/// against the viewer's clock, and, when the batch is `checked` against the
+/// posted events, their post → receive latency (and receipts).
+fn record_batch(
+    bytes: &[u8],
+    now: Instant,
+    clock: f64,
+    checked: Option<&Posted>,
+    note_receipts: bool,
+    stats: &mut ViewerStats,
+) {
+    let received_unix = if note_receipts { unix_now() } else { 0.0 };
+    for at in EVENT.find_iter(bytes) {
+        stats.events += 1;
+        let rest = &bytes[at..];
+        let Some(t_at) = PROMPT_TIME.find(rest) else {
+            continue;
+        };
+        let t = number_at(&rest[t_at + 14..]);
+        let late = clock - t;
+        if late > 1.0 {
+            stats.late += 1;
+        }
+        stats.max_late = stats.max_late.max(late);
+        if let (Some(posted), Some(s_at)) = (checked, SESSION_UID.find(rest)) {
+            let s = &rest[s_at + 15..];
+            let uid = &s[..memchr::memchr(b'"', s).unwrap_or(0)];
+            if let Some(sent) = posted.get(uid, t) {
+                stats.latency.record(now.saturating_duration_since(sent));
+                if note_receipts {
+                    stats.received.push((key(uid, t), received_unix));
                 }
             }
         }
     }
-    let _ = ws.close(None).await;
-    Ok(())
 }
 
 /// Parses the JSON number at the start of `s`.

@@ -12,6 +12,7 @@ mod concurrency;
 mod config;
 mod demo;
 mod fuzz;
+mod hostile;
 mod loadgen;
 mod model;
 mod openapi;

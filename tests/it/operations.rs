@@ -56,6 +56,9 @@ async fn readyz_fails_while_the_database_is_unreachable() {
     let (status, body) = app.send(app.http.get(app.url("/readyz"))).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["status"], "unavailable");
+    // Which dependency is down, never the driver's message.
+    assert_eq!(body["database"], "unavailable", "{body}");
+    assert_eq!(body["pubsub"], "ok", "{body}");
     let (status, _) = app.send(app.http.get(app.url("/healthz"))).await;
     assert_eq!(status, 200, "the process itself is still up");
 }
