@@ -1,12 +1,13 @@
 //! What SQLite alone costs per event of Chorus's shape: one thread inserts
 //! events into the real schema (src/storage/schema.rs) in group commits, with the WAL
 //! fsynced after each commit, once per set of event indexes — none, the
-//! `uid` unique index, the seed's two indexes, and our `(prompt_time, uid)`
-//! — on an empty database or one already holding `--history` events; then
-//! the whole schema once more with uids that start with their creation
-//! time instead of the 16 random bytes of docs/rules.md, "Uids", to show what the random
-//! `uid` index costs. No HTTP, no rules, no aggregates: the floor under
-//! the server's writer.
+//! `uid` unique index, the seed's two indexes, and the per-prompt
+//! `(interactive_prompt_id, prompt_time, uid)` — on an empty database or
+//! one already holding `--history` events; then the whole schema once more
+//! with the older, fully random uids instead of time-ordered ones
+//! (docs/api.md, "Uids"), to show what a random `uid` index costs, and once
+//! with the global `(prompt_time, uid)` index the per-prompt one replaced.
+//! No HTTP, no rules, no aggregates: the floor under the server's writer.
 //!
 //! ```sh
 //! cargo run --release --example sqlite_commit_rate -- [--events N] [--batch B] [--history H]
@@ -19,8 +20,6 @@ use std::error::Error;
 use std::path::Path;
 use std::time::Instant;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chorus::domain::clock::now;
 use chorus::domain::uid;
 use chorus::storage::schema::{Dialect, migrations};
@@ -40,10 +39,18 @@ enum Variant {
     None,
     Uid,
     Seed,
-    All,
-    /// The schema, with uids that start with their creation time.
-    AllTimeOrdered,
+    /// The schema: the seed's indexes and the per-prompt one.
+    Schema,
+    /// The schema with the older, fully random uids.
+    SchemaRandom,
+    /// The schema plus the global `(prompt_time, uid)` index it replaced.
+    SchemaGlobal,
 }
+
+const PER_PROMPT: &str = "DROP INDEX interactive_prompt_events_ip_id_prompt_time_uid_idx;";
+const SEED: &str = "DROP INDEX interactive_prompt_events_ips_id_prompt_time_idx;
+     DROP INDEX interactive_prompt_events_created_at_session_idx;";
+const UID: &str = "DROP INDEX interactive_prompt_events_uid_idx;";
 
 impl Variant {
     fn label(self) -> &'static str {
@@ -51,30 +58,22 @@ impl Variant {
             Variant::None => "no index (rowid only)",
             Variant::Uid => "+ uid UNIQUE",
             Variant::Seed => "+ the seed's two indexes",
-            Variant::All => "+ (prompt_time, uid): the schema",
-            Variant::AllTimeOrdered => "the schema, time-prefixed uids",
+            Variant::Schema => "+ per-prompt: the schema",
+            Variant::SchemaRandom => "the schema, random uids",
+            Variant::SchemaGlobal => "the schema + (prompt_time, uid)",
         }
     }
 
-    /// Statements that take the full schema down to these indexes.
-    fn reduce(self) -> &'static str {
+    /// Statements that take the full schema to these indexes.
+    fn reduce(self) -> String {
         match self {
-            Variant::All | Variant::AllTimeOrdered => "",
-            Variant::Seed => "DROP INDEX interactive_prompt_events_prompt_time_uid_idx;",
-            Variant::Uid => {
-                "DROP INDEX interactive_prompt_events_prompt_time_uid_idx;
-                 DROP INDEX interactive_prompt_events_ips_id_prompt_time_idx;
-                 DROP INDEX interactive_prompt_events_created_at_session_idx;"
-            }
-            // The same table without UNIQUE (dropping it drops its indexes).
-            Variant::None => {
-                "DROP TABLE interactive_prompt_events;
-                 CREATE TABLE interactive_prompt_events(id INTEGER PRIMARY KEY, uid TEXT NOT NULL,
-                   interactive_prompt_session_id INTEGER NOT NULL
-                     REFERENCES interactive_prompt_sessions(id) ON DELETE CASCADE,
-                   evtype TEXT NOT NULL, data TEXT NOT NULL, prompt_time REAL NOT NULL,
-                   created_at REAL NOT NULL);"
-            }
+            Variant::Schema | Variant::SchemaRandom => String::new(),
+            Variant::SchemaGlobal => "CREATE INDEX interactive_prompt_events_prompt_time_uid_idx
+                ON interactive_prompt_events(prompt_time, uid);"
+                .into(),
+            Variant::Seed => PER_PROMPT.into(),
+            Variant::Uid => [PER_PROMPT, SEED].concat(),
+            Variant::None => [PER_PROMPT, SEED, UID].concat(),
         }
     }
 }
@@ -127,8 +126,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         Variant::None,
         Variant::Uid,
         Variant::Seed,
-        Variant::All,
-        Variant::AllTimeOrdered,
+        Variant::Schema,
+        Variant::SchemaRandom,
+        Variant::SchemaGlobal,
     ];
     for (n, variant) in variants.into_iter().enumerate() {
         let path = dir.path().join(format!("rate-{n}.db"));
@@ -137,8 +137,8 @@ fn main() -> Result<(), Box<dyn Error>> {
             .write(true)
             .open(path.with_extension("db-wal"))?;
         let uid: fn() -> String = match variant {
-            Variant::AllTimeOrdered => time_prefixed_uid,
-            _ => || uid::generate(uid::EVENT),
+            Variant::SchemaRandom => || uid::generate(uid::EVENT),
+            _ => uid::event,
         };
         let history = Insert {
             sessions_from: 1,
@@ -185,7 +185,7 @@ fn open(path: &Path, variant: Variant) -> rusqlite::Result<Connection> {
     for (_, sql) in migrations(Dialect::Sqlite) {
         conn.execute_batch(&sql)?;
     }
-    conn.execute_batch(variant.reduce())?;
+    conn.execute_batch(&variant.reduce())?;
     conn.execute(
         "INSERT INTO interactive_prompts(uid, prompt, duration_seconds, created_at) VALUES (?1, '{}', ?2, ?3)",
         params![uid::generate(uid::PROMPT), DURATION as i64, now()],
@@ -223,8 +223,8 @@ impl Insert<'_> {
     fn run(&self, conn: &Connection, time: impl Fn(u64) -> f64) -> Result<(), Box<dyn Error>> {
         let mut rng = rand::rng();
         let mut stmt = conn.prepare_cached(
-            "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at)
-             VALUES (?1, ?2, 'numeric', ?3, ?4, ?5)",
+            "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at, interactive_prompt_id)
+             VALUES (?1, ?2, 'numeric', ?3, ?4, ?5, 1)",
         )?;
         for start in (0..self.count).step_by(self.batch as usize) {
             conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -241,15 +241,6 @@ impl Insert<'_> {
         }
         Ok(())
     }
-}
-
-/// Not the uid of docs/rules.md ("Uids"): 6 bytes of milliseconds since 1970, then 10 random
-/// bytes, so that new uids land near each other in the `uid` index.
-fn time_prefixed_uid() -> String {
-    let millis = (now() * 1000.0) as u64;
-    let mut bytes: [u8; 16] = rand::random();
-    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
-    format!("{}_{}", uid::EVENT, URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// This process's user + system CPU time.

@@ -9,6 +9,7 @@ pub mod event_json;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod listing;
 pub mod live;
 pub mod observe;
 pub mod openapi;
@@ -50,7 +51,7 @@ pub fn reply<T: Serialize>(status: StatusCode, body: T) -> Response {
 /// `/openapi.json` says (with the dev-only routes when `dev`).
 pub fn api(dev: bool) -> OpenApiRouter<AppState> {
     let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(prompts::create))
+        .routes(routes!(prompts::create, listing::list))
         .routes(routes!(prompts::start_session))
         .routes(routes!(prompts::read, prompts::delete))
         .routes(routes!(prompt_token::mint))

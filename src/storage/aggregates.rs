@@ -14,6 +14,9 @@ pub struct PendingAggregates {
     pub fenwick: HashMap<(i64, Category, u32), i64>,
     /// `(prompt id, bucket) → delta`.
     pub counts: HashMap<(i64, i64), i64>,
+    /// `prompt id → (sessions delta, events delta)` of the prompt's totals
+    /// (what the admin listing shows).
+    pub totals: HashMap<i64, (i64, i64)>,
 }
 
 impl PendingAggregates {
@@ -25,6 +28,39 @@ impl PendingAggregates {
             }
         }
         *self.counts.entry((prompt_id, effects.bucket)).or_default() += 1;
+        self.totals.entry(prompt_id).or_default().1 += 1;
+    }
+
+    /// Takes back the effects of one stored event of prompt `prompt_id`
+    /// (erasing it): the opposite of [`Self::add`].
+    pub fn remove(&mut self, prompt_id: i64, effects: &Effects) {
+        for &(category, delta) in &effects.deltas {
+            for pos in fenwick::update_positions(effects.bin, effects.bins) {
+                *self.fenwick.entry((prompt_id, category, pos)).or_default() -= delta;
+            }
+        }
+        *self.counts.entry((prompt_id, effects.bucket)).or_default() -= 1;
+        self.totals.entry(prompt_id).or_default().1 -= 1;
+    }
+
+    /// Counts `n` sessions started (negative: erased) of prompt `prompt_id`.
+    pub fn add_sessions(&mut self, prompt_id: i64, n: i64) {
+        self.totals.entry(prompt_id).or_default().0 += n;
+    }
+
+    /// Merges another batch's pending deltas into this one.
+    pub fn merge(&mut self, from: PendingAggregates) {
+        for (k, d) in from.fenwick {
+            *self.fenwick.entry(k).or_default() += d;
+        }
+        for (k, d) in from.counts {
+            *self.counts.entry(k).or_default() += d;
+        }
+        for (k, (s, e)) in from.totals {
+            let t = self.totals.entry(k).or_default();
+            t.0 += s;
+            t.1 += e;
+        }
     }
 
     /// Pending rows that write a prompt's recomputed rows from scratch.
@@ -40,12 +76,13 @@ impl PendingAggregates {
                 .iter()
                 .map(|(&b, &t)| ((prompt_id, b), t))
                 .collect(),
+            totals: HashMap::new(),
         }
     }
 
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.fenwick.is_empty() && self.counts.is_empty()
+        self.fenwick.is_empty() && self.counts.is_empty() && self.totals.is_empty()
     }
 
     /// Pending Fenwick rows with a non-zero delta, in a stable order (so
@@ -61,9 +98,28 @@ impl PendingAggregates {
         rows
     }
 
-    /// Pending count rows, in a stable order.
+    /// Pending count rows with a non-zero delta, in a stable order.
     pub fn count_rows(&self) -> Vec<(i64, i64, i64)> {
-        let mut rows: Vec<_> = self.counts.iter().map(|(&(p, b), &d)| (p, b, d)).collect();
+        let mut rows: Vec<_> = self
+            .counts
+            .iter()
+            .filter(|(_, d)| **d != 0)
+            .map(|(&(p, b), &d)| (p, b, d))
+            .collect();
+        rows.sort_unstable();
+        rows
+    }
+
+    /// Pending totals `(prompt id, sessions, events)` that change
+    /// something, in prompt order (taken after the Fenwick and count rows,
+    /// in the same order by every writer).
+    pub fn total_rows(&self) -> Vec<(i64, i64, i64)> {
+        let mut rows: Vec<_> = self
+            .totals
+            .iter()
+            .filter(|(_, d)| **d != (0, 0))
+            .map(|(&p, &(s, e))| (p, s, e))
+            .collect();
         rows.sort_unstable();
         rows
     }

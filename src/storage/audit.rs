@@ -1,6 +1,7 @@
 //! `chorus check` and `chorus rebuild`, written once for both engines:
 //! each prompt's stored aggregate rows against the rows its events give
-//! (docs/rules.md, "The invariant").
+//! (docs/rules.md, "The invariant"), and its totals (sessions, events)
+//! against its rows.
 
 use super::{PromptCheck, StorageError};
 use crate::domain::aggregates::{PromptAggregates, expected_aggregates};
@@ -23,6 +24,16 @@ pub trait AuditSource {
         prompt_id: i64,
         rows: &PromptAggregates,
     ) -> Result<(), StorageError>;
+    /// A prompt's stored totals and its number of sessions:
+    /// `(stored sessions, stored events, sessions)`.
+    async fn totals(&mut self, prompt_id: i64) -> Result<(i64, i64, i64), StorageError>;
+    /// Sets a prompt's totals.
+    async fn replace_totals(
+        &mut self,
+        prompt_id: i64,
+        sessions: i64,
+        events: i64,
+    ) -> Result<(), StorageError>;
 }
 
 /// Whether an audit only reports, or also repairs.
@@ -43,9 +54,24 @@ pub async fn audit(
     for prompt in source.prompts().await? {
         let events = source.events(prompt.id).await?;
         let expected = expected_aggregates(prompt.duration_seconds, &events);
-        let differences = source.stored(prompt.id).await?.differences(&expected);
+        let mut differences = source.stored(prompt.id).await?.differences(&expected);
+        let (stored_sessions, stored_events, sessions) = source.totals(prompt.id).await?;
+        let events_now = events.len() as i64;
+        if stored_sessions != sessions {
+            differences.push(format!(
+                "total sessions: stored {stored_sessions}, expected {sessions}"
+            ));
+        }
+        if stored_events != events_now {
+            differences.push(format!(
+                "total events: stored {stored_events}, expected {events_now}"
+            ));
+        }
         if mode == Mode::Rebuild {
             source.replace(prompt.id, &expected).await?;
+            source
+                .replace_totals(prompt.id, sessions, events_now)
+                .await?;
         }
         out.push(PromptCheck {
             prompt_uid: prompt.uid,

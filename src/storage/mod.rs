@@ -7,6 +7,9 @@
 
 pub mod aggregates;
 mod audit;
+pub mod listing;
+mod migration3;
+pub mod migration5;
 pub mod postgres;
 pub mod rows;
 pub mod schema;
@@ -197,6 +200,15 @@ impl Store {
     /// Recomputes every prompt's aggregates from its events.
     pub async fn rebuild(&self) -> Result<Vec<PromptCheck>, StorageError> {
         dispatch!(self, s => s.rebuild().await)
+    }
+
+    /// One page of the admin listing of prompts, newest first, with each
+    /// prompt's session and event totals.
+    pub async fn prompt_page(
+        &self,
+        query: listing::ListQuery,
+    ) -> Result<listing::PromptPage, StorageError> {
+        dispatch!(self, s => s.prompt_page(query).await)
     }
 
     /// Whether the database answers.

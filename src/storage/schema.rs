@@ -20,7 +20,12 @@ pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS chorus_migrations
 
 /// Every migration, oldest first: `(version, statements)`.
 pub fn migrations(dialect: Dialect) -> Vec<(i64, String)> {
-    vec![(1, tables(dialect)), (2, byte_wise_uids(dialect))]
+    vec![
+        (1, tables(dialect)),
+        (2, byte_wise_uids(dialect)),
+        (3, super::migration3::statements(dialect)),
+        (5, super::migration5::programme(dialect)),
+    ]
 }
 
 /// Migration 1: the tables and their indexes.

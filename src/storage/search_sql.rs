@@ -68,7 +68,7 @@ impl Builder {
 /// whether there is a next page; sampled ones fetch the whole bucket.
 pub fn render(prompt_id: i64, q: &SearchQuery) -> (String, Vec<SqlParam>) {
     let mut b = Builder {
-        sql: format!("SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE s.interactive_prompt_id = "),
+        sql: format!("SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE e.interactive_prompt_id = "),
         params: vec![],
     };
     let p = b.bind(SqlParam::Int(prompt_id));
@@ -130,7 +130,7 @@ pub fn render(prompt_id: i64, q: &SearchQuery) -> (String, Vec<SqlParam>) {
 /// one-second bucket `[bucket, bucket + 1)`, in `(prompt_time, uid)` order.
 pub fn bucket(prompt_id: i64, bucket: i64) -> (String, Vec<SqlParam>) {
     let sql = format!(
-        "SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE s.interactive_prompt_id = $1
+        "SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE e.interactive_prompt_id = $1
          AND e.prompt_time >= $2 AND e.prompt_time < $3 ORDER BY e.prompt_time, e.uid"
     );
     (

@@ -2,6 +2,7 @@
 //! starts the real `chorus` binary on a random port against a fresh
 //! database and talks HTTP (and WebSocket) to it.
 
+mod raw_db;
 mod stream_support;
 mod support;
 
@@ -11,8 +12,10 @@ mod check_rebuild;
 mod concurrency;
 mod config;
 mod demo;
+mod events_table;
 mod fuzz;
 mod hostile;
+mod listing;
 mod loadgen;
 mod model;
 mod openapi;

@@ -360,8 +360,8 @@ fn bulk_insert_likes(database: &str, sessions: &[Session], n: usize, duration: f
         for j in 0..per {
             let t = duration * (j as f64 + i as f64 / sessions.len() as f64) / per as f64;
             conn.execute(
-                "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at)
-                 VALUES (?1, ?2, 'like', '{}', ?3, 0)",
+                "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at, interactive_prompt_id)
+                 VALUES (?1, ?2, 'like', '{}', ?3, 0, (SELECT interactive_prompt_id FROM interactive_prompt_sessions WHERE id = ?2))",
                 rusqlite::params![format!("ipe_bulk{i:03}x{j:06}"), id, t],
             )
             .unwrap();

@@ -65,7 +65,7 @@ pub async fn append_events(
         session.session.state.apply(ev.kind, ev.prompt_time);
         pending.add(prompt.id, &effects);
         let stored = StoredEvent::new(
-            uid::generate(uid::EVENT),
+            uid::event(),
             ev.user_sub.clone(),
             ev.session_uid.clone(),
             prompt.uid.clone(),
@@ -74,7 +74,7 @@ pub async fn append_events(
             ev.prompt_time,
             now(),
         );
-        rows.push(&stored, session.session.id, ev);
+        rows.push(&stored, &session.session, ev);
         results.push(Ok(stored));
     }
     if !rows.uid.is_empty() {
@@ -88,6 +88,7 @@ pub async fn append_events(
                 &rows.data,
                 &rows.prompt_time,
                 &rows.created_at,
+                &rows.prompt_id,
             ],
         )
         .await?;
@@ -152,12 +153,14 @@ struct EventRows {
     data: Vec<String>,
     prompt_time: Vec<f64>,
     created_at: Vec<f64>,
+    prompt_id: Vec<i64>,
 }
 
 impl EventRows {
-    fn push(&mut self, stored: &StoredEvent, session_id: i64, ev: &NewEvent) {
+    fn push(&mut self, stored: &StoredEvent, session: &Session, ev: &NewEvent) {
         self.uid.push(stored.uid.clone());
-        self.session_id.push(session_id);
+        self.session_id.push(session.id);
+        self.prompt_id.push(session.owner.prompt_id);
         self.evtype.push(ev.kind.event_type().as_str());
         self.data.push(ev.kind.stored_data().to_string());
         self.prompt_time.push(ev.prompt_time);
@@ -176,5 +179,5 @@ const SESSION_HISTORIES: &str = "SELECT interactive_prompt_session_id, evtype, d
     WHERE interactive_prompt_session_id = ANY($1) ORDER BY interactive_prompt_session_id, prompt_time, id";
 
 /// Inserts a batch's accepted events (column arrays).
-const INSERT_EVENTS: &str = "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at)
-    SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::float8[], $6::float8[])";
+const INSERT_EVENTS: &str = "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at, interactive_prompt_id)
+    SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::int8[])";

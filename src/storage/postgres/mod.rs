@@ -24,6 +24,8 @@ use crate::domain::stats::{Stats, Timeline};
 use crate::domain::user::UserIdentity;
 use crate::storage::audit::{AuditSource, Mode, audit};
 use crate::storage::schema::{self, Dialect};
+use crate::storage::listing::{ListQuery, PromptPage};
+use crate::storage::migration5;
 use crate::storage::{PromptCheck, SearchPage, StartedSession, StorageError, search_sql};
 
 /// Default pooled connections per server process
@@ -187,6 +189,11 @@ impl PostgresStore {
         reads::live_prompts(&self.pool.get().await?).await
     }
 
+    /// See [`crate::storage::Store::prompt_page`].
+    pub async fn prompt_page(&self, query: ListQuery) -> Result<PromptPage, StorageError> {
+        reads::prompt_page(&self.pool.get().await?, &query).await
+    }
+
     /// See [`crate::storage::Store::delete_prompt`].
     pub async fn delete_prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
         let client = self.pool.get().await?;
@@ -303,5 +310,22 @@ impl<C: GenericClient> AuditSource for Audit<'_, C> {
         rows: &PromptAggregates,
     ) -> Result<(), StorageError> {
         writes::replace_aggregates(self.0, prompt_id, rows).await
+    }
+
+    async fn totals(&mut self, prompt_id: i64) -> Result<(i64, i64, i64), StorageError> {
+        let row = self.0.query_one(migration5::SELECT_TOTALS, &[&prompt_id]).await?;
+        Ok((row.get(0), row.get(1), row.get(2)))
+    }
+
+    async fn replace_totals(
+        &mut self,
+        prompt_id: i64,
+        sessions: i64,
+        events: i64,
+    ) -> Result<(), StorageError> {
+        self.0
+            .execute(migration5::SET_TOTALS, &[&prompt_id, &sessions, &events])
+            .await?;
+        Ok(())
     }
 }

@@ -15,6 +15,7 @@ use crate::domain::prompt::PromptRecord;
 use crate::domain::stats::FenwickArrays;
 use crate::domain::stats::{Stats, Timeline};
 use crate::storage::StorageError;
+use crate::storage::listing::{self, ListQuery, ListedPrompt, PromptPage};
 use crate::storage::rows::{PROMPT_COLUMNS, decode_kind, decode_prompt};
 use crate::storage::search_sql::SqlParam;
 
@@ -67,6 +68,26 @@ pub async fn live_prompts(c: &impl GenericClient) -> Result<Vec<PromptRecord>, S
         )
         .await?;
     rows.iter().map(prompt_from_row).collect()
+}
+
+/// One page of the admin listing.
+pub async fn prompt_page(
+    c: &impl GenericClient,
+    query: &ListQuery,
+) -> Result<PromptPage, StorageError> {
+    let stmt = c.prepare_cached(&listing::sql(query.deleted)).await?;
+    let rows = c.query(&stmt, &[&query.before(), &query.rows()]).await?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            Ok(ListedPrompt {
+                prompt: prompt_from_row(row)?,
+                sessions: row.get(6),
+                events: row.get(7),
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    Ok(query.page(items))
 }
 
 /// Every prompt, oldest first.
@@ -265,8 +286,8 @@ pub async fn events_for_check(
     let rows = c
         .query(
             "SELECT e.interactive_prompt_session_id, e.evtype, e.data, e.prompt_time
-             FROM interactive_prompt_events e JOIN interactive_prompt_sessions s ON s.id = e.interactive_prompt_session_id
-             WHERE s.interactive_prompt_id = $1 ORDER BY e.interactive_prompt_session_id, e.prompt_time, e.id",
+             FROM interactive_prompt_events e
+             WHERE e.interactive_prompt_id = $1 ORDER BY e.interactive_prompt_session_id, e.prompt_time, e.id",
             &[&prompt_id],
         )
         .await?;

@@ -9,6 +9,7 @@ use super::reads;
 use crate::domain::clock::now;
 use crate::domain::uid;
 use crate::domain::user::UserIdentity;
+use crate::storage::aggregates::PendingAggregates;
 use crate::storage::{StartedSession, StorageError};
 
 /// A session to start: the prompt's uid and the user.
@@ -71,6 +72,11 @@ pub async fn start_sessions(
     if !uids.is_empty() {
         let insert = c.prepare_cached(INSERT_SESSIONS).await?;
         c.execute(&insert, &[&prompt_ids, &users, &uids]).await?;
+        let mut totals = PendingAggregates::default();
+        for &prompt_id in &prompt_ids {
+            totals.add_sessions(prompt_id, 1);
+        }
+        super::writes::flush(c, &totals).await?;
     }
     Ok(started)
 }

@@ -96,8 +96,27 @@ pub async fn flush(c: &impl GenericClient, agg: &PendingAggregates) -> Result<()
         c.execute(&upsert, &[&columns.0, &columns.1, &columns.2])
             .await?;
     }
+    let totals = agg.total_rows();
+    if !totals.is_empty() {
+        let columns: (Vec<i64>, Vec<i64>, Vec<i64>) = (
+            totals.iter().map(|r| r.0).collect(),
+            totals.iter().map(|r| r.1).collect(),
+            totals.iter().map(|r| r.2).collect(),
+        );
+        let upsert = c.prepare_cached(UPSERT_TOTAL_ROWS).await?;
+        c.execute(&upsert, &[&columns.0, &columns.1, &columns.2])
+            .await?;
+    }
     Ok(())
 }
+
+/// Adds to prompts' totals (column arrays: prompt id, sessions, events).
+const UPSERT_TOTAL_ROWS: &str = "INSERT INTO interactive_prompt_totals
+    (interactive_prompt_id, sessions, events)
+    SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[])
+    ON CONFLICT (interactive_prompt_id) DO UPDATE SET
+    sessions = interactive_prompt_totals.sessions + excluded.sessions,
+    events = interactive_prompt_totals.events + excluded.events";
 
 /// Fenwick rows as column arrays, for one `UNNEST` upsert.
 #[derive(Default)]

@@ -29,6 +29,8 @@ use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
 use crate::domain::user::UserIdentity;
 use crate::storage::audit::{AuditSource, Mode, audit};
+use crate::storage::listing::{ListQuery, PromptPage};
+use crate::storage::migration5;
 use crate::storage::{PromptCheck, SearchPage, StartedSession, StorageError, search_sql};
 
 /// Where the database lives.
@@ -270,7 +272,21 @@ impl SqliteStore {
 
     /// See [`crate::storage::Store::check`].
     pub async fn check(&self) -> Result<Vec<PromptCheck>, StorageError> {
-        self.read(|c| Audit(c).run(Mode::Check)).await
+        // One read transaction: every query sees the same snapshot, even
+        // while the writer commits events meanwhile.
+        // (In memory, the read runs inside the writer's transaction.)
+        self.read(|c| {
+            let own = c.is_autocommit();
+            if own {
+                c.execute_batch("BEGIN")?;
+            }
+            let out = Audit(c).run(Mode::Check);
+            if own {
+                let _ = c.execute_batch("COMMIT");
+            }
+            out
+        })
+        .await
     }
 
     /// See [`crate::storage::Store::rebuild`].
@@ -286,6 +302,11 @@ impl SqliteStore {
     /// See [`crate::storage::Store::list_prompts`].
     pub async fn list_prompts(&self) -> Result<Vec<PromptRecord>, StorageError> {
         self.read(reads::live_prompts).await
+    }
+
+    /// See [`crate::storage::Store::prompt_page`].
+    pub async fn prompt_page(&self, query: ListQuery) -> Result<PromptPage, StorageError> {
+        self.read(move |c| reads::prompt_page(c, &query)).await
     }
 
     /// See [`crate::storage::Store::ping`].
@@ -325,5 +346,21 @@ impl AuditSource for Audit<'_> {
         rows: &PromptAggregates,
     ) -> Result<(), StorageError> {
         writes::replace_aggregates(self.0, prompt_id, rows)
+    }
+
+    async fn totals(&mut self, prompt_id: i64) -> Result<(i64, i64, i64), StorageError> {
+        let mut stmt = self.0.prepare_cached(migration5::SELECT_TOTALS)?;
+        Ok(stmt.query_row([prompt_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
+    }
+
+    async fn replace_totals(
+        &mut self,
+        prompt_id: i64,
+        sessions: i64,
+        events: i64,
+    ) -> Result<(), StorageError> {
+        let mut stmt = self.0.prepare_cached(migration5::SET_TOTALS)?;
+        stmt.execute(rusqlite::params![prompt_id, sessions, events])?;
+        Ok(())
     }
 }

@@ -14,6 +14,7 @@ use crate::domain::prompt::PromptRecord;
 use crate::domain::stats::FenwickArrays;
 use crate::domain::stats::{Stats, Timeline};
 use crate::storage::StorageError;
+use crate::storage::listing::{self, ListQuery, ListedPrompt, PromptPage};
 use crate::storage::rows::{PROMPT_COLUMNS, decode_prompt};
 use crate::storage::search_sql::SqlParam;
 
@@ -59,6 +60,21 @@ pub fn live_prompts(conn: &Connection) -> Result<Vec<PromptRecord>, StorageError
         .query_map([], prompt_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
     rows.into_iter().collect()
+}
+
+/// One page of the admin listing.
+pub fn prompt_page(conn: &Connection, query: &ListQuery) -> Result<PromptPage, StorageError> {
+    let mut stmt = conn.prepare_cached(&listing::sql(query.deleted))?;
+    let mut rows = stmt.query(params![query.before(), query.rows()])?;
+    let mut items = Vec::with_capacity(query.limit);
+    while let Some(row) = rows.next()? {
+        items.push(ListedPrompt {
+            prompt: prompt_from_row(row)??,
+            sessions: row.get(6)?,
+            events: row.get(7)?,
+        });
+    }
+    Ok(query.page(items))
 }
 
 pub use crate::storage::rows::decode_kind;
@@ -219,8 +235,8 @@ pub fn events_for_check(
 ) -> Result<Vec<(i64, EventKind, f64)>, StorageError> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.interactive_prompt_session_id, e.evtype, e.data, e.prompt_time
-         FROM interactive_prompt_events e JOIN interactive_prompt_sessions s ON s.id = e.interactive_prompt_session_id
-         WHERE s.interactive_prompt_id = $1 ORDER BY e.interactive_prompt_session_id, e.prompt_time, e.id",
+         FROM interactive_prompt_events e
+         WHERE e.interactive_prompt_id = $1 ORDER BY e.interactive_prompt_session_id, e.prompt_time, e.id",
     )?;
     let mut rows = stmt.query(params![prompt_id])?;
     let mut out = Vec::new();

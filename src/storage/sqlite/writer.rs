@@ -301,7 +301,7 @@ fn commit_batch(
             exec(conn, "ROLLBACK TO job").and_then(|_| exec(conn, "RELEASE job"))
         };
         if ok {
-            merge(&mut agg, job_agg);
+            agg.merge(job_agg);
         }
         completions.push(done);
         if let Err(e) = end {
@@ -344,15 +344,6 @@ fn job_refused(job: Job) -> Completion {
     Box::new(|_| {})
 }
 
-fn merge(into: &mut PendingAggregates, from: PendingAggregates) {
-    for (k, d) in from.fenwick {
-        *into.fenwick.entry(k).or_default() += d;
-    }
-    for (k, d) in from.counts {
-        *into.counts.entry(k).or_default() += d;
-    }
-}
-
 /// Writes merged aggregate deltas (inside the open transaction).
 pub fn flush(conn: &Connection, agg: &PendingAggregates) -> Result<(), StorageError> {
     use crate::storage::schema::{UPSERT_COUNT, UPSERT_FENWICK_NULL, UPSERT_FENWICK_VALUED};
@@ -372,6 +363,10 @@ pub fn flush(conn: &Connection, agg: &PendingAggregates) -> Result<(), StorageEr
     let mut counts = conn.prepare_cached(UPSERT_COUNT)?;
     for (prompt_id, bucket, delta) in agg.count_rows() {
         counts.execute(rusqlite::params![prompt_id, bucket, delta])?;
+    }
+    let mut totals = conn.prepare_cached(crate::storage::migration5::UPSERT_TOTALS)?;
+    for (prompt_id, sessions, events) in agg.total_rows() {
+        totals.execute(rusqlite::params![prompt_id, sessions, events])?;
     }
     Ok(())
 }

@@ -104,6 +104,8 @@ pub fn start_session(
             Ok((insert_session(stored.id)?, stored))
         })?,
     };
+    // Counted in the batch's totals, written with its aggregate rows.
+    ctx.agg.add_sessions(prompt.id, 1);
     let session = Session {
         id: session_id,
         owner: SessionOwner {
@@ -246,14 +248,14 @@ pub fn append_event(
             .optional()?
             .flatten(),
     };
-    let event_uid = uid::generate(uid::EVENT);
+    let event_uid = uid::event();
     let created_at = now();
     let data = ev.kind.stored_data().to_string();
     conn.prepare_cached(
-        "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at, interactive_prompt_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )?
-    .execute(params![event_uid, session_id, ev.kind.event_type().as_str(), data, ev.prompt_time, created_at])?;
+    .execute(params![event_uid, session_id, ev.kind.event_type().as_str(), data, ev.prompt_time, created_at, prompt.id])?;
     if let Some(session) = ctx.cache.sessions.get_mut(&ev.session_uid) {
         session.state.apply(ev.kind, ev.prompt_time);
     }
