@@ -4,10 +4,11 @@
 #      files with in-process pub/sub; a tiny run of the SQLite floor example;
 #   2. the integration suite again on PostgreSQL with Redis pub/sub (a fresh
 #      database per test);
-#   3. the tests that restart the shared Redis, alone;
-#   4. the JavaScript client package's tests (clients/js) on both engines;
-#   5. Schemathesis against the served OpenAPI document;
-#   6. the web client in headless Chromium (desktop and phone) and Firefox.
+#      (tests that kill or stall Redis start a private redis-server of
+#      their own, so they run with the rest);
+#   3. the JavaScript client package's tests (clients/js) on both engines;
+#   4. Schemathesis against the served OpenAPI document;
+#   5. the web client in headless Chromium (desktop and phone) and Firefox.
 # PostgreSQL and Redis are started first if they are stopped; tests that
 # need them fail (never skip) when they are unreachable.
 set -euo pipefail
@@ -32,8 +33,6 @@ echo "== the SQLite floor example, at a tiny scale"
 target/debug/examples/sqlite_commit_rate --events 300 --batch 50 --history 300 >/dev/null
 echo "== the integration suite on PostgreSQL + Redis"
 CHORUS_TEST_ENGINE=postgres cargo test --locked --test it -- --test-threads "$threads"
-echo "== tests that restart Redis"
-cargo test --locked --test it -- --ignored --test-threads 1
 echo "== the JavaScript client package against the real server (SQLite; PostgreSQL + Redis)"
 bash scripts/js-test.sh
 echo "== schemathesis against /openapi.json"

@@ -49,7 +49,7 @@ impl Application {
             .await
             .map_err(|e| redact::error("opening", &config.database, e))?;
         let pubsub = match &config.redis {
-            Some(url) => PubSub::redis(url)
+            Some(url) => PubSub::redis(url, store.clone())
                 .await
                 .map_err(|e| redact::error("connecting to Redis at", url, e))?,
             None => PubSub::local(),

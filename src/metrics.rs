@@ -13,6 +13,9 @@
 //! | `chorus_open_streams` | gauge | — |
 //! | `chorus_stream_events_delivered_total` | counter | `kind` (`near_live`, `replay`) |
 //! | `chorus_stream_events_thinned_total` | counter | `reason` (`replay_sample`, `late`, `overflow`, `lagged`) |
+//! | `chorus_pubsub_gaps_total` | counter | — (Redis subscription lost and recovered) |
+//! | `chorus_pubsub_recovered_events_total` | counter | — (read back from storage after a gap) |
+//! | `chorus_pubsub_publish_failures_total` | counter | `outcome` (`retried`, `dropped`) |
 
 use std::sync::OnceLock;
 
@@ -38,6 +41,12 @@ pub const OPEN_STREAMS: &str = "chorus_open_streams";
 pub const DELIVERED: &str = "chorus_stream_events_delivered_total";
 /// Events not delivered because of the bandwidth.
 pub const THINNED: &str = "chorus_stream_events_thinned_total";
+/// Redis subscriptions lost and established again.
+pub const PUBSUB_GAPS: &str = "chorus_pubsub_gaps_total";
+/// Events read back from storage after a gap in the subscription.
+pub const PUBSUB_RECOVERED: &str = "chorus_pubsub_recovered_events_total";
+/// Publishes that failed: sent again later, or dropped.
+pub const PUBSUB_PUBLISH_FAILURES: &str = "chorus_pubsub_publish_failures_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -109,4 +118,16 @@ fn describe() {
     describe_gauge!(OPEN_STREAMS, "Live streams open on this process.");
     describe_counter!(DELIVERED, "Events delivered to stream viewers, by kind.");
     describe_counter!(THINNED, "Events not delivered to a viewer, by reason.");
+    describe_counter!(
+        PUBSUB_GAPS,
+        "Redis subscriptions lost (outage, reset, failed health check) and established again."
+    );
+    describe_counter!(
+        PUBSUB_RECOVERED,
+        "Events read back from storage for this process's viewers after a subscription gap."
+    );
+    describe_counter!(
+        PUBSUB_PUBLISH_FAILURES,
+        "Publishes to Redis that failed, by outcome (retried later, or dropped)."
+    );
 }

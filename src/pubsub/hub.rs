@@ -20,7 +20,7 @@ pub struct Published {
 
 /// Events kept per prompt before a lagging viewer misses some (it is then
 /// told how many it missed and carries on).
-const TOPIC_CAPACITY: usize = 4096;
+pub const TOPIC_CAPACITY: usize = 4096;
 
 /// The recent events of one prompt in this process, oldest first, shared
 /// by its viewers: each reads, at its own pace, what was published since

@@ -22,6 +22,7 @@ pub fn channel(prompt_uid: &str) -> String {
 use std::sync::Arc;
 
 use crate::domain::event::StoredEvent;
+use crate::storage::Store;
 
 /// The pub/sub backend, chosen by configuration.
 #[derive(Clone)]
@@ -38,12 +39,14 @@ impl PubSub {
         PubSub::Local(local::LocalPubSub::default())
     }
 
-    /// Connects to Redis (`--redis`).
-    pub async fn redis(url: &str) -> Result<Self, ::redis::RedisError> {
-        Ok(PubSub::Redis(redis::RedisPubSub::connect(url).await?))
+    /// Connects to Redis (`--redis`); after a gap in the subscription,
+    /// missed events are read back from `store`.
+    pub async fn redis(url: &str, store: Store) -> Result<Self, ::redis::RedisError> {
+        Ok(PubSub::Redis(redis::RedisPubSub::connect(url, store).await?))
     }
 
-    /// Publishes a committed event on its prompt's channel.
+    /// Publishes a committed event on its prompt's channel (with Redis,
+    /// queues it: a request never waits for Redis).
     pub async fn publish(&self, event: &StoredEvent) {
         match self {
             // Nobody else can hear it: skip serializing it for viewers.
@@ -54,7 +57,7 @@ impl PubSub {
             ),
             PubSub::Redis(r) => {
                 let message = message::message_json(event);
-                r.publish(&event.interactive_prompt_uid, message).await
+                r.publish(&event.interactive_prompt_uid, message)
             }
         }
     }

@@ -192,6 +192,17 @@ impl Store {
         dispatch!(self, s => s.bucket_events(prompt, bucket).await)
     }
 
+    /// The newest `limit` events of a prompt stored at or after `since`
+    /// (unix seconds), oldest first: what pub/sub recovers after a gap.
+    pub async fn committed_since(
+        &self,
+        prompt: &PromptRecord,
+        since: f64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StorageError> {
+        dispatch!(self, s => s.committed_since(prompt, since, limit).await)
+    }
+
     /// Verifies every prompt's aggregates against its events.
     pub async fn check(&self) -> Result<Vec<PromptCheck>, StorageError> {
         dispatch!(self, s => s.check().await)

@@ -143,6 +143,25 @@ pub fn bucket(prompt_id: i64, bucket: i64) -> (String, Vec<SqlParam>) {
     )
 }
 
+/// SQL and parameters fetching the newest `limit` events of prompt
+/// `prompt_id` stored at or after `since` (unix seconds), newest first:
+/// what a process whose pub/sub subscription had a gap recovers
+/// (docs/scaling.md, "Recovery from storage").
+pub fn committed_since(prompt_id: i64, since: f64, limit: i64) -> (String, Vec<SqlParam>) {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE e.interactive_prompt_id = $1
+         AND e.created_at >= $2 ORDER BY e.created_at DESC, e.uid DESC LIMIT $3"
+    );
+    (
+        sql,
+        vec![
+            SqlParam::Int(prompt_id),
+            SqlParam::Real(since),
+            SqlParam::Int(limit),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

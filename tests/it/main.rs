@@ -2,6 +2,7 @@
 //! starts the real `chorus` binary on a random port against a fresh
 //! database and talks HTTP (and WebSocket) to it.
 
+mod private_redis;
 mod raw_db;
 mod stream_support;
 mod support;
@@ -21,6 +22,7 @@ mod model;
 mod openapi;
 mod operations;
 mod prompt_token;
+mod redis_outage;
 mod rules;
 mod scale_out;
 mod search;

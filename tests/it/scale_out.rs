@@ -12,9 +12,14 @@ use crate::support::*;
 
 /// Two servers on one fresh PostgreSQL database, both publishing to Redis.
 async fn two_processes() -> (TestApp, TestApp) {
+    two_processes_on(&redis_url()).await
+}
+
+/// Two servers on one fresh PostgreSQL database, both publishing to the
+/// Redis at `redis`.
+async fn two_processes_on(redis: &str) -> (TestApp, TestApp) {
     let database = fresh_postgres_database().await;
-    let redis = redis_url();
-    let flags = ["--redis", redis.as_str(), "--session-event-rate", "0"];
+    let flags = ["--redis", redis, "--session-event-rate", "0"];
     let a = spawn_on(&database, &flags, None);
     let b = spawn_on(&database, &flags, None);
     (a, b)
@@ -144,39 +149,6 @@ fn redis_cli(args: &[&str]) -> std::process::Output {
         .expect("redis-cli")
 }
 
-fn start_redis() {
-    let status = std::process::Command::new("redis-server")
-        .args([
-            "--daemonize",
-            "yes",
-            "--bind",
-            "127.0.0.1",
-            "-::1",
-            "--port",
-            "6379",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .args([
-            "--dir",
-            "/var/lib/redis",
-            "--logfile",
-            "/var/log/redis/ci.log",
-        ])
-        .status()
-        .expect("redis-server");
-    assert!(status.success());
-    for _ in 0..50 {
-        if String::from_utf8_lossy(&redis_cli(&["ping"]).stdout).contains("PONG") {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("redis did not come back");
-}
-
 /// A like whose transaction PostgreSQL picks as a deadlock victim is run
 /// again and answered 201, not 500: another transaction holds the prompt's
 /// aggregate rows and then asks for the like's session row.
@@ -269,12 +241,12 @@ async fn a_write_picked_as_deadlock_victim_is_retried() {
     assert_eq!(stats["likes"], 2, "{stats}");
 }
 
-/// Stops and restarts the machine's Redis, so it runs alone:
-/// `cargo test --test it -- --ignored --test-threads 1` (scripts/test.sh does).
-#[tokio::test]
-#[ignore = "restarts the shared Redis; run alone with --ignored"]
+/// Live delivery resumes once Redis is back (on a Redis of the test's
+/// own: the shared one is never stopped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_resumes_after_redis_restarts_mid_stream() {
-    let (a, b) = two_processes().await;
+    let mut redis = crate::private_redis::PrivateRedis::start();
+    let (a, b) = two_processes_on(&redis.url()).await;
     let prompt = a.create_prompt(press_prompt(), 60).await;
     let viewer_session = b.start_session(&prompt, "viewer").await;
     let mut viewer = Viewer::join(&b, authorize(&viewer_session, 50, 3.0, 3.0, false), 0.0).await;
@@ -283,15 +255,23 @@ async fn delivery_resumes_after_redis_restarts_mid_stream() {
     let (got, _) = viewer.collect(Duration::from_millis(800)).await;
     assert!(got.iter().any(|r| r.event["uid"] == first["uid"]));
 
-    redis_cli(&["shutdown", "nosave"]);
+    redis.kill();
     // Events are still accepted while Redis is away, and /readyz says so.
     let (status, during) = a
         .post_event(&p, "like", viewer.prompt_time(), json!({}))
         .await;
     assert_eq!(status, 201, "{during}");
-    let (ready, body) = a.send(a.http.get(a.url("/readyz"))).await;
-    assert_eq!(ready, 503, "{body}");
-    start_redis();
+    let mut down = false;
+    for _ in 0..30 {
+        let (ready, _) = a.send(a.http.get(a.url("/readyz"))).await;
+        if ready == 503 {
+            down = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(down, "/readyz did not report the outage");
+    redis.restart();
 
     // Within the backoff, both processes reconnect and live delivery resumes.
     let mut resumed = false;

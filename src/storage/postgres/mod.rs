@@ -256,6 +256,20 @@ impl PostgresStore {
         reads::query_events(&self.pool.get().await?, &sql, params, &prompt.uid).await
     }
 
+    /// See [`crate::storage::Store::committed_since`].
+    pub async fn committed_since(
+        &self,
+        prompt: &PromptRecord,
+        since: f64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StorageError> {
+        let (sql, params) = search_sql::committed_since(prompt.id, since, limit);
+        let mut events =
+            reads::query_events(&self.pool.get().await?, &sql, params, &prompt.uid).await?;
+        events.reverse();
+        Ok(events)
+    }
+
     /// See [`crate::storage::Store::check`].
     pub async fn check(&self) -> Result<Vec<PromptCheck>, StorageError> {
         let mut client = self.pool.get().await?;

@@ -270,6 +270,23 @@ impl SqliteStore {
         .await
     }
 
+    /// See [`crate::storage::Store::committed_since`].
+    pub async fn committed_since(
+        &self,
+        prompt: &PromptRecord,
+        since: f64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StorageError> {
+        let (id, uid) = (prompt.id, prompt.uid.clone());
+        self.read(move |c| {
+            let (sql, params) = search_sql::committed_since(id, since, limit);
+            let mut events = reads::query_events(c, &sql, params, &uid)?;
+            events.reverse();
+            Ok(events)
+        })
+        .await
+    }
+
     /// See [`crate::storage::Store::check`].
     pub async fn check(&self) -> Result<Vec<PromptCheck>, StorageError> {
         // One read transaction: every query sees the same snapshot, even
