@@ -29,6 +29,8 @@ pub enum Command {
     Check(DatabaseArgs),
     /// Recompute every prompt's Fenwick rows and counts from its events.
     Rebuild(DatabaseArgs),
+    /// Show the database's plans for the range reads of a prompt's events.
+    Explain(ExplainArgs),
     /// Drive a server the way real clients do and report throughput and latency.
     Loadgen(Box<loadgen::LoadgenArgs>),
     /// Run a dev server with demo prompts, recorded history and a live crowd.
@@ -93,6 +95,18 @@ impl DatabaseArgs {
         };
         Config::load(self.config.as_deref(), environment()?, flags)
     }
+}
+
+/// Options of `chorus explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// Where the database is.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The prompt whose reads to explain (`ip_…`); the oldest live prompt
+    /// when omitted.
+    #[arg(long)]
+    pub prompt: Option<String>,
 }
 
 /// Options of `chorus serve`. Each also has a `CHORUS_*` variable and a

@@ -72,6 +72,18 @@ pub struct PromptCheck {
     pub differences: Vec<String>,
 }
 
+/// The plan an engine chooses for one of the server's queries
+/// (`chorus explain`).
+#[derive(Debug, Clone)]
+pub struct QueryPlan {
+    /// What the query is for.
+    pub name: &'static str,
+    /// The SQL, as the server sends it.
+    pub sql: String,
+    /// The engine's plan, one step a line.
+    pub plan: Vec<String>,
+}
+
 /// A result page of a search.
 #[derive(Debug, Clone)]
 pub struct SearchPage {
@@ -206,6 +218,12 @@ impl Store {
     /// Verifies every prompt's aggregates against its events.
     pub async fn check(&self) -> Result<Vec<PromptCheck>, StorageError> {
         dispatch!(self, s => s.check().await)
+    }
+
+    /// The engine's plans for every range read of `prompt`'s events
+    /// ([`search_sql::range_reads`]), without running them.
+    pub async fn explain(&self, prompt: &PromptRecord) -> Result<Vec<QueryPlan>, StorageError> {
+        dispatch!(self, s => s.explain(prompt).await)
     }
 
     /// Recomputes every prompt's aggregates from its events.

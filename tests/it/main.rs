@@ -22,6 +22,7 @@ mod model;
 mod openapi;
 mod operations;
 mod prompt_token;
+mod query_plans;
 mod redis_outage;
 mod rules;
 mod scale_out;

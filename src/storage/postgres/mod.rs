@@ -26,7 +26,9 @@ use crate::storage::audit::{AuditSource, Mode, audit};
 use crate::storage::schema::{self, Dialect};
 use crate::storage::listing::{ListQuery, PromptPage};
 use crate::storage::migration5;
-use crate::storage::{PromptCheck, SearchPage, StartedSession, StorageError, search_sql};
+use crate::storage::{
+    PromptCheck, QueryPlan, SearchPage, StartedSession, StorageError, search_sql,
+};
 
 /// Default pooled connections per server process
 /// ([`PostgresSettings::pool_size`]).
@@ -254,6 +256,17 @@ impl PostgresStore {
     ) -> Result<Vec<StoredEvent>, StorageError> {
         let (sql, params) = search_sql::bucket(prompt.id, bucket);
         reads::query_events(&self.pool.get().await?, &sql, params, &prompt.uid).await
+    }
+
+    /// See [`crate::storage::Store::explain`].
+    pub async fn explain(&self, prompt: &PromptRecord) -> Result<Vec<QueryPlan>, StorageError> {
+        let client = self.pool.get().await?;
+        let mut out = Vec::new();
+        for (name, sql, params) in search_sql::range_reads(prompt.id, &prompt.uid) {
+            let plan = reads::explain(&client, &sql, params).await?;
+            out.push(QueryPlan { name, sql, plan });
+        }
+        Ok(out)
     }
 
     /// See [`crate::storage::Store::committed_since`].

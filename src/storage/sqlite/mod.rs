@@ -31,7 +31,9 @@ use crate::domain::user::UserIdentity;
 use crate::storage::audit::{AuditSource, Mode, audit};
 use crate::storage::listing::{ListQuery, PromptPage};
 use crate::storage::migration5;
-use crate::storage::{PromptCheck, SearchPage, StartedSession, StorageError, search_sql};
+use crate::storage::{
+    PromptCheck, QueryPlan, SearchPage, StartedSession, StorageError, search_sql,
+};
 
 /// Where the database lives.
 #[derive(Debug, Clone)]
@@ -266,6 +268,19 @@ impl SqliteStore {
         self.read(move |c| {
             let (sql, params) = search_sql::bucket(id, bucket);
             reads::query_events(c, &sql, params, &uid)
+        })
+        .await
+    }
+
+    /// See [`crate::storage::Store::explain`].
+    pub async fn explain(&self, prompt: &PromptRecord) -> Result<Vec<QueryPlan>, StorageError> {
+        let reads_of = search_sql::range_reads(prompt.id, &prompt.uid);
+        self.read(move |c| {
+            let plan = |(name, sql, params): search_sql::NamedQuery| {
+                let plan = reads::explain(c, &sql, params)?;
+                Ok(QueryPlan { name, sql, plan })
+            };
+            reads_of.into_iter().map(plan).collect()
         })
         .await
     }
