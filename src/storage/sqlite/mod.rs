@@ -6,6 +6,7 @@
 
 mod cache;
 mod connection;
+mod durability;
 mod reads;
 mod writer;
 mod writes;
@@ -50,12 +51,17 @@ pub struct SqliteSettings {
     /// WAL length, in frames of about 4 KiB, past which the checkpointer
     /// restarts the WAL (see [`connection::checkpointer`]); positive.
     pub wal_restart_frames: i64,
+    /// Most pages (of 4 KiB) the database file may hold: an operator's
+    /// quota. Past it, writes are answered 503 and nothing partial is
+    /// kept; reads go on. None: no limit but the disk's.
+    pub max_page_count: Option<u64>,
 }
 
 impl Default for SqliteSettings {
     fn default() -> Self {
         SqliteSettings {
             wal_restart_frames: connection::RESTART_AFTER_FRAMES,
+            max_page_count: None,
         }
     }
 }
@@ -83,6 +89,7 @@ impl SqliteStore {
     /// Opens the database, migrating it, and starts the writer.
     pub async fn open(location: Location, settings: &SqliteSettings) -> Result<Self, StorageError> {
         let restart_after = settings.wal_restart_frames;
+        let max_pages = settings.max_page_count;
         tokio::task::spawn_blocking(move || {
             let (mut conn, readers) = match &location {
                 Location::File(path) => {
@@ -97,17 +104,22 @@ impl SqliteStore {
                 Location::Memory => (connection::open_memory()?, None),
             };
             connection::migrate(&mut conn)?;
+            if let Some(pages) = max_pages {
+                // Per connection: the writer's is the one that grows the file.
+                conn.pragma_update(None, "max_page_count", pages)?;
+            }
             let alive = Arc::new(());
-            let wal = match &location {
+            let sync = match &location {
                 Location::File(path) => {
                     connection::checkpointer(path, Arc::downgrade(&alive), restart_after)?;
-                    Some(connection::open_wal(path)?)
+                    let wal = connection::open_wal(path)?;
+                    Some(Box::new(move || wal.sync_data()) as durability::SyncFn)
                 }
                 Location::Memory => None,
             };
             let hot = Arc::new(Hot::default());
             Ok(SqliteStore {
-                writer: Writer::spawn(conn, hot.clone(), wal),
+                writer: Writer::spawn(conn, hot.clone(), sync),
                 readers,
                 hot,
                 _alive: alive,
@@ -212,7 +224,7 @@ impl SqliteStore {
         self.writer.spawn_job(move |c, ctx| {
             if !ctx.hot.has_trees(prompt.id) {
                 let stored = reads::stored_aggregates(c, prompt.id)?;
-                ctx.hot.load_trees(&prompt, &stored);
+                ctx.hot.load_trees(&prompt, &stored, ctx.committed);
             }
             Ok(())
         });
@@ -341,8 +353,10 @@ impl SqliteStore {
         self.read(move |c| reads::prompt_page(c, &query)).await
     }
 
-    /// See [`crate::storage::Store::ping`].
+    /// See [`crate::storage::Store::ping`]: fails too once the writer can
+    /// no longer vouch for its writes (a failed fsync).
     pub async fn ping(&self) -> Result<(), StorageError> {
+        self.writer.check()?;
         self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
     }
