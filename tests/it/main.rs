@@ -25,4 +25,5 @@ mod redis_outage;
 mod rules;
 mod scale_out;
 mod search;
+mod stats_cache;
 mod stream;

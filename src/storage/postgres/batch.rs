@@ -17,15 +17,18 @@
 //! so a failure stays with the request that caused it.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use deadpool_postgres::{Pool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::events;
+use super::read_cache::ReadCache;
 use super::retrying;
 use super::sessions::{self, NewSession};
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::rules::Violation;
+use crate::storage::aggregates::PendingAggregates;
 use crate::storage::{StartedSession, StorageError};
 
 /// Most requests committed together.
@@ -39,12 +42,16 @@ pub trait BatchWrite: 'static {
     type Output: Send + 'static;
     /// The operation, in retry metrics and logs.
     const NAME: &'static str;
-    /// Writes every item, in order, inside the open transaction `tx`.
+    /// Writes every item, in order, inside the open transaction `tx`;
+    /// returns each item's output and the aggregate deltas written.
     fn write<'a>(
         tx: &'a Transaction<'a>,
         items: &'a [&'a Self::Item],
-    ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send + 'a;
+    ) -> impl Future<Output = Result<Written<Self::Output>, StorageError>> + Send + 'a;
 }
+
+/// What a batch wrote: each item's output, and the aggregate deltas.
+pub type Written<T> = (Vec<T>, PendingAggregates);
 
 /// Events: checked against the rules and stored ([`events::append_events`]).
 pub struct Events;
@@ -56,7 +63,7 @@ impl BatchWrite for Events {
     fn write<'a>(
         tx: &'a Transaction<'a>,
         items: &'a [&'a NewEvent],
-    ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send + 'a {
+    ) -> impl Future<Output = Result<Written<Self::Output>, StorageError>> + Send + 'a {
         events::append_events(tx, items)
     }
 }
@@ -68,11 +75,12 @@ impl BatchWrite for Sessions {
     type Item = NewSession;
     type Output = Option<StartedSession>;
     const NAME: &'static str = "start_session";
-    fn write<'a>(
+    async fn write<'a>(
         tx: &'a Transaction<'a>,
         items: &'a [&'a NewSession],
-    ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send + 'a {
-        sessions::start_sessions(tx, items)
+    ) -> Result<Written<Self::Output>, StorageError> {
+        let started = sessions::start_sessions(tx, items).await?;
+        Ok((started, PendingAggregates::default()))
     }
 }
 
@@ -103,7 +111,10 @@ impl<W: BatchWrite> Batcher<W> {
     /// runtime each would wait its turn behind thousands of stream viewers
     /// (a premiere on PostgreSQL posted 182 of the 1,000 events a second it
     /// asked for, its participants waiting on their slow answers).
-    pub fn spawn(config: tokio_postgres::Config) -> Self {
+    ///
+    /// Each batch tells `cache` which prompts' Fenwick rows it is
+    /// committing, and their deltas once committed, before answering.
+    pub fn spawn(config: tokio_postgres::Config, cache: Arc<ReadCache>) -> Self {
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
         std::thread::Builder::new()
             .name(format!("chorus-pg-{}", W::NAME))
@@ -114,7 +125,7 @@ impl<W: BatchWrite> Batcher<W> {
                     .expect("a runtime for the PostgreSQL batcher");
                 runtime.block_on(async move {
                     match super::pool(config, 1) {
-                        Ok(pool) => run::<W>(pool, rx).await,
+                        Ok(pool) => run::<W>(pool, cache, rx).await,
                         Err(e) => tracing::error!(error = %e, "no PostgreSQL pool for batches"),
                     }
                 });
@@ -134,19 +145,27 @@ impl<W: BatchWrite> Batcher<W> {
     }
 }
 
-async fn run<W: BatchWrite>(pool: Pool, mut rx: mpsc::Receiver<Job<W>>) {
+async fn run<W: BatchWrite>(pool: Pool, cache: Arc<ReadCache>, mut rx: mpsc::Receiver<Job<W>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let ends = Ends { pool: &pool, cache: &cache };
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit::<W>(&pool, std::mem::take(&mut batch)).await;
+        commit::<W>(ends, std::mem::take(&mut batch)).await;
     }
+}
+
+/// Where a batch goes: the connection, and the cache it keeps current.
+#[derive(Clone, Copy)]
+struct Ends<'a> {
+    pool: &'a Pool,
+    cache: &'a ReadCache,
 }
 
 /// Commits `jobs` as one transaction (retried while PostgreSQL asks) and
 /// answers each; on failure, runs each alone.
-async fn commit<W: BatchWrite>(pool: &Pool, jobs: Vec<Job<W>>) {
+async fn commit<W: BatchWrite>(ends: Ends<'_>, jobs: Vec<Job<W>>) {
     metrics::histogram!(crate::metrics::COMMIT_BATCH).record(jobs.len() as f64);
     let items: Vec<&W::Item> = jobs.iter().map(|j| &j.item).collect();
-    match transaction::<W>(pool, &items).await {
+    match transaction::<W>(ends, &items).await {
         Ok(results) => {
             for (job, result) in jobs.into_iter().zip(results) {
                 let _ = job.answer.send(Ok(result));
@@ -159,7 +178,7 @@ async fn commit<W: BatchWrite>(pool: &Pool, jobs: Vec<Job<W>>) {
         Err(e) => {
             tracing::warn!(error = %e, operation = W::NAME, requests = jobs.len(), "a batch failed; committing its requests one by one");
             for job in jobs {
-                let outcome = transaction::<W>(pool, &[&job.item])
+                let outcome = transaction::<W>(ends, &[&job.item])
                     .await
                     .map(|mut r| r.pop().expect("one result"));
                 let _ = job.answer.send(outcome);
@@ -169,15 +188,20 @@ async fn commit<W: BatchWrite>(pool: &Pool, jobs: Vec<Job<W>>) {
 }
 
 async fn transaction<W: BatchWrite>(
-    pool: &Pool,
+    ends: Ends<'_>,
     items: &[&W::Item],
 ) -> Result<Vec<W::Output>, StorageError> {
     retrying(W::NAME, || async {
-        let mut client = pool.get().await?;
+        let mut client = ends.pool.get().await?;
         let tx = client.transaction().await?;
         let started = std::time::Instant::now();
-        let results = W::write(&tx, items).await?;
-        tx.commit().await?;
+        let (results, pending) = W::write(&tx, items).await?;
+        // The cache learns of the commit before it happens, and of its
+        // deltas before any of its requests is answered.
+        let writing = ends.cache.begin(&pending);
+        let committed = tx.commit().await;
+        writing.end(committed.is_ok());
+        committed?;
         metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "postgres")
             .record(started.elapsed().as_secs_f64());
         Ok(results)
