@@ -26,7 +26,10 @@ if [[ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != *"$version"* ]]; th
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 
-cargo build --locked --quiet --bin chorus
+if [[ -z "${CHORUS_BIN:-}" ]]; then
+  cargo build --locked --quiet --bin chorus
+  CHORUS_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chorus"
+fi
 
 work="$(mktemp -d)"
 server=""
@@ -39,7 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-RUST_LOG="${RUST_LOG:-error}" target/debug/chorus serve --dev --listen 127.0.0.1:0 \
+RUST_LOG="${RUST_LOG:-error}" "$CHORUS_BIN" serve --dev --listen 127.0.0.1:0 \
   --database "sqlite://$work/chorus.db" >"$work/stdout" 2>"$work/stderr" &
 server=$!
 for _ in $(seq 100); do

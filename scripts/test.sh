@@ -27,6 +27,9 @@ psql -h 127.0.0.1 -U postgres -d test -Atc "SELECT datname FROM pg_database WHER
 
 threads="${CHORUS_TEST_THREADS:-4}"
 cargo build --locked --bins --tests --examples
+# The scripts below use this binary rather than building the bin alone, which
+# (without the dev-dependencies features) would rebuild every dependency.
+export CHORUS_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chorus"
 echo "== unit tests and the integration suite on SQLite"
 CHORUS_TEST_ENGINE=sqlite cargo test --locked --all-targets -- --test-threads "$threads"
 echo "== the SQLite floor example, at a tiny scale"

@@ -29,7 +29,21 @@ impl Ingest {
 
     /// Checks `event` and, if the rules accept it, stores it, counts it and
     /// publishes it; returns it as stored, or the first rule it broke.
+    ///
+    /// It runs as a task of its own, to its end even if the caller stops
+    /// waiting (a client gone, a request timeout): an event that is stored
+    /// is always published.
     pub async fn accept(
+        &self,
+        event: NewEvent,
+    ) -> Result<Result<StoredEvent, Violation>, StorageError> {
+        let this = self.clone();
+        tokio::spawn(async move { this.store_and_publish(event).await })
+            .await
+            .map_err(|_| StorageError::Stopped)?
+    }
+
+    async fn store_and_publish(
         &self,
         event: NewEvent,
     ) -> Result<Result<StoredEvent, Violation>, StorageError> {

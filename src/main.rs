@@ -22,6 +22,15 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(*args).await,
         Command::Check(db) => check(db).await,
         Command::Rebuild(db) => rebuild(db).await,
+        Command::Explain(args) => {
+            let config = args.database.config();
+            match config {
+                Ok(config) => commands::explain::explain(&config, args.prompt.as_deref())
+                    .await
+                    .map(|()| ExitCode::SUCCESS),
+                Err(e) => Err(e.into()),
+            }
+        }
         Command::Loadgen(args) => chorus::loadgen::run(*args).await,
         Command::Demo(mut args) => {
             if args.no_crowd {

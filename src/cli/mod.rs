@@ -29,6 +29,8 @@ pub enum Command {
     Check(DatabaseArgs),
     /// Recompute every prompt's Fenwick rows and counts from its events.
     Rebuild(DatabaseArgs),
+    /// Show the database's plans for the range reads of a prompt's events.
+    Explain(ExplainArgs),
     /// Drive a server the way real clients do and report throughput and latency.
     Loadgen(Box<loadgen::LoadgenArgs>),
     /// Run a dev server with demo prompts, recorded history and a live crowd.
@@ -95,6 +97,18 @@ impl DatabaseArgs {
     }
 }
 
+/// Options of `chorus explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// Where the database is.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The prompt whose reads to explain (`ip_…`); the oldest live prompt
+    /// when omitted.
+    #[arg(long)]
+    pub prompt: Option<String>,
+}
+
 /// Options of `chorus serve`. Each also has a `CHORUS_*` variable and a
 /// key of the `--config` file.
 #[derive(Debug, Clone, Args)]
@@ -149,10 +163,27 @@ pub struct ServeArgs {
     /// restarted [env: CHORUS_SQLITE_WAL_FRAMES] [default: 65536]
     #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
     pub sqlite_wal_frames: Option<i64>,
+    /// SQLite: most pages (4 KiB each) the database may hold, a disk
+    /// quota; past it writes get 503 [env: CHORUS_SQLITE_MAX_PAGE_COUNT]
+    /// [default: no limit]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sqlite_max_page_count: Option<u64>,
     /// PostgreSQL: pooled connections per process [env: CHORUS_PG_POOL_SIZE]
     /// [default: 16]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub pg_pool_size: Option<u32>,
+    /// PostgreSQL: longest wait for a pooled connection, then 503
+    /// [env: CHORUS_PG_POOL_WAIT_MS] [default: 2000]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub pg_pool_wait_ms: Option<u64>,
+    /// PostgreSQL: longest time to open a connection
+    /// [env: CHORUS_PG_CONNECT_TIMEOUT_MS] [default: 2000]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub pg_connect_timeout_ms: Option<u64>,
+    /// PostgreSQL: longest time one statement may run, then 503
+    /// [env: CHORUS_PG_STATEMENT_TIMEOUT_MS] [default: 10000]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub pg_statement_timeout_ms: Option<u64>,
 }
 
 impl ServeArgs {
@@ -176,7 +207,11 @@ impl ServeArgs {
             ..Layer::default()
         };
         layer.sqlite.wal_frames = self.sqlite_wal_frames;
+        layer.sqlite.max_page_count = self.sqlite_max_page_count;
         layer.postgres.pool_size = self.pg_pool_size.map(|n| n as usize);
+        layer.postgres.pool_wait_ms = self.pg_pool_wait_ms;
+        layer.postgres.connect_timeout_ms = self.pg_connect_timeout_ms;
+        layer.postgres.statement_timeout_ms = self.pg_statement_timeout_ms;
         layer
     }
 

@@ -127,10 +127,34 @@ pub const KEYS: &[Key] = &[
         set: |l, v| put(&mut l.sqlite.wal_frames, positive(v)),
     },
     Key {
+        file: "sqlite.max_page_count",
+        env: "CHORUS_SQLITE_MAX_PAGE_COUNT",
+        flag: "--sqlite-max-page-count",
+        set: |l, v| put(&mut l.sqlite.max_page_count, positive(v)),
+    },
+    Key {
         file: "postgres.pool_size",
         env: "CHORUS_PG_POOL_SIZE",
         flag: "--pg-pool-size",
         set: |l, v| put(&mut l.postgres.pool_size, positive(v)),
+    },
+    Key {
+        file: "postgres.pool_wait_ms",
+        env: "CHORUS_PG_POOL_WAIT_MS",
+        flag: "--pg-pool-wait-ms",
+        set: |l, v| put(&mut l.postgres.pool_wait_ms, positive(v)),
+    },
+    Key {
+        file: "postgres.connect_timeout_ms",
+        env: "CHORUS_PG_CONNECT_TIMEOUT_MS",
+        flag: "--pg-connect-timeout-ms",
+        set: |l, v| put(&mut l.postgres.connect_timeout_ms, positive(v)),
+    },
+    Key {
+        file: "postgres.statement_timeout_ms",
+        env: "CHORUS_PG_STATEMENT_TIMEOUT_MS",
+        flag: "--pg-statement-timeout-ms",
+        set: |l, v| put(&mut l.postgres.statement_timeout_ms, positive(v)),
     },
 ];
 

@@ -66,6 +66,9 @@ pub struct SqliteLayer {
     /// See [`crate::storage::sqlite::SqliteSettings::wal_restart_frames`].
     #[serde(default, deserialize_with = "positive")]
     pub wal_frames: Option<i64>,
+    /// See [`crate::storage::sqlite::SqliteSettings::max_page_count`].
+    #[serde(default, deserialize_with = "positive")]
+    pub max_page_count: Option<u64>,
 }
 
 /// The `[postgres]` table.
@@ -75,6 +78,15 @@ pub struct PostgresLayer {
     /// See [`crate::storage::postgres::PostgresSettings::pool_size`].
     #[serde(default, deserialize_with = "positive")]
     pub pool_size: Option<usize>,
+    /// See [`crate::storage::postgres::PostgresSettings::pool_wait`], in ms.
+    #[serde(default, deserialize_with = "positive")]
+    pub pool_wait_ms: Option<u64>,
+    /// See [`crate::storage::postgres::PostgresSettings::connect_timeout`], in ms.
+    #[serde(default, deserialize_with = "positive")]
+    pub connect_timeout_ms: Option<u64>,
+    /// See [`crate::storage::postgres::PostgresSettings::statement_timeout`], in ms.
+    #[serde(default, deserialize_with = "positive")]
+    pub statement_timeout_ms: Option<u64>,
 }
 
 /// A whole number of at least 1.

@@ -156,8 +156,22 @@ impl Config {
         if let Some(frames) = layer.sqlite.wal_frames {
             storage.sqlite.wal_restart_frames = frames;
         }
+        if let Some(pages) = layer.sqlite.max_page_count {
+            storage.sqlite.max_page_count = Some(pages);
+        }
+        let pg = &mut storage.postgres;
+        let ms = std::time::Duration::from_millis;
         if let Some(size) = layer.postgres.pool_size {
-            storage.postgres.pool_size = size;
+            pg.pool_size = size;
+        }
+        if let Some(wait) = layer.postgres.pool_wait_ms {
+            pg.pool_wait = ms(wait);
+        }
+        if let Some(timeout) = layer.postgres.connect_timeout_ms {
+            pg.connect_timeout = ms(timeout);
+        }
+        if let Some(timeout) = layer.postgres.statement_timeout_ms {
+            pg.statement_timeout = ms(timeout);
         }
     }
 

@@ -111,7 +111,11 @@ fn every_key_is_read_from_its_variable_and_from_the_file() {
             "CHORUS_SESSION_EVENT_RATE"
             | "CHORUS_MAX_STREAMS"
             | "CHORUS_SQLITE_WAL_FRAMES"
-            | "CHORUS_PG_POOL_SIZE" => "7",
+            | "CHORUS_PG_POOL_SIZE"
+            | "CHORUS_SQLITE_MAX_PAGE_COUNT"
+            | "CHORUS_PG_POOL_WAIT_MS"
+            | "CHORUS_PG_CONNECT_TIMEOUT_MS"
+            | "CHORUS_PG_STATEMENT_TIMEOUT_MS" => "7",
             _ => "text",
         };
         let from_env = Layer::from_env(env(&[(key.env, sample)])).unwrap();

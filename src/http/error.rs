@@ -34,6 +34,9 @@ pub mod kind {
     pub const INTERNAL: &str = "internal_error";
     /// 503: shutting down, or the database kept aborting a write.
     pub const UNAVAILABLE: &str = "unavailable";
+    /// 503 with `Retry-After`: the database cannot serve the request now
+    /// (unreachable, restarting, full, or unable to confirm a write).
+    pub const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
 }
 
 // Members in alphabetical order, as error bodies have always been
@@ -59,7 +62,7 @@ pub struct ApiError {
     pub kind: &'static str,
     /// Human-readable `message`.
     pub message: String,
-    /// Seconds to wait, for 429.
+    /// Seconds to wait, for 429 and 503 `storage_unavailable`.
     pub retry_after: Option<u64>,
 }
 
@@ -149,9 +152,23 @@ impl From<Violation> for ApiError {
     }
 }
 
+/// Seconds a client is asked to wait before retrying a request the
+/// database could not serve: about how long a PostgreSQL restart or a
+/// reconnection takes.
+pub const STORAGE_RETRY_AFTER: u64 = 1;
+
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         tracing::error!(error = %e, "storage failure");
+        if let StorageError::Unavailable(_) = e {
+            let mut error = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                kind::STORAGE_UNAVAILABLE,
+                "the database cannot serve this request now; retry after a pause",
+            );
+            error.retry_after = Some(STORAGE_RETRY_AFTER);
+            return error;
+        }
         let (status, kind, message) = match e {
             StorageError::Stopped => (
                 StatusCode::SERVICE_UNAVAILABLE,

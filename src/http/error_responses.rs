@@ -92,8 +92,10 @@ error_responses! {
     /// 422: malformed JSON, a wrong shape or an out-of-range value.
     Unprocessable: "Malformed JSON, a wrong shape, or an out-of-range value; the message says where and why.",
         [kind::UNPROCESSABLE];
-    /// 503: the server is shutting down.
-    Unavailable: "The server is shutting down; retry on another instance.", [kind::UNAVAILABLE];
+    /// 503: the server is shutting down, or the database cannot serve
+    /// the request now.
+    Unavailable: "The server is shutting down (`unavailable`; retry on another instance), or the database cannot serve the request now (`storage_unavailable`, with `Retry-After` in seconds; nothing was stored).",
+        [kind::UNAVAILABLE, kind::STORAGE_UNAVAILABLE];
     /// 404 of the web client's assets.
     NoSuchAsset: "No such file.", [kind::NOT_FOUND];
     /// 400 of the stream route: not a WebSocket upgrade request.

@@ -30,7 +30,7 @@ use crate::domain::user::UserIdentity;
 pub enum StorageError {
     /// SQLite reported an error.
     #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     /// The database URL is not understood.
     #[error("unsupported database URL {0:?}: use sqlite://PATH, sqlite::memory: or postgres://…")]
     BadUrl(String),
@@ -41,6 +41,12 @@ pub enum StorageError {
     /// (serialization failure `40001` or deadlock `40P01`).
     #[error("postgres asked for a retry: {0}")]
     Retryable(String),
+    /// The database cannot serve this request now, but may soon: it is
+    /// unreachable or restarting, out of space, or could not confirm a
+    /// write. Nothing of the request was kept unless the message says its
+    /// outcome is unknown. Answered 503 with `Retry-After`.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     /// The engine's worker stopped (the process is shutting down).
     #[error("the storage engine has stopped")]
     Stopped,
@@ -50,6 +56,20 @@ pub enum StorageError {
     /// A stored row could not be decoded.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            // The disk or the configured quota is full: writes fail until
+            // space is freed, reads go on.
+            Some(ErrorCode::DiskFull) => {
+                StorageError::Unavailable(format!("the database is full: {e}"))
+            }
+            _ => StorageError::Sqlite(e),
+        }
+    }
 }
 
 /// A started session.
@@ -70,6 +90,18 @@ pub struct PromptCheck {
     pub events: usize,
     /// Differences found; empty when consistent.
     pub differences: Vec<String>,
+}
+
+/// The plan an engine chooses for one of the server's queries
+/// (`chorus explain`).
+#[derive(Debug, Clone)]
+pub struct QueryPlan {
+    /// What the query is for.
+    pub name: &'static str,
+    /// The SQL, as the server sends it.
+    pub sql: String,
+    /// The engine's plan, one step a line.
+    pub plan: Vec<String>,
 }
 
 /// A result page of a search.
@@ -216,6 +248,12 @@ impl Store {
     /// Verifies every prompt's aggregates against its events.
     pub async fn check(&self) -> Result<Vec<PromptCheck>, StorageError> {
         dispatch!(self, s => s.check().await)
+    }
+
+    /// The engine's plans for every range read of `prompt`'s events
+    /// ([`search_sql::range_reads`]), without running them.
+    pub async fn explain(&self, prompt: &PromptRecord) -> Result<Vec<QueryPlan>, StorageError> {
+        dispatch!(self, s => s.explain(prompt).await)
     }
 
     /// Recomputes every prompt's aggregates from its events.

@@ -143,6 +143,44 @@ pub fn bucket(prompt_id: i64, bucket: i64) -> (String, Vec<SqlParam>) {
     )
 }
 
+/// A prompt's events for `chorus check` and `rebuild` as `(session id,
+/// evtype, data, prompt time)`, grouped by session in acceptance order.
+pub const CHECK_EVENTS: &str = "SELECT e.interactive_prompt_session_id, e.evtype, e.data, e.prompt_time
+    FROM interactive_prompt_events e
+    WHERE e.interactive_prompt_id = $1 ORDER BY e.interactive_prompt_session_id, e.prompt_time, e.id";
+
+/// A named query with its parameters.
+pub type NamedQuery = (&'static str, String, Vec<SqlParam>);
+
+/// Every range read of one prompt's events, as the server sends them, with
+/// typical parameters: what `chorus explain` shows the plans of
+/// (docs/operations.md, "Query plans").
+pub fn range_reads(prompt_id: i64, prompt_uid: &str) -> Vec<NamedQuery> {
+    let search = |body: serde_json::Value| {
+        let request = serde_json::from_value(body).expect("a valid search request");
+        let query = SearchQuery::parse(request, prompt_uid).expect("a valid search");
+        render(prompt_id, &query)
+    };
+    let range = serde_json::json!({"operator": "bte", "value": [10.0, 11.0]});
+    let first = search(serde_json::json!({"filters": {"prompt_time": range}, "limit": 100}));
+    let next = search(
+        serde_json::json!({"filters": {"prompt_time": range}, "limit": 100,
+        "sort": [{"key": "prompt_time", "dir": "asc", "after": 10.5},
+                 {"key": "uid", "dir": "asc", "after": "ipe_AAAAAAAAAAAAAAAAAAAAAA"}]}),
+    );
+    let (bucket_sql, bucket_params) = bucket(prompt_id, 10);
+    vec![
+        ("search, prompt_time bte [10, 11]", first.0, first.1),
+        ("search, its next page", next.0, next.1),
+        ("replay bucket [10, 11)", bucket_sql, bucket_params),
+        (
+            "check and rebuild, the whole prompt",
+            CHECK_EVENTS.to_owned(),
+            vec![SqlParam::Int(prompt_id)],
+        ),
+    ]
+}
+
 /// SQL and parameters fetching the newest `limit` events of prompt
 /// `prompt_id` stored at or after `since` (unix seconds), newest first:
 /// what a process whose pub/sub subscription had a gap recovers

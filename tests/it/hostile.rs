@@ -67,7 +67,10 @@ async fn negative_zero_is_stored_and_echoed_as_zero() {
     let t = body["prompt_time"].as_f64().unwrap();
     assert!(t == 0.0 && t.is_sign_positive(), "{body}");
     let (status, page) = app
-        .search(&s, json!({"filters": {"prompt_time": {"operator": "eq", "value": 0.0}}}))
+        .search(
+            &s,
+            json!({"filters": {"prompt_time": {"operator": "eq", "value": 0.0}}}),
+        )
         .await;
     assert_eq!(status, 200, "{page}");
     let found = page["items"][0]["prompt_time"].as_f64().unwrap();
@@ -97,8 +100,8 @@ fn failed_start(args: &[&str]) -> (Option<i32>, String) {
         std::thread::sleep(Duration::from_millis(50));
     }
     let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code(), text)
 }
 
@@ -111,8 +114,16 @@ async fn start_up_errors_never_print_passwords() {
             "--database",
             "postgres://chorus:Pg-S3cret-pw@127.0.0.1:1/chorus",
         ],
-        vec!["--database", "mysql://chorus:My-S3cret-pw@127.0.0.1:1/chorus"],
-        vec!["--database", &sqlite, "--redis", "redis://:Rd-S3cret-pw@127.0.0.1:1/0"],
+        vec![
+            "--database",
+            "mysql://chorus:My-S3cret-pw@127.0.0.1:1/chorus",
+        ],
+        vec![
+            "--database",
+            &sqlite,
+            "--redis",
+            "redis://:Rd-S3cret-pw@127.0.0.1:1/0",
+        ],
     ];
     for args in cases {
         let (code, text) = tokio::task::spawn_blocking({
@@ -123,6 +134,9 @@ async fn start_up_errors_never_print_passwords() {
         .unwrap();
         assert_ne!(code, Some(0), "{text}");
         assert!(!text.contains("S3cret"), "a password was printed: {text}");
-        assert!(text.contains(":***@127.0.0.1:1"), "the URL is named: {text}");
+        assert!(
+            text.contains(":***@127.0.0.1:1"),
+            "the URL is named: {text}"
+        );
     }
 }

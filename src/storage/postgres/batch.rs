@@ -12,19 +12,30 @@
 //! commit per session was the next limit). Each request is answered only
 //! after its batch committed.
 //!
-//! If a batch fails for any reason other than a rule (a storage error that
-//! retrying did not cure), its requests are run again one per transaction,
-//! so a failure stays with the request that caused it.
+//! While the database is away (a connection lost, PostgreSQL restarting),
+//! a batch is tried again on a fresh connection for up to
+//! [`OUTAGE_PATIENCE`], then its requests are answered 503. A batch whose
+//! `COMMIT` was sent but whose answer was lost with the connection may or
+//! may not have committed: before anything else, the batcher looks for
+//! one of its rows on a fresh connection (waiting up to [`RESOLVE_PATIENCE`]
+//! for the database to return) and answers as committed if it is there, so
+//! a stored event is acknowledged and published, never refused as a
+//! duplicate of itself.
+//!
+//! If a batch fails for any other reason than a rule or an outage (a
+//! storage error that retrying did not cure), its requests are run again
+//! one per transaction, so a failure stays with the request that caused it.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Pool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::events;
 use super::read_cache::ReadCache;
-use super::retrying;
+use super::{PostgresSettings, connect, retrying};
 use super::sessions::{self, NewSession};
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::rules::Violation;
@@ -42,6 +53,10 @@ pub trait BatchWrite: 'static {
     type Output: Send + 'static;
     /// The operation, in retry metrics and logs.
     const NAME: &'static str;
+    /// Finds whether a row this batch wrote, by uid, is stored.
+    const STORED: &'static str;
+    /// The uid of one row the batch wrote, if it wrote any.
+    fn written(outputs: &[Self::Output]) -> Option<&str>;
     /// Writes every item, in order, inside the open transaction `tx`;
     /// returns each item's output and the aggregate deltas written.
     fn write<'a>(
@@ -60,6 +75,11 @@ impl BatchWrite for Events {
     type Item = NewEvent;
     type Output = Result<StoredEvent, Violation>;
     const NAME: &'static str = "append_event";
+    const STORED: &'static str =
+        "SELECT EXISTS (SELECT 1 FROM interactive_prompt_events WHERE uid = $1)";
+    fn written(outputs: &[Self::Output]) -> Option<&str> {
+        outputs.iter().find_map(|o| Some(o.as_ref().ok()?.uid.as_str()))
+    }
     fn write<'a>(
         tx: &'a Transaction<'a>,
         items: &'a [&'a NewEvent],
@@ -75,6 +95,13 @@ impl BatchWrite for Sessions {
     type Item = NewSession;
     type Output = Option<StartedSession>;
     const NAME: &'static str = "start_session";
+    const STORED: &'static str =
+        "SELECT EXISTS (SELECT 1 FROM interactive_prompt_sessions WHERE uid = $1)";
+    fn written(outputs: &[Self::Output]) -> Option<&str> {
+        outputs
+            .iter()
+            .find_map(|o| Some(o.as_ref()?.session_uid.as_str()))
+    }
     async fn write<'a>(
         tx: &'a Transaction<'a>,
         items: &'a [&'a NewSession],
@@ -114,7 +141,11 @@ impl<W: BatchWrite> Batcher<W> {
     ///
     /// Each batch tells `cache` which prompts' Fenwick rows it is
     /// committing, and their deltas once committed, before answering.
-    pub fn spawn(config: tokio_postgres::Config, cache: Arc<ReadCache>) -> Self {
+    pub fn spawn(
+        config: tokio_postgres::Config,
+        settings: PostgresSettings,
+        cache: Arc<ReadCache>,
+    ) -> Self {
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
         std::thread::Builder::new()
             .name(format!("chorus-pg-{}", W::NAME))
@@ -124,7 +155,7 @@ impl<W: BatchWrite> Batcher<W> {
                     .build()
                     .expect("a runtime for the PostgreSQL batcher");
                 runtime.block_on(async move {
-                    match super::pool(config, 1) {
+                    match connect::pool(config, 1, &settings) {
                         Ok(pool) => run::<W>(pool, cache, rx).await,
                         Err(e) => tracing::error!(error = %e, "no PostgreSQL pool for batches"),
                     }
@@ -147,7 +178,10 @@ impl<W: BatchWrite> Batcher<W> {
 
 async fn run<W: BatchWrite>(pool: Pool, cache: Arc<ReadCache>, mut rx: mpsc::Receiver<Job<W>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    let ends = Ends { pool: &pool, cache: &cache };
+    let ends = Ends {
+        pool: &pool,
+        cache: &cache,
+    };
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         commit::<W>(ends, std::mem::take(&mut batch)).await;
     }
@@ -160,8 +194,9 @@ struct Ends<'a> {
     cache: &'a ReadCache,
 }
 
-/// Commits `jobs` as one transaction (retried while PostgreSQL asks) and
-/// answers each; on failure, runs each alone.
+/// Commits `jobs` as one transaction (retried while PostgreSQL asks, or
+/// while it is away) and answers each; on a failure other than an outage,
+/// runs each alone.
 async fn commit<W: BatchWrite>(ends: Ends<'_>, jobs: Vec<Job<W>>) {
     metrics::histogram!(crate::metrics::COMMIT_BATCH).record(jobs.len() as f64);
     let items: Vec<&W::Item> = jobs.iter().map(|j| &j.item).collect();
@@ -169,6 +204,11 @@ async fn commit<W: BatchWrite>(ends: Ends<'_>, jobs: Vec<Job<W>>) {
         Ok(results) => {
             for (job, result) in jobs.into_iter().zip(results) {
                 let _ = job.answer.send(Ok(result));
+            }
+        }
+        Err(StorageError::Unavailable(why)) => {
+            for job in jobs {
+                let _ = job.answer.send(Err(StorageError::Unavailable(why.clone())));
             }
         }
         Err(e) if jobs.len() == 1 => {
@@ -187,24 +227,94 @@ async fn commit<W: BatchWrite>(ends: Ends<'_>, jobs: Vec<Job<W>>) {
     }
 }
 
+/// How long a batch is tried again while the database is away, before its
+/// requests are answered 503 `storage_unavailable`.
+pub const OUTAGE_PATIENCE: Duration = Duration::from_secs(2);
+/// How long the batcher waits for the database to return to learn whether
+/// a batch whose commit answer was lost committed.
+pub const RESOLVE_PATIENCE: Duration = Duration::from_secs(30);
+/// Pause between tries while the database is away.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
+
+/// A batch whose `COMMIT` was sent on a connection that was lost before
+/// its answer came: the results it would have, if it committed.
+struct CommitUnknown<T>(Vec<T>);
+
 async fn transaction<W: BatchWrite>(
     ends: Ends<'_>,
     items: &[&W::Item],
 ) -> Result<Vec<W::Output>, StorageError> {
-    retrying(W::NAME, || async {
-        let mut client = ends.pool.get().await?;
-        let tx = client.transaction().await?;
-        let started = std::time::Instant::now();
-        let (results, pending) = W::write(&tx, items).await?;
-        // The cache learns of the commit before it happens, and of its
-        // deltas before any of its requests is answered.
-        let writing = ends.cache.begin(&pending);
-        let committed = tx.commit().await;
-        writing.end(committed.is_ok());
-        committed?;
-        metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "postgres")
-            .record(started.elapsed().as_secs_f64());
-        Ok(results)
-    })
-    .await
+    let started = Instant::now();
+    loop {
+        let error = match retrying(W::NAME, || attempt::<W>(ends, items)).await {
+            Ok(Ok(results)) => return Ok(results),
+            Ok(Err(CommitUnknown(results))) => match resolve::<W>(ends.pool, &results).await? {
+                true => return Ok(results),
+                false => StorageError::Unavailable("the connection was lost at commit".into()),
+            },
+            Err(e) => e,
+        };
+        if !matches!(error, StorageError::Unavailable(_)) || started.elapsed() >= OUTAGE_PATIENCE {
+            return Err(error);
+        }
+        tracing::warn!(error = %error, operation = W::NAME, "PostgreSQL is away; trying the batch again");
+        tokio::time::sleep(RECONNECT_PAUSE).await;
+    }
+}
+
+/// One try: the batch's writes and its commit on a pooled connection.
+async fn attempt<W: BatchWrite>(
+    ends: Ends<'_>,
+    items: &[&W::Item],
+) -> Result<Result<Vec<W::Output>, CommitUnknown<W::Output>>, StorageError> {
+    let mut client = ends.pool.get().await?;
+    let tx = client.transaction().await?;
+    let started = Instant::now();
+    let (results, pending) = W::write(&tx, items).await?;
+    // The stats cache learns of the commit before it happens, and of its
+    // deltas before any of its requests is answered (an unknown outcome
+    // makes it read the prompt's figures again).
+    let writing = ends.cache.begin(&pending);
+    let committed = tx.commit().await.map_err(StorageError::from);
+    writing.end(committed.is_ok());
+    match committed {
+        Ok(()) => {}
+        // The server refused the commit: nothing was written.
+        Err(e) if !matches!(e, StorageError::Unavailable(_)) => return Err(e),
+        Err(e) => {
+            tracing::warn!(error = %e, operation = W::NAME, "the answer to a COMMIT was lost; checking whether it committed");
+            return Ok(Err(CommitUnknown(results)));
+        }
+    }
+    metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "postgres")
+        .record(started.elapsed().as_secs_f64());
+    Ok(Ok(results))
+}
+
+/// Whether a batch whose commit answer was lost committed: one of its rows
+/// is looked up (a transaction commits whole or not at all), on a fresh
+/// connection, for up to [`RESOLVE_PATIENCE`].
+async fn resolve<W: BatchWrite>(pool: &Pool, results: &[W::Output]) -> Result<bool, StorageError> {
+    let Some(uid) = W::written(results) else {
+        // It wrote nothing the answers depend on.
+        return Ok(true);
+    };
+    let deadline = Instant::now() + RESOLVE_PATIENCE;
+    loop {
+        let looked = async {
+            let client = pool.get().await?;
+            let row = client.query_one(W::STORED, &[&uid]).await?;
+            Ok::<bool, StorageError>(row.get(0))
+        };
+        match looked.await {
+            Ok(stored) => return Ok(stored),
+            Err(e) if Instant::now() >= deadline => {
+                tracing::error!(error = %e, operation = W::NAME, "could not learn whether a batch committed");
+                return Err(StorageError::Unavailable(format!(
+                    "the outcome of this write is unknown: {e}"
+                )));
+            }
+            Err(_) => tokio::time::sleep(RECONNECT_PAUSE).await,
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! across processes.
 
 mod batch;
+mod connect;
 mod events;
 mod read_cache;
 mod reads;
@@ -13,9 +14,9 @@ mod sessions;
 mod writes;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
+use deadpool_postgres::{GenericClient, Pool};
 
 use crate::domain::aggregates::PromptAggregates;
 use crate::domain::event::EventKind;
@@ -29,7 +30,9 @@ use crate::storage::audit::{AuditSource, Mode, audit};
 use crate::storage::schema::{self, Dialect};
 use crate::storage::listing::{ListQuery, PromptPage};
 use crate::storage::migration5;
-use crate::storage::{PromptCheck, SearchPage, StartedSession, StorageError, search_sql};
+use crate::storage::{
+    PromptCheck, QueryPlan, SearchPage, StartedSession, StorageError, search_sql,
+};
 
 /// Default pooled connections per server process
 /// ([`PostgresSettings::pool_size`]).
@@ -42,31 +45,31 @@ pub struct PostgresSettings {
     /// holds one connection per batcher ([`batch`]): keep processes ×
     /// (pool size + 2) under PostgreSQL's `max_connections`.
     pub pool_size: usize,
+    /// Longest a request waits for a pooled connection before it is
+    /// answered 503 `storage_unavailable`.
+    pub pool_wait: Duration,
+    /// Longest opening a connection (or checking a pooled one) may take.
+    pub connect_timeout: Duration,
+    /// Longest one statement may run (PostgreSQL's `statement_timeout`);
+    /// a statement cancelled by it is answered 503. `chorus check`,
+    /// `rebuild` and migrations are exempt.
+    pub statement_timeout: Duration,
 }
 
 impl Default for PostgresSettings {
     fn default() -> Self {
         PostgresSettings {
             pool_size: POOL_SIZE,
+            pool_wait: connect::POOL_WAIT,
+            connect_timeout: connect::CONNECT_TIMEOUT,
+            statement_timeout: connect::STATEMENT_TIMEOUT,
         }
     }
 }
 
-/// A pool of up to `size` connections, each served on the runtime that
-/// first opens it.
-fn pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, StorageError> {
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Pool::builder(manager)
-        .max_size(size)
-        .build()
-        .map_err(|e| StorageError::Postgres(e.to_string()))
-}
+/// Lifts the statement timeout for the rest of a transaction that may
+/// rightly run long (migrations, `chorus check` and `rebuild`).
+const NO_STATEMENT_TIMEOUT: &str = "SET LOCAL statement_timeout = 0";
 
 /// Advisory lock key serializing migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6368_6f72_7573; // "chorus"
@@ -79,21 +82,6 @@ pub struct PostgresStore {
     cache: Arc<read_cache::ReadCache>,
     events: batch::Batcher<batch::Events>,
     sessions: batch::Batcher<batch::Sessions>,
-}
-
-impl From<tokio_postgres::Error> for StorageError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        use tokio_postgres::error::SqlState;
-        match e.code() {
-            Some(c)
-                if *c == SqlState::T_R_SERIALIZATION_FAILURE
-                    || *c == SqlState::T_R_DEADLOCK_DETECTED =>
-            {
-                StorageError::Retryable(e.to_string())
-            }
-            _ => StorageError::Postgres(e.to_string()),
-        }
-    }
 }
 
 /// Attempts at a write transaction PostgreSQL keeps asking to retry.
@@ -126,23 +114,17 @@ where
     }
 }
 
-impl From<deadpool_postgres::PoolError> for StorageError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        StorageError::Postgres(e.to_string())
-    }
-}
-
 impl PostgresStore {
     /// Connects, migrating the schema (once, even if several processes start together).
     pub async fn open(url: &str, settings: &PostgresSettings) -> Result<Self, StorageError> {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| StorageError::Postgres(e.to_string()))?;
-        let pool = pool(config.clone(), settings.pool_size)?;
+        let pool = connect::pool(config.clone(), settings.pool_size, settings)?;
         let cache = Arc::new(read_cache::ReadCache::default());
         let store = PostgresStore {
-            events: batch::Batcher::spawn(config.clone(), cache.clone()),
-            sessions: batch::Batcher::spawn(config, cache.clone()),
+            events: batch::Batcher::spawn(config.clone(), settings.clone(), cache.clone()),
+            sessions: batch::Batcher::spawn(config, settings.clone(), cache.clone()),
             pool,
             cache,
         };
@@ -153,6 +135,7 @@ impl PostgresStore {
     async fn migrate(&self) -> Result<(), StorageError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        tx.batch_execute(NO_STATEMENT_TIMEOUT).await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await?;
         tx.batch_execute(schema::MIGRATIONS_TABLE).await?;
@@ -292,6 +275,17 @@ impl PostgresStore {
         reads::query_events(&self.pool.get().await?, &sql, params, &prompt.uid).await
     }
 
+    /// See [`crate::storage::Store::explain`].
+    pub async fn explain(&self, prompt: &PromptRecord) -> Result<Vec<QueryPlan>, StorageError> {
+        let client = self.pool.get().await?;
+        let mut out = Vec::new();
+        for (name, sql, params) in search_sql::range_reads(prompt.id, &prompt.uid) {
+            let plan = reads::explain(&client, &sql, params).await?;
+            out.push(QueryPlan { name, sql, plan });
+        }
+        Ok(out)
+    }
+
     /// See [`crate::storage::Store::committed_since`].
     pub async fn committed_since(
         &self,
@@ -315,6 +309,7 @@ impl PostgresStore {
             .read_only(true)
             .start()
             .await?;
+        tx.batch_execute(NO_STATEMENT_TIMEOUT).await?;
         let out = audit(&mut Audit(&tx), Mode::Check).await?;
         tx.commit().await?;
         Ok(out)
@@ -324,6 +319,7 @@ impl PostgresStore {
     pub async fn rebuild(&self) -> Result<Vec<PromptCheck>, StorageError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        tx.batch_execute(NO_STATEMENT_TIMEOUT).await?;
         tx.batch_execute("LOCK TABLE interactive_prompt_events IN EXCLUSIVE MODE")
             .await?;
         let out = audit(&mut Audit(&tx), Mode::Rebuild).await?;

@@ -99,14 +99,9 @@ pub async fn all_prompts(c: &impl GenericClient) -> Result<Vec<PromptRecord>, St
     rows.iter().map(prompt_from_row).collect()
 }
 
-/// Runs a rendered search query.
-pub async fn query_events(
-    c: &impl GenericClient,
-    sql: &str,
-    params: Vec<SqlParam>,
-    prompt_uid: &str,
-) -> Result<Vec<StoredEvent>, StorageError> {
-    let boxed: Vec<Box<dyn ToSql + Sync + Send>> = params
+/// The parameters, as PostgreSQL's driver takes them.
+fn boxed(params: Vec<SqlParam>) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    params
         .into_iter()
         .map(|p| -> Box<dyn ToSql + Sync + Send> {
             match p {
@@ -115,7 +110,31 @@ pub async fn query_events(
                 SqlParam::Text(t) => Box::new(text(&t).into_owned()),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// The plan PostgreSQL chooses for `sql` with `params`: the lines of its
+/// `EXPLAIN`.
+pub async fn explain(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Vec<SqlParam>,
+) -> Result<Vec<String>, StorageError> {
+    let boxed = boxed(params);
+    let refs: Vec<&(dyn ToSql + Sync)> =
+        boxed.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
+    let rows = c.query(&format!("EXPLAIN {sql}"), &refs).await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Runs a rendered search query.
+pub async fn query_events(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Vec<SqlParam>,
+    prompt_uid: &str,
+) -> Result<Vec<StoredEvent>, StorageError> {
+    let boxed = boxed(params);
     let refs: Vec<&(dyn ToSql + Sync)> =
         boxed.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
     let stmt = c.prepare_cached(sql).await?;
@@ -213,12 +232,7 @@ pub async fn events_for_check(
     prompt_id: i64,
 ) -> Result<Vec<(i64, EventKind, f64)>, StorageError> {
     let rows = c
-        .query(
-            "SELECT e.interactive_prompt_session_id, e.evtype, e.data, e.prompt_time
-             FROM interactive_prompt_events e
-             WHERE e.interactive_prompt_id = $1 ORDER BY e.interactive_prompt_session_id, e.prompt_time, e.id",
-            &[&prompt_id],
-        )
+        .query(crate::storage::search_sql::CHECK_EVENTS, &[&prompt_id])
         .await?;
     rows.iter()
         .map(|r| {

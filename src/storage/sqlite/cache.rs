@@ -6,9 +6,10 @@
 //!   costs no query and a returning user's session costs one insert.
 //! * [`Hot`] — shared with readers: prompts by uid, and the dense Fenwick
 //!   arrays of prompts whose stats are being read, so a stats request
-//!   costs a few additions instead of a pool hop and two queries. The
-//!   writer applies each group's deltas after it commits and before it
-//!   answers anyone, so a client that saw its `201` sees its event.
+//!   costs a few additions instead of a pool hop and two queries. Each
+//!   committed group's deltas are applied once the group is durable and
+//!   before anyone is answered ([`super::durability`]), so a client that
+//!   saw its `201` sees its event, and nothing a client was refused shows.
 //!
 //! Every cache is dropped whenever the writer cannot vouch for it: a group
 //! that failed to commit, a rebuild, or another connection having written
@@ -72,7 +73,8 @@ impl WriterCache {
 #[derive(Debug, Default)]
 pub struct Hot {
     prompts: RwLock<HashMap<String, PromptRecord>>,
-    trees: RwLock<HashMap<i64, FenwickArrays>>,
+    /// Prompt id → (groups committed when its rows were read, arrays).
+    trees: RwLock<HashMap<i64, (u64, FenwickArrays)>>,
 }
 
 impl Hot {
@@ -98,8 +100,10 @@ impl Hot {
             .contains_key(&prompt_id)
     }
 
-    /// Keeps a prompt's arrays, read by the writer from its committed rows.
-    pub fn load_trees(&self, prompt: &PromptRecord, stored: &PromptAggregates) {
+    /// Keeps a prompt's arrays, read by the writer from its committed
+    /// rows when `committed` groups had committed: the deltas of those
+    /// groups are never applied to them (they hold them already).
+    pub fn load_trees(&self, prompt: &PromptRecord, stored: &PromptAggregates, committed: u64) {
         let bins = Bins::new(prompt.duration_seconds);
         if bins.count() > MAX_HOT_BINS {
             return;
@@ -109,17 +113,19 @@ impl Hot {
         if trees.len() >= MAX_HOT_TREES {
             trees.clear();
         }
-        trees.insert(prompt.id, arrays);
+        trees.insert(prompt.id, (committed, arrays));
     }
 
-    /// Applies a committed group's deltas to the kept arrays.
-    pub fn apply(&self, agg: &PendingAggregates) {
+    /// Applies the deltas of the `seq`th committed group, now durable, to
+    /// the kept arrays read before it committed.
+    pub fn apply(&self, agg: &PendingAggregates, seq: u64) {
         let mut trees = self.trees.write().expect("hot trees");
         if trees.is_empty() {
             return;
         }
         for (&(prompt_id, category, idx), &delta) in &agg.fenwick {
-            if let Some(t) = trees.get_mut(&prompt_id) {
+            let read_before = trees.get_mut(&prompt_id).filter(|(read_at, _)| *read_at < seq);
+            if let Some((_, t)) = read_before {
                 t.add(category, idx, delta);
             }
         }
@@ -128,13 +134,13 @@ impl Hot {
     /// Stats of `bin` from the kept arrays, if the prompt's are kept.
     pub fn stats(&self, prompt: &PromptRecord, bin: u32) -> Option<Stats> {
         let trees = self.trees.read().expect("hot trees");
-        Some(trees.get(&prompt.id)?.stats(&prompt.prompt, bin))
+        Some(trees.get(&prompt.id)?.1.stats(&prompt.prompt, bin))
     }
 
     /// The timeline from the kept arrays, if the prompt's are kept.
     pub fn timeline(&self, prompt: &PromptRecord) -> Option<Timeline> {
         let trees = self.trees.read().expect("hot trees");
-        Some(trees.get(&prompt.id)?.timeline(&prompt.prompt))
+        Some(trees.get(&prompt.id)?.1.timeline(&prompt.prompt))
     }
 
     /// Forgets everything.

@@ -6,6 +6,7 @@
 
 mod cache;
 mod connection;
+mod durability;
 mod reads;
 mod writer;
 mod writes;
@@ -31,7 +32,9 @@ use crate::domain::user::UserIdentity;
 use crate::storage::audit::{AuditSource, Mode, audit};
 use crate::storage::listing::{ListQuery, PromptPage};
 use crate::storage::migration5;
-use crate::storage::{PromptCheck, SearchPage, StartedSession, StorageError, search_sql};
+use crate::storage::{
+    PromptCheck, QueryPlan, SearchPage, StartedSession, StorageError, search_sql,
+};
 
 /// Where the database lives.
 #[derive(Debug, Clone)]
@@ -48,12 +51,17 @@ pub struct SqliteSettings {
     /// WAL length, in frames of about 4 KiB, past which the checkpointer
     /// restarts the WAL (see [`connection::checkpointer`]); positive.
     pub wal_restart_frames: i64,
+    /// Most pages (of 4 KiB) the database file may hold: an operator's
+    /// quota. Past it, writes are answered 503 and nothing partial is
+    /// kept; reads go on. None: no limit but the disk's.
+    pub max_page_count: Option<u64>,
 }
 
 impl Default for SqliteSettings {
     fn default() -> Self {
         SqliteSettings {
             wal_restart_frames: connection::RESTART_AFTER_FRAMES,
+            max_page_count: None,
         }
     }
 }
@@ -81,6 +89,7 @@ impl SqliteStore {
     /// Opens the database, migrating it, and starts the writer.
     pub async fn open(location: Location, settings: &SqliteSettings) -> Result<Self, StorageError> {
         let restart_after = settings.wal_restart_frames;
+        let max_pages = settings.max_page_count;
         tokio::task::spawn_blocking(move || {
             let (mut conn, readers) = match &location {
                 Location::File(path) => {
@@ -95,17 +104,22 @@ impl SqliteStore {
                 Location::Memory => (connection::open_memory()?, None),
             };
             connection::migrate(&mut conn)?;
+            if let Some(pages) = max_pages {
+                // Per connection: the writer's is the one that grows the file.
+                conn.pragma_update(None, "max_page_count", pages)?;
+            }
             let alive = Arc::new(());
-            let wal = match &location {
+            let sync = match &location {
                 Location::File(path) => {
                     connection::checkpointer(path, Arc::downgrade(&alive), restart_after)?;
-                    Some(connection::open_wal(path)?)
+                    let wal = connection::open_wal(path)?;
+                    Some(Box::new(move || wal.sync_data()) as durability::SyncFn)
                 }
                 Location::Memory => None,
             };
             let hot = Arc::new(Hot::default());
             Ok(SqliteStore {
-                writer: Writer::spawn(conn, hot.clone(), wal),
+                writer: Writer::spawn(conn, hot.clone(), sync),
                 readers,
                 hot,
                 _alive: alive,
@@ -210,7 +224,7 @@ impl SqliteStore {
         self.writer.spawn_job(move |c, ctx| {
             if !ctx.hot.has_trees(prompt.id) {
                 let stored = reads::stored_aggregates(c, prompt.id)?;
-                ctx.hot.load_trees(&prompt, &stored);
+                ctx.hot.load_trees(&prompt, &stored, ctx.committed);
             }
             Ok(())
         });
@@ -266,6 +280,19 @@ impl SqliteStore {
         self.read(move |c| {
             let (sql, params) = search_sql::bucket(id, bucket);
             reads::query_events(c, &sql, params, &uid)
+        })
+        .await
+    }
+
+    /// See [`crate::storage::Store::explain`].
+    pub async fn explain(&self, prompt: &PromptRecord) -> Result<Vec<QueryPlan>, StorageError> {
+        let reads_of = search_sql::range_reads(prompt.id, &prompt.uid);
+        self.read(move |c| {
+            let plan = |(name, sql, params): search_sql::NamedQuery| {
+                let plan = reads::explain(c, &sql, params)?;
+                Ok(QueryPlan { name, sql, plan })
+            };
+            reads_of.into_iter().map(plan).collect()
         })
         .await
     }
@@ -326,8 +353,10 @@ impl SqliteStore {
         self.read(move |c| reads::prompt_page(c, &query)).await
     }
 
-    /// See [`crate::storage::Store::ping`].
+    /// See [`crate::storage::Store::ping`]: fails too once the writer can
+    /// no longer vouch for its writes (a failed fsync).
     pub async fn ping(&self) -> Result<(), StorageError> {
+        self.writer.check()?;
         self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
     }

@@ -97,6 +97,33 @@ pub fn event_from_row(row: &Row, prompt_uid: &str) -> Result<StoredEvent, Storag
     ))
 }
 
+fn values(params: Vec<SqlParam>) -> impl Iterator<Item = rusqlite::types::Value> {
+    params.into_iter().map(|p| match p {
+        SqlParam::Int(i) => rusqlite::types::Value::Integer(i),
+        SqlParam::Real(r) => rusqlite::types::Value::Real(r),
+        SqlParam::Text(t) => rusqlite::types::Value::Text(t),
+    })
+}
+
+/// The plan SQLite chooses for `sql` with `params`: the lines of its
+/// `EXPLAIN QUERY PLAN`, each indented under its parent step.
+pub fn explain(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<SqlParam>,
+) -> Result<Vec<String>, StorageError> {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let mut rows = stmt.query(params_from_iter(values(params)))?;
+    let (mut depth, mut out) = (HashMap::new(), Vec::new());
+    while let Some(row) = rows.next()? {
+        let (id, parent, detail): (i64, i64, String) = (row.get(0)?, row.get(1)?, row.get(3)?);
+        let d = depth.get(&parent).map_or(0, |d| d + 1);
+        depth.insert(id, d);
+        out.push(format!("{}{detail}", "  ".repeat(d)));
+    }
+    Ok(out)
+}
+
 /// Runs a rendered search query.
 pub fn query_events(
     conn: &Connection,
@@ -105,12 +132,7 @@ pub fn query_events(
     prompt_uid: &str,
 ) -> Result<Vec<StoredEvent>, StorageError> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let values = params.into_iter().map(|p| match p {
-        SqlParam::Int(i) => rusqlite::types::Value::Integer(i),
-        SqlParam::Real(r) => rusqlite::types::Value::Real(r),
-        SqlParam::Text(t) => rusqlite::types::Value::Text(t),
-    });
-    let mut rows = stmt.query(params_from_iter(values))?;
+    let mut rows = stmt.query(params_from_iter(values(params)))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(event_from_row(row, prompt_uid)?);
@@ -233,11 +255,7 @@ pub fn events_for_check(
     conn: &Connection,
     prompt_id: i64,
 ) -> Result<Vec<(i64, EventKind, f64)>, StorageError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT e.interactive_prompt_session_id, e.evtype, e.data, e.prompt_time
-         FROM interactive_prompt_events e
-         WHERE e.interactive_prompt_id = $1 ORDER BY e.interactive_prompt_session_id, e.prompt_time, e.id",
-    )?;
+    let mut stmt = conn.prepare_cached(crate::storage::search_sql::CHECK_EVENTS)?;
     let mut rows = stmt.query(params![prompt_id])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {

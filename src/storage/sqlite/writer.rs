@@ -1,23 +1,32 @@
 //! The single SQLite writer: one thread, one connection, group commit.
 //!
 //! Jobs queue on a channel; the writer takes every job waiting (up to
-//! [`MAX_BATCH`]), runs each inside its own savepoint of one transaction,
-//! flushes the batch's merged aggregate deltas, commits once, and only
-//! then answers each job. A job that fails rolls back alone.
+//! [`MAX_BATCH`]) and runs them as a group: each inside its own savepoint
+//! of one transaction (or none, see [`Writer::run_single_write`]), then
+//! the group's merged aggregate deltas are flushed, the transaction
+//! commits once, and only then is each job answered. A job that fails
+//! rolls back alone.
 //!
-//! Durability is pipelined: the connection commits without waiting for
-//! the disk (`synchronous = NORMAL`), and a second thread fsyncs the WAL
-//! file and only then answers the batch's jobs, while the writer already
-//! runs the next batch. A `201` still means the event is on disk, as with
-//! `synchronous = FULL`, but the writer no longer idles during the fsync
-//! and one fsync covers every batch committed while the previous one ran.
+//! SQLite may roll the whole transaction back by itself after some errors
+//! (a full disk or quota, an I/O error). The writer checks after every job
+//! that its transaction is still open (`is_autocommit`); if it is not, the
+//! group ends there: its jobs so far are answered with an error (none of
+//! their writes were kept), and the jobs after them run in a new group, so
+//! no job ever runs outside a transaction and nothing is answered for
+//! writes that did not commit.
+//!
+//! Durability is pipelined ([`super::durability`]): the connection commits
+//! without waiting for the disk, and a second thread fsyncs the WAL and
+//! only then answers the group's jobs, while the writer already runs the
+//! next group. A `201` still means the event is on disk, as with
+//! `synchronous = FULL`.
 //!
 //! Being the only writer, it also keeps the caches of [`super::cache`]:
-//! jobs read and update them through their [`JobCtx`]; after a commit the
-//! batch's deltas reach the shared Fenwick arrays before anyone is
-//! answered; anything it cannot vouch for is dropped.
+//! jobs read and update them through their [`JobCtx`]; a committed group's
+//! deltas reach the shared Fenwick arrays once they are durable, before
+//! anyone is answered; anything it cannot vouch for is dropped.
 
-use std::fs::File;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,6 +34,7 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::cache::{Hot, WriterCache};
+use super::durability::{self, Committed, Completion, Durability, SyncFn};
 use crate::storage::StorageError;
 use crate::storage::aggregates::PendingAggregates;
 
@@ -36,17 +46,25 @@ pub struct JobCtx<'a> {
     pub cache: &'a mut WriterCache,
     /// The cache shared with readers.
     pub hot: &'a Hot,
+    /// How many groups have committed before this job's: rows read now
+    /// hold their writes and no later group's (see [`Hot::load_trees`]).
+    pub committed: u64,
     /// Set by a job that rewrote aggregates wholesale: every cache is
-    /// dropped after the batch.
+    /// dropped after the group.
     pub invalidate: bool,
 }
 
 /// Most jobs committed together.
 pub const MAX_BATCH: usize = 2048;
 
-/// Sends a job's answer once its transaction has committed (or failed).
-pub type Completion = Box<dyn FnOnce(Result<(), &StorageError>) + Send>;
-type JobFn = Box<dyn FnOnce(&Connection, &mut JobCtx<'_>) -> (bool, Completion) + Send>;
+/// A job's turn: to run on the open transaction, or to be answered
+/// without running.
+enum Turn<'a, 'b> {
+    Run(&'a Connection, &'a mut JobCtx<'b>),
+    Refused(&'a StorageError),
+}
+
+type JobFn = Box<dyn for<'a, 'b> FnOnce(Turn<'a, 'b>) -> (bool, Completion) + Send>;
 
 /// A queued job.
 struct Job {
@@ -60,24 +78,35 @@ struct Job {
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    durability: Arc<Durability>,
 }
 
 impl Writer {
     /// Starts the writer thread on `conn`, keeping `hot` up to date, and
-    /// the thread that makes its commits durable by syncing `wal` (the
-    /// database's WAL file; None in memory) before answering.
-    pub fn spawn(conn: Connection, hot: Arc<Hot>, wal: Option<File>) -> Self {
+    /// the thread that makes its commits durable with `sync` (None in
+    /// memory) before answering.
+    pub fn spawn(conn: Connection, hot: Arc<Hot>, sync: Option<SyncFn>) -> Self {
         let (jobs, rx) = mpsc::channel::<Job>(MAX_BATCH * 8);
-        let (synced, to_sync) = std::sync::mpsc::channel::<Committed>();
-        std::thread::Builder::new()
-            .name("chorus-sqlite-sync".into())
-            .spawn(move || sync(wal, to_sync))
-            .expect("spawn the SQLite sync thread");
+        let durability = Arc::new(Durability::default());
+        let synced = durability::spawn(sync, hot.clone(), durability.clone());
+        let state = State {
+            cache: WriterCache::default(),
+            hot,
+            data_version: None,
+            committed: 0,
+            durability: durability.clone(),
+        };
         std::thread::Builder::new()
             .name("chorus-sqlite-writer".into())
-            .spawn(move || run(conn, rx, hot, synced))
+            .spawn(move || run(conn, rx, state, synced))
             .expect("spawn the SQLite writer thread");
-        Writer { jobs }
+        Writer { jobs, durability }
+    }
+
+    /// `Ok` while the writer can still vouch for its writes (see
+    /// [`super::durability`]).
+    pub fn check(&self) -> Result<(), StorageError> {
+        self.durability.check()
     }
 
     /// Runs `f` in the writer's next transaction and returns its result
@@ -109,13 +138,16 @@ impl Writer {
         F: FnOnce(&Connection, &mut JobCtx<'_>) -> Result<T, StorageError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let run: JobFn = Box::new(move |conn, ctx| {
-            let result = f(conn, ctx);
+        let run: JobFn = Box::new(move |turn| {
+            let result = match turn {
+                Turn::Run(conn, ctx) => f(conn, ctx),
+                Turn::Refused(e) => Err(again(e)),
+            };
             let ok = result.is_ok();
             let done: Completion = Box::new(move |commit: Result<(), &StorageError>| {
                 let answer = match commit {
                     Ok(()) => result,
-                    Err(e) => result.and(Err(StorageError::Commit(e.to_string()))),
+                    Err(e) => result.and(Err(again(e))),
                 };
                 let _ = tx.send(answer);
             });
@@ -134,8 +166,11 @@ impl Writer {
     where
         F: FnOnce(&Connection, &mut JobCtx<'_>) -> Result<(), StorageError> + Send + 'static,
     {
-        let run: JobFn = Box::new(move |conn, ctx| {
-            let ok = f(conn, ctx).is_ok();
+        let run: JobFn = Box::new(move |turn| {
+            let ok = match turn {
+                Turn::Run(conn, ctx) => f(conn, ctx).is_ok(),
+                Turn::Refused(_) => false,
+            };
             (ok, Box::new(|_| {}))
         });
         let _ = self.jobs.try_send(Job {
@@ -145,94 +180,76 @@ impl Writer {
     }
 }
 
-/// The writer's own state between batches.
+/// The same failure, for another job of the group: an outage stays an
+/// outage (503), anything else is a failed commit.
+fn again(e: &StorageError) -> StorageError {
+    match e {
+        StorageError::Unavailable(why) => StorageError::Unavailable(why.clone()),
+        StorageError::Stopped => StorageError::Stopped,
+        other => StorageError::Commit(other.to_string()),
+    }
+}
+
+/// The writer's own state between groups.
 struct State {
     cache: WriterCache,
     hot: Arc<Hot>,
     /// `PRAGMA data_version` after our last commit: it changes when
     /// another connection commits.
     data_version: Option<i64>,
-}
-
-/// A committed batch waiting to be made durable and answered.
-struct Committed {
-    started: Instant,
-    completions: Vec<Completion>,
-}
-
-/// Syncs the WAL after each commit (one fsync for every batch committed
-/// meanwhile), then answers the batches in commit order.
-fn sync(wal: Option<File>, to_sync: std::sync::mpsc::Receiver<Committed>) {
-    while let Ok(first) = to_sync.recv() {
-        let mut batches = vec![first];
-        batches.extend(to_sync.try_iter());
-        let result = match &wal {
-            Some(f) => f
-                .sync_data()
-                .map_err(|e| StorageError::Commit(format!("syncing the WAL: {e}"))),
-            None => Ok(()),
-        };
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "SQLite commit could not be made durable");
-        }
-        for batch in batches {
-            metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "sqlite")
-                .record(batch.started.elapsed().as_secs_f64());
-            for done in batch.completions {
-                done(result.as_ref().map(|_| ()));
-            }
-        }
-    }
+    /// Groups committed so far.
+    committed: u64,
+    durability: Arc<Durability>,
 }
 
 fn run(
     conn: Connection,
     mut rx: mpsc::Receiver<Job>,
-    hot: Arc<Hot>,
+    mut state: State,
     synced: std::sync::mpsc::Sender<Committed>,
 ) {
-    let mut state = State {
-        cache: WriterCache::default(),
-        hot,
-        data_version: None,
-    };
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut batch = VecDeque::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
+        batch.push_back(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => batch.push_back(job),
                 Err(_) => break,
             }
         }
-        let started = Instant::now();
         metrics::histogram!(crate::metrics::COMMIT_BATCH).record(batch.len() as f64);
-        match commit_batch(&conn, batch.drain(..), &mut state) {
-            Ok(completions) => {
-                let committed = Committed {
-                    started,
-                    completions,
-                };
-                if let Err(unsent) = synced.send(committed) {
-                    let e = StorageError::Stopped;
-                    unsent
-                        .0
-                        .completions
-                        .into_iter()
-                        .for_each(|done| done(Err(&e)));
+        // Usually one group; more when SQLite rolled a transaction back.
+        while !batch.is_empty() {
+            let started = Instant::now();
+            match commit_group(&conn, &mut batch, &mut state) {
+                Ok((agg, completions)) => {
+                    let committed = Committed {
+                        seq: state.committed,
+                        agg,
+                        started,
+                        completions,
+                    };
+                    if let Err(unsent) = synced.send(committed) {
+                        let e = StorageError::Stopped;
+                        unsent
+                            .0
+                            .completions
+                            .into_iter()
+                            .for_each(|done| done(Err(&e)));
+                    }
                 }
-            }
-            Err((e, completions)) => {
-                tracing::error!(error = %e, "SQLite batch failed to commit");
-                for done in completions {
-                    done(Err(&e));
+                Err((e, completions)) => {
+                    tracing::error!(error = %e, "SQLite group failed to commit");
+                    for done in completions {
+                        done(Err(&e));
+                    }
                 }
             }
         }
     }
 }
 
-type BatchResult = Result<Vec<Completion>, (StorageError, Vec<Completion>)>;
+type GroupResult = Result<(PendingAggregates, Vec<Completion>), (StorageError, Vec<Completion>)>;
 
 fn exec(conn: &Connection, sql: &str) -> Result<(), StorageError> {
     conn.prepare_cached(sql)?.execute([])?;
@@ -246,87 +263,115 @@ fn check_data_version(conn: &Connection, state: &mut State) -> Result<(), Storag
         .prepare_cached("PRAGMA data_version")?
         .query_row([], |r| r.get(0))?;
     if state.data_version != Some(version) {
-        state.cache.clear();
-        state.hot.clear();
+        state.forget_all();
         state.data_version = Some(version);
     }
     Ok(())
 }
 
-fn commit_batch(
-    conn: &Connection,
-    jobs: impl Iterator<Item = Job>,
-    state: &mut State,
-) -> BatchResult {
-    let mut completions = Vec::with_capacity(MAX_BATCH);
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE").and_then(|_| check_data_version(conn, state)) {
+/// The error of the jobs of a group whose transaction SQLite rolled back.
+fn rolled_back() -> StorageError {
+    StorageError::Unavailable(
+        "SQLite rolled back the transaction holding this write by itself \
+         (a full disk or quota, or an I/O error); nothing of it was stored"
+            .into(),
+    )
+}
+
+/// Runs jobs from the front of `jobs` in one transaction and commits it.
+/// Returns the group's deltas and answers once committed; on failure, the
+/// error and the answers of the jobs that ran (none of their writes
+/// remain). Jobs after a transaction SQLite rolled back are left in `jobs`.
+fn commit_group(conn: &Connection, jobs: &mut VecDeque<Job>, state: &mut State) -> GroupResult {
+    let begun = state
+        .durability
+        .check()
+        .and_then(|()| exec(conn, "BEGIN IMMEDIATE"))
+        .and_then(|()| check_data_version(conn, state));
+    if let Err(e) = begun {
         // Run nothing: every job is answered with the error.
-        let _ = conn.execute_batch("ROLLBACK");
-        let refused = jobs.map(|job| job_refused(job)).collect();
+        abandon(conn, state);
+        let refused = jobs.drain(..).map(|job| refuse(job, &e)).collect();
         return Err((e, refused));
     }
     let mut agg = PendingAggregates::default();
     let mut invalidate = false;
-    for job in jobs {
-        if !job.savepoint {
-            let mut ctx = JobCtx {
-                agg: &mut agg,
-                cache: &mut state.cache,
-                hot: &state.hot,
-                invalidate: false,
-            };
-            let (_, done) = (job.run)(conn, &mut ctx);
-            invalidate |= ctx.invalidate;
-            completions.push(done);
-            continue;
-        }
-        if let Err(e) = exec(conn, "SAVEPOINT job") {
-            let _ = conn.execute_batch("ROLLBACK");
-            completions.push(job_refused(job));
-            state.forget_all();
-            return Err((e, completions));
-        }
-        let mut job_agg = PendingAggregates::default();
-        let mut ctx = JobCtx {
-            agg: &mut job_agg,
-            cache: &mut state.cache,
-            hot: &state.hot,
-            invalidate: false,
-        };
-        let (ok, done) = (job.run)(conn, &mut ctx);
-        invalidate |= ctx.invalidate;
-        let end = if ok {
-            exec(conn, "RELEASE job")
-        } else {
-            exec(conn, "ROLLBACK TO job").and_then(|_| exec(conn, "RELEASE job"))
-        };
-        if ok {
-            agg.merge(job_agg);
-        }
-        completions.push(done);
-        if let Err(e) = end {
-            let _ = conn.execute_batch("ROLLBACK");
-            state.forget_all();
-            return Err((e, completions));
-        }
-    }
-    let flushed = flush(conn, &agg).and_then(|_| exec(conn, "COMMIT"));
-    match flushed {
-        Ok(()) => {
-            if invalidate {
-                state.forget_all();
-            } else {
-                state.hot.apply(&agg);
+    let mut completions = Vec::with_capacity(jobs.len());
+    while let Some(job) = jobs.pop_front() {
+        let ran = run_job(conn, job, state, &mut agg, &mut completions);
+        match ran {
+            Ok(wants_invalidate) => invalidate |= wants_invalidate,
+            Err(e) => {
+                abandon(conn, state);
+                return Err((e, completions));
             }
-            // Our own commit moved data_version on other connections only.
-            Ok(completions)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            state.forget_all();
-            Err((e, completions))
         }
     }
+    if let Err(e) = super::writes::flush(conn, &agg).and_then(|()| exec(conn, "COMMIT")) {
+        abandon(conn, state);
+        return Err((e, completions));
+    }
+    state.committed += 1;
+    if invalidate {
+        // Deltas of this group and those before it are applied by the
+        // sync thread only to arrays loaded before it (dropped here).
+        state.forget_all();
+    }
+    // Our own commit moved data_version on other connections only.
+    Ok((agg, completions))
+}
+
+/// Runs one job of the open transaction, pushing its answer; returns
+/// whether it asked for the caches to be dropped, or an error that ends
+/// the group (the transaction is gone or cannot go on).
+fn run_job(
+    conn: &Connection,
+    job: Job,
+    state: &mut State,
+    agg: &mut PendingAggregates,
+    completions: &mut Vec<Completion>,
+) -> Result<bool, StorageError> {
+    if job.savepoint
+        && let Err(e) = exec(conn, "SAVEPOINT job")
+    {
+        completions.push(refuse(job, &e));
+        return Err(e);
+    }
+    let mut job_agg = PendingAggregates::default();
+    let mut ctx = JobCtx {
+        // A job without a savepoint adds its deltas only on success.
+        agg: if job.savepoint { &mut job_agg } else { agg },
+        cache: &mut state.cache,
+        hot: &state.hot,
+        committed: state.committed,
+        invalidate: false,
+    };
+    let (ok, done) = (job.run)(Turn::Run(conn, &mut ctx));
+    let invalidate = ctx.invalidate;
+    completions.push(done);
+    if conn.is_autocommit() {
+        // SQLite rolled the whole transaction back: every write of the
+        // group so far is gone, and a next statement would commit alone.
+        return Err(rolled_back());
+    }
+    if job.savepoint {
+        if ok {
+            exec(conn, "RELEASE job")?;
+            agg.merge(job_agg);
+        } else {
+            exec(conn, "ROLLBACK TO job").and_then(|()| exec(conn, "RELEASE job"))?;
+        }
+    }
+    Ok(invalidate)
+}
+
+/// Ends a failed group: rolls back what remains of its transaction and
+/// drops every cache (they may hold its writes).
+fn abandon(conn: &Connection, state: &mut State) {
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    state.forget_all();
 }
 
 impl State {
@@ -337,36 +382,12 @@ impl State {
     }
 }
 
-/// Answers a job that never ran: its sender is dropped, which its caller
-/// sees as the engine having stopped.
-fn job_refused(job: Job) -> Completion {
-    drop(job);
-    Box::new(|_| {})
+/// Answers a job that never ran with `e`.
+fn refuse(job: Job, e: &StorageError) -> Completion {
+    let (_, done) = (job.run)(Turn::Refused(e));
+    done
 }
 
-/// Writes merged aggregate deltas (inside the open transaction).
-pub fn flush(conn: &Connection, agg: &PendingAggregates) -> Result<(), StorageError> {
-    use crate::storage::schema::{UPSERT_COUNT, UPSERT_FENWICK_NULL, UPSERT_FENWICK_VALUED};
-    if agg.is_empty() {
-        return Ok(());
-    }
-    let mut valued = conn.prepare_cached(UPSERT_FENWICK_VALUED)?;
-    let mut null = conn.prepare_cached(UPSERT_FENWICK_NULL)?;
-    for (prompt_id, category, idx, delta) in agg.fenwick_rows() {
-        match category.value() {
-            Some(v) => {
-                valued.execute(rusqlite::params![prompt_id, category.name(), v, idx, delta])?
-            }
-            None => null.execute(rusqlite::params![prompt_id, category.name(), idx, delta])?,
-        };
-    }
-    let mut counts = conn.prepare_cached(UPSERT_COUNT)?;
-    for (prompt_id, bucket, delta) in agg.count_rows() {
-        counts.execute(rusqlite::params![prompt_id, bucket, delta])?;
-    }
-    let mut totals = conn.prepare_cached(crate::storage::migration5::UPSERT_TOTALS)?;
-    for (prompt_id, sessions, events) in agg.total_rows() {
-        totals.execute(rusqlite::params![prompt_id, sessions, events])?;
-    }
-    Ok(())
-}
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;

@@ -288,5 +288,32 @@ pub fn replace_aggregates(
         params![prompt_id],
     )?;
     let pending = PendingAggregates::from_rows(prompt_id, expected);
-    super::writer::flush(conn, &pending)
+    flush(conn, &pending)
+}
+
+/// Writes merged aggregate deltas (inside the open transaction).
+pub fn flush(conn: &Connection, agg: &PendingAggregates) -> Result<(), StorageError> {
+    use crate::storage::schema::{UPSERT_COUNT, UPSERT_FENWICK_NULL, UPSERT_FENWICK_VALUED};
+    if agg.is_empty() {
+        return Ok(());
+    }
+    let mut valued = conn.prepare_cached(UPSERT_FENWICK_VALUED)?;
+    let mut null = conn.prepare_cached(UPSERT_FENWICK_NULL)?;
+    for (prompt_id, category, idx, delta) in agg.fenwick_rows() {
+        match category.value() {
+            Some(v) => {
+                valued.execute(rusqlite::params![prompt_id, category.name(), v, idx, delta])?
+            }
+            None => null.execute(rusqlite::params![prompt_id, category.name(), idx, delta])?,
+        };
+    }
+    let mut counts = conn.prepare_cached(UPSERT_COUNT)?;
+    for (prompt_id, bucket, delta) in agg.count_rows() {
+        counts.execute(rusqlite::params![prompt_id, bucket, delta])?;
+    }
+    let mut totals = conn.prepare_cached(crate::storage::migration5::UPSERT_TOTALS)?;
+    for (prompt_id, sessions, events) in agg.total_rows() {
+        totals.execute(rusqlite::params![prompt_id, sessions, events])?;
+    }
+    Ok(())
 }
