@@ -41,8 +41,9 @@ function pathOf(points) {
 /**
  * Draws the timeline `tl` of `prompt` into `container` (and its legend into
  * `legend`); `mine` lists the participant's own answers as `{t, index}`.
+ * It is revealed left to right, unless `animate` is false (a redraw).
  */
-export function drawChart(container, legend, prompt, duration, tl, mine) {
+export function drawChart(container, legend, prompt, duration, tl, mine, { animate = true } = {}) {
   // One unit per CSS pixel, so the labels keep their size on a phone.
   const W = Math.max(320, Math.min(1000, Math.round(container.clientWidth || 720)));
   const x = (t) => PAD.left + (t / duration) * (W - PAD.left - PAD.right);
@@ -129,6 +130,11 @@ export function drawChart(container, legend, prompt, duration, tl, mine) {
     legend.append(you);
   }
 
+  if (!animate) {
+    reveal.setAttribute('width', String(W));
+    root.dataset.revealed = 'true';
+    return;
+  }
   // Reveal left to right.
   const started = performance.now();
   const grow = (now) => {

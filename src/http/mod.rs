@@ -14,6 +14,7 @@ pub mod live;
 pub mod observe;
 pub mod openapi;
 pub mod prompt_body;
+pub mod prompt_token;
 pub mod prompts;
 pub mod rate_limit;
 pub mod search;
@@ -53,6 +54,7 @@ pub fn api(dev: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(prompts::create, listing::list))
         .routes(routes!(prompts::start_session))
         .routes(routes!(prompts::read, prompts::delete))
+        .routes(routes!(prompt_token::mint))
         .routes(routes!(stats::stats))
         .routes(routes!(stats::timeline))
         .routes(routes!(search::search))

@@ -23,15 +23,15 @@ use super::error_responses::NoSuchAsset;
 use super::state::AppState;
 
 /// One embedded file: its name, content type, text and entity tag.
-struct Asset {
-    name: &'static str,
+pub(super) struct Asset {
+    pub(super) name: &'static str,
     content_type: &'static str,
-    body: &'static str,
-    etag: u64,
+    pub(super) body: &'static str,
+    pub(super) etag: u64,
 }
 
-const HTML: &str = "text/html; charset=utf-8";
-const JS: &str = "text/javascript; charset=utf-8";
+pub(super) const HTML: &str = "text/html; charset=utf-8";
+pub(super) const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const SVG: &str = "image/svg+xml";
 
@@ -39,7 +39,7 @@ const SVG: &str = "image/svg+xml";
 const INDEX: Asset = asset("index.html", HTML, include_str!("../../web/index.html"));
 
 /// Everything under `/assets/`.
-const ASSETS: &[Asset] = &[
+pub(super) const ASSETS: &[Asset] = &[
     asset("style.css", CSS, include_str!("../../web/style.css")),
     asset("room.js", JS, include_str!("../../web/room.js")),
     asset("chart.js", JS, include_str!("../../web/chart.js")),
@@ -49,7 +49,7 @@ const ASSETS: &[Asset] = &[
 ];
 
 /// Everything under `/client/`: the client package's modules.
-const CLIENT: &[Asset] = &[
+pub(super) const CLIENT: &[Asset] = &[
     asset(
         "index.js",
         JS,
@@ -92,9 +92,20 @@ const CLIENT: &[Asset] = &[
         include_str!("../../clients/js/src/errors.js"),
     ),
     asset("dev.js", JS, include_str!("../../clients/js/src/dev.js")),
+    asset(
+        "admin.js",
+        JS,
+        include_str!("../../clients/js/src/admin.js"),
+    ),
+    asset(
+        "prompts.js",
+        JS,
+        include_str!("../../clients/js/src/prompts.js"),
+    ),
 ];
 
-const fn asset(name: &'static str, content_type: &'static str, body: &'static str) -> Asset {
+/// An embedded file, its entity tag computed at compile time.
+pub(super) const fn asset(name: &'static str, content_type: &'static str, body: &'static str) -> Asset {
     Asset {
         name,
         content_type,
@@ -159,7 +170,7 @@ async fn client_file(headers: HeaderMap, name: Result<Path<String>, PathRejectio
 }
 
 /// The file, or `304 Not Modified` when the browser holds this version.
-fn serve(request: &HeaderMap, asset: &'static Asset) -> Response {
+pub(super) fn serve(request: &HeaderMap, asset: &'static Asset) -> Response {
     let etag =
         HeaderValue::from_str(&format!("\"{:016x}\"", asset.etag)).expect("hex is a valid header");
     let fresh = request
@@ -188,7 +199,8 @@ fn serve(request: &HeaderMap, asset: &'static Asset) -> Response {
     response
 }
 
-fn file(
+/// The file of `files` named by the path, or 404.
+pub(super) fn file(
     files: &'static [Asset],
     headers: &HeaderMap,
     name: Result<Path<String>, PathRejection>,

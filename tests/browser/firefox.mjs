@@ -100,6 +100,8 @@ export function playwrightPage(p) {
     textContent: (sel) => locator(sel).textContent(),
     // Playwright: (fn, arg, options); puppeteer: (fn, options, ...args).
     waitForFunction: (fn, arg, { timeout = WAIT } = {}) => p.waitForFunction(fn, { timeout }, arg),
+    // Both: (fn, arg).
+    evaluate: (fn, arg) => p.evaluate(fn, arg),
     mouse: p.mouse,
     screenshot: (options) => p.screenshot(options),
   };

@@ -19,7 +19,7 @@ export const ARTIFACTS = process.env.CHORUS_BROWSER_ARTIFACTS || join(here, 'art
 /** Generous limit for one wait; prompts last 30 s. */
 export const WAIT = 45_000;
 
-/** Starts `chorus demo` on a free port; resolves to `{base, stop()}`. */
+/** Starts `chorus demo` on a free port; resolves to `{base, adminToken, stop()}`. */
 export async function startDemo(extra = []) {
   const bin = process.env.CHORUS_BIN || join(root, 'target', 'debug', 'chorus');
   const child = spawn(bin, ['demo', '--listen', '127.0.0.1:0', ...extra], {
@@ -27,17 +27,23 @@ export async function startDemo(extra = []) {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
   });
   const lines = createInterface({ input: child.stdout });
-  const first = await new Promise((ok, fail) => {
+  // The banner's lines come in one write, so in one tick: gather them as they come.
+  const banner = await new Promise((ok, fail) => {
+    const got = [];
     child.once('exit', (code) => fail(new Error(`chorus demo exited with ${code} before listening`)));
-    lines.once('line', ok);
+    // (The listener stays, draining stdout.)
+    lines.on('line', (line) => { if (got.push(line) === 2) ok(got); });
   });
+  const [first, second] = banner;
   const match = /^chorus listening on (http:\/\/\S+)$/.exec(first);
   assert.ok(match, `unexpected first line ${JSON.stringify(first)}`);
-  lines.on('line', () => {}); // keep draining stdout
+  const token = /^dev mode: admin token (\S+)$/.exec(second);
+  assert.ok(token, `unexpected second line ${JSON.stringify(second)}`);
   // Never leave a server behind, even if the test process dies.
   process.on('exit', () => child.kill('SIGKILL'));
   return {
     base: match[1],
+    adminToken: token[1],
     stop() { child.kill('SIGTERM'); },
   };
 }

@@ -22,6 +22,7 @@ mod model;
 mod openapi;
 mod pg_outage;
 mod operations;
+mod prompt_token;
 mod query_plans;
 mod redis_outage;
 mod rules;

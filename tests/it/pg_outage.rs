@@ -207,3 +207,101 @@ async fn stored_uids(app: &TestApp, s: &Session) -> HashSet<String> {
         }
     }
 }
+
+/// A TCP proxy to PostgreSQL that, once armed, passes the next `COMMIT` on
+/// to the server and then cuts the client's connection, so the commit
+/// happens but its answer never arrives.
+struct CommitCutter {
+    port: u16,
+    armed: Arc<AtomicBool>,
+    cuts: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn commit_cutter(target: u16) -> CommitCutter {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let armed = Arc::new(AtomicBool::new(false));
+    let cuts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (a, c) = (armed.clone(), cuts.clone());
+    tokio::spawn(async move {
+        loop {
+            let (client, _) = listener.accept().await.unwrap();
+            let server = tokio::net::TcpStream::connect(("127.0.0.1", target))
+                .await
+                .unwrap();
+            tokio::spawn(relay(client, server, a.clone(), c.clone()));
+        }
+    });
+    CommitCutter { port, armed, cuts }
+}
+
+async fn relay(
+    mut client: tokio::net::TcpStream,
+    mut server: tokio::net::TcpStream,
+    armed: Arc<AtomicBool>,
+    cuts: Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The simple-protocol query `COMMIT` as the driver sends it.
+    const COMMIT: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+    let (mut up, mut down) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        tokio::select! {
+            read = client.read(&mut up) => {
+                let n = match read { Ok(0) | Err(_) => return, Ok(n) => n };
+                if server.write_all(&up[..n]).await.is_err() {
+                    return;
+                }
+                let commit = up[..n].windows(COMMIT.len()).any(|w| w == COMMIT);
+                if commit && armed.swap(false, Ordering::SeqCst) {
+                    cuts.fetch_add(1, Ordering::SeqCst);
+                    drop(client);
+                    // The server finishes the commit; its answer goes nowhere.
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    return;
+                }
+            }
+            read = server.read(&mut down) => {
+                let n = match read { Ok(0) | Err(_) => return, Ok(n) => n };
+                if client.write_all(&down[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The answer to a batch's `COMMIT` is lost with its connection, though
+/// the commit happened: the event is answered 201 (not a false 409 from
+/// running it again), stored once, and published. (Two worker threads: the
+/// proxy must run while `spawn_on` blocks reading the server's first line.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_answer_was_lost_is_acknowledged_once_and_published() {
+    if engine() != Engine::Postgres {
+        return;
+    }
+    let pg = PrivatePostgres::start();
+    let cutter = commit_cutter(pg.port).await;
+    let url = format!("postgres://postgres@127.0.0.1:{}/postgres", cutter.port);
+    let app = spawn_on(&url, &["--session-event-rate", "0"], None);
+    let prompt = app.create_prompt(numeric_prompt(), 600).await;
+    let published = subscribe(&prompt).await;
+    let s = app.start_session(&prompt, "cut").await;
+    assert_eq!(app.post_event(&s, "join", 0.0, json!({})).await.0, 201);
+
+    cutter.armed.store(true, Ordering::SeqCst);
+    let (status, body) = app.post_event(&s, "like", 5.0, json!({})).await;
+    assert_eq!(cutter.cuts.load(Ordering::SeqCst), 1, "the like's COMMIT answer was cut");
+    assert_eq!(status, 201, "{body}");
+    let uid = body["uid"].as_str().unwrap().to_owned();
+
+    let (status, again) = app.post_event(&s, "like", 5.0, json!({})).await;
+    assert_eq!(status, 409, "the like is stored: {again}");
+    let stored = stored_uids(&app, &s).await;
+    assert_eq!(stored.len(), 2, "the join and the like, once: {stored:?}");
+    assert!(stored.contains(&uid));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(published.lock().unwrap().contains(&uid), "the like was published");
+    let (code, out) = app.run_command("check");
+    assert_eq!(code, 0, "{out}");
+}

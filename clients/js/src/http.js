@@ -10,12 +10,15 @@ const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
 /**
  * @typedef {object} Request
- * @property {'GET' | 'POST'} method
+ * @property {'GET' | 'POST' | 'PUT' | 'DELETE'} method
  * @property {string} path under the base URL, without a leading slash
  * @property {Record<string, string>} [query]
  * @property {unknown} [body] JSON
- * @property {'user' | 'prompt' | 'none'} auth which token goes in `Authorization`
+ * @property {'user' | 'prompt' | 'admin' | 'none'} auth which token goes in `Authorization`
  * @property {string} [promptToken] when `auth` is `prompt`
+ * @property {boolean} [atMostOnce] not to be repeated once the server may have
+ *   handled it (no answer, or a 500/502/504): a create that is not
+ *   idempotent; a refusal that proves nothing was done (429, 503) is retried
  * @property {(error: import('./errors.js').ApiError) => Promise<unknown>} [recover]
  *   called with a 409 answered to a retry whose earlier try may have been
  *   stored; what it resolves to (unless undefined) is the request's result
@@ -69,6 +72,8 @@ export class Transport {
     this.getUserToken = options.getUserToken;
     this.retry = options.retry;
     this.timeoutMs = options.timeoutMs;
+    /** The admin token, for `auth: 'admin'` requests (AdminClient). */
+    this.adminToken = options.adminToken;
     /** Index of the base URL tried first; moves on after a network error. */
     this.preferred = 0;
     /** @type {{promise: Promise<string>, value: string | undefined} | null} */
@@ -131,7 +136,7 @@ export class Transport {
         uncertain = true;
         this.preferred = (this.baseUrls.indexOf(base) + 1) % this.baseUrls.length;
         failedBases++;
-        if (tries >= this.retry.attempts) {
+        if (tries >= this.retry.attempts || req.atMostOnce) {
           throw new NetworkError(`${req.method} /${req.path}: no answer after ${tries} tries (${describe(cause)})`, cause);
         }
         // Another base URL not yet tried in this round is tried at once.
@@ -152,6 +157,7 @@ export class Transport {
         if (recovered !== undefined) return recovered;
       }
       if (!RETRYABLE.has(answer.status) || tries >= this.retry.attempts) throw error;
+      if (req.atMostOnce && answer.status !== 429 && answer.status !== 503) throw error;
       // A 5xx may come from a proxy after the server handled the request.
       if (answer.status !== 429) uncertain = true;
       const asked = answer.retryAfter == null ? 0 : answer.retryAfter * 1000;
@@ -164,6 +170,7 @@ export class Transport {
   async tokenFor(req) {
     if (req.auth === 'user') return this.currentUserToken();
     if (req.auth === 'prompt') return req.promptToken;
+    if (req.auth === 'admin') return this.adminToken;
     return undefined;
   }
 

@@ -1,5 +1,6 @@
 // Type declarations of Chorus's JavaScript client (hand-written; the
 // package is plain ES modules and needs no build step). See README.md.
+export * from './admin.js';
 
 // ---------------------------------------------------------------- data
 
@@ -11,8 +12,7 @@ export interface PressPrompt { style: 'press'; text: string }
 export interface ColorPrompt { style: 'color'; text: string; colors: string[] }
 /** A word prompt: one of 2–8 words. */
 export interface WordPrompt { style: 'word'; text: string; options: string[] }
-/** Any prompt. */
-export type Prompt = NumericPrompt | PressPrompt | ColorPrompt | WordPrompt;
+/** Any prompt. */ export type Prompt = NumericPrompt | PressPrompt | ColorPrompt | WordPrompt;
 
 /** The event types. */
 export type EventType =

@@ -8,3 +8,5 @@ export { startClock, binning } from './clock.js';
 export { devLogin, devPrompts } from './dev.js';
 export { DEFAULT_RETRY } from './retry.js';
 export * from './errors.js';
+export { AdminClient, PromptReader, PromptInvalidError } from './admin.js';
+export { checkPrompt, fieldOf, trimText, PROMPT_LIMITS } from './prompts.js';
