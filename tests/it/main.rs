@@ -28,5 +28,6 @@ mod redis_outage;
 mod rules;
 mod scale_out;
 mod search;
+mod stats_cache;
 mod storage_faults;
 mod stream;
