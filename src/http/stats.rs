@@ -131,8 +131,9 @@ async fn granted_prompt(
     if grant.0 != uid {
         return Err(AuthError::Invalid.into());
     }
+    // Stats may lag by the staleness bound anyway: the prompt may too.
     s.store
-        .prompt(uid)
+        .read_prompt(uid)
         .await?
         .ok_or_else(|| ApiError::not_found(kind::PROMPT_NOT_FOUND, "interactive prompt not found"))
 }

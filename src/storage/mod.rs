@@ -171,6 +171,16 @@ impl Store {
         dispatch!(self, s => s.prompt(uid).await)
     }
 
+    /// Looks a prompt up by uid for stats and timelines, which may lag
+    /// behind by the staleness bound (docs/scaling.md, "Stats and
+    /// timelines on PostgreSQL"): on PostgreSQL from this process's cache.
+    pub async fn read_prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
+        match self {
+            Store::Sqlite(s) => s.prompt(uid).await,
+            Store::Postgres(s) => s.read_prompt(uid).await,
+        }
+    }
+
     /// Soft-deletes a prompt; returns it, or `None` if there is no such prompt.
     pub async fn delete_prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
         dispatch!(self, s => s.delete_prompt(uid).await)

@@ -29,6 +29,7 @@ mod redis_outage;
 mod rules;
 mod scale_out;
 mod search;
+mod stats_cache;
 mod storage_faults;
 mod stream;
 mod user_tokens;

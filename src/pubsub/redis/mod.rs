@@ -56,13 +56,17 @@ pub struct RedisPubSub {
 }
 
 impl RedisPubSub {
-    /// Connects to `url` and starts the publisher and subscriber tasks,
+    /// Connects to `url` (failing if Redis does not answer) and starts the
+    /// publisher and subscriber tasks,
     /// waiting (up to [`FIRST_SUBSCRIBE_WAIT`]) for the subscriber's first
     /// connection, so a server that starts serving is ready at once.
     /// After a gap in its subscription, the events missed are read back
     /// from `store`.
     pub async fn connect(url: &str, store: Store) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(url)?;
+        // An unreachable Redis at start-up is a configuration error; later
+        // outages are ridden out.
+        drop(client.get_multiplexed_async_connection().await?);
         let publisher = publisher::Publisher::start(client.clone());
         let (tx, rx) = mpsc::unbounded_channel();
         let hub = Hub::new(Some(Arc::new(Commands(tx))));

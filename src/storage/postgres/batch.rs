@@ -27,16 +27,19 @@
 //! one per transaction, so a failure stays with the request that caused it.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Pool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::events;
+use super::read_cache::ReadCache;
 use super::{PostgresSettings, connect, retrying};
 use super::sessions::{self, NewSession};
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::rules::Violation;
+use crate::storage::aggregates::PendingAggregates;
 use crate::storage::{StartedSession, StorageError};
 
 /// Most requests committed together.
@@ -54,12 +57,16 @@ pub trait BatchWrite: 'static {
     const STORED: &'static str;
     /// The uid of one row the batch wrote, if it wrote any.
     fn written(outputs: &[Self::Output]) -> Option<&str>;
-    /// Writes every item, in order, inside the open transaction `tx`.
+    /// Writes every item, in order, inside the open transaction `tx`;
+    /// returns each item's output and the aggregate deltas written.
     fn write<'a>(
         tx: &'a Transaction<'a>,
         items: &'a [&'a Self::Item],
-    ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send + 'a;
+    ) -> impl Future<Output = Result<Written<Self::Output>, StorageError>> + Send + 'a;
 }
+
+/// What a batch wrote: each item's output, and the aggregate deltas.
+pub type Written<T> = (Vec<T>, PendingAggregates);
 
 /// Events: checked against the rules and stored ([`events::append_events`]).
 pub struct Events;
@@ -76,7 +83,7 @@ impl BatchWrite for Events {
     fn write<'a>(
         tx: &'a Transaction<'a>,
         items: &'a [&'a NewEvent],
-    ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send + 'a {
+    ) -> impl Future<Output = Result<Written<Self::Output>, StorageError>> + Send + 'a {
         events::append_events(tx, items)
     }
 }
@@ -95,11 +102,12 @@ impl BatchWrite for Sessions {
             .iter()
             .find_map(|o| Some(o.as_ref()?.session_uid.as_str()))
     }
-    fn write<'a>(
+    async fn write<'a>(
         tx: &'a Transaction<'a>,
         items: &'a [&'a NewSession],
-    ) -> impl Future<Output = Result<Vec<Self::Output>, StorageError>> + Send + 'a {
-        sessions::start_sessions(tx, items)
+    ) -> Result<Written<Self::Output>, StorageError> {
+        let started = sessions::start_sessions(tx, items).await?;
+        Ok((started, PendingAggregates::default()))
     }
 }
 
@@ -130,7 +138,14 @@ impl<W: BatchWrite> Batcher<W> {
     /// runtime each would wait its turn behind thousands of stream viewers
     /// (a premiere on PostgreSQL posted 182 of the 1,000 events a second it
     /// asked for, its participants waiting on their slow answers).
-    pub fn spawn(config: tokio_postgres::Config, settings: PostgresSettings) -> Self {
+    ///
+    /// Each batch tells `cache` which prompts' Fenwick rows it is
+    /// committing, and their deltas once committed, before answering.
+    pub fn spawn(
+        config: tokio_postgres::Config,
+        settings: PostgresSettings,
+        cache: Arc<ReadCache>,
+    ) -> Self {
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
         std::thread::Builder::new()
             .name(format!("chorus-pg-{}", W::NAME))
@@ -141,7 +156,7 @@ impl<W: BatchWrite> Batcher<W> {
                     .expect("a runtime for the PostgreSQL batcher");
                 runtime.block_on(async move {
                     match connect::pool(config, 1, &settings) {
-                        Ok(pool) => run::<W>(pool, rx).await,
+                        Ok(pool) => run::<W>(pool, cache, rx).await,
                         Err(e) => tracing::error!(error = %e, "no PostgreSQL pool for batches"),
                     }
                 });
@@ -161,20 +176,31 @@ impl<W: BatchWrite> Batcher<W> {
     }
 }
 
-async fn run<W: BatchWrite>(pool: Pool, mut rx: mpsc::Receiver<Job<W>>) {
+async fn run<W: BatchWrite>(pool: Pool, cache: Arc<ReadCache>, mut rx: mpsc::Receiver<Job<W>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let ends = Ends {
+        pool: &pool,
+        cache: &cache,
+    };
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit::<W>(&pool, std::mem::take(&mut batch)).await;
+        commit::<W>(ends, std::mem::take(&mut batch)).await;
     }
+}
+
+/// Where a batch goes: the connection, and the cache it keeps current.
+#[derive(Clone, Copy)]
+struct Ends<'a> {
+    pool: &'a Pool,
+    cache: &'a ReadCache,
 }
 
 /// Commits `jobs` as one transaction (retried while PostgreSQL asks, or
 /// while it is away) and answers each; on a failure other than an outage,
 /// runs each alone.
-async fn commit<W: BatchWrite>(pool: &Pool, jobs: Vec<Job<W>>) {
+async fn commit<W: BatchWrite>(ends: Ends<'_>, jobs: Vec<Job<W>>) {
     metrics::histogram!(crate::metrics::COMMIT_BATCH).record(jobs.len() as f64);
     let items: Vec<&W::Item> = jobs.iter().map(|j| &j.item).collect();
-    match transaction::<W>(pool, &items).await {
+    match transaction::<W>(ends, &items).await {
         Ok(results) => {
             for (job, result) in jobs.into_iter().zip(results) {
                 let _ = job.answer.send(Ok(result));
@@ -192,7 +218,7 @@ async fn commit<W: BatchWrite>(pool: &Pool, jobs: Vec<Job<W>>) {
         Err(e) => {
             tracing::warn!(error = %e, operation = W::NAME, requests = jobs.len(), "a batch failed; committing its requests one by one");
             for job in jobs {
-                let outcome = transaction::<W>(pool, &[&job.item])
+                let outcome = transaction::<W>(ends, &[&job.item])
                     .await
                     .map(|mut r| r.pop().expect("one result"));
                 let _ = job.answer.send(outcome);
@@ -215,14 +241,14 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 struct CommitUnknown<T>(Vec<T>);
 
 async fn transaction<W: BatchWrite>(
-    pool: &Pool,
+    ends: Ends<'_>,
     items: &[&W::Item],
 ) -> Result<Vec<W::Output>, StorageError> {
     let started = Instant::now();
     loop {
-        let error = match retrying(W::NAME, || attempt::<W>(pool, items)).await {
+        let error = match retrying(W::NAME, || attempt::<W>(ends, items)).await {
             Ok(Ok(results)) => return Ok(results),
-            Ok(Err(CommitUnknown(results))) => match resolve::<W>(pool, &results).await? {
+            Ok(Err(CommitUnknown(results))) => match resolve::<W>(ends.pool, &results).await? {
                 true => return Ok(results),
                 false => StorageError::Unavailable("the connection was lost at commit".into()),
             },
@@ -238,14 +264,20 @@ async fn transaction<W: BatchWrite>(
 
 /// One try: the batch's writes and its commit on a pooled connection.
 async fn attempt<W: BatchWrite>(
-    pool: &Pool,
+    ends: Ends<'_>,
     items: &[&W::Item],
 ) -> Result<Result<Vec<W::Output>, CommitUnknown<W::Output>>, StorageError> {
-    let mut client = pool.get().await?;
+    let mut client = ends.pool.get().await?;
     let tx = client.transaction().await?;
     let started = Instant::now();
-    let results = W::write(&tx, items).await?;
-    match tx.commit().await.map_err(StorageError::from) {
+    let (results, pending) = W::write(&tx, items).await?;
+    // The stats cache learns of the commit before it happens, and of its
+    // deltas before any of its requests is answered (an unknown outcome
+    // makes it read the prompt's figures again).
+    let writing = ends.cache.begin(&pending);
+    let committed = tx.commit().await.map_err(StorageError::from);
+    writing.end(committed.is_ok());
+    match committed {
         Ok(()) => {}
         // The server refused the commit: nothing was written.
         Err(e) if !matches!(e, StorageError::Unavailable(_)) => return Err(e),

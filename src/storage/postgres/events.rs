@@ -42,7 +42,7 @@ impl Borrow<Session> for &mut LockedSession {
 pub async fn append_events(
     c: &impl GenericClient,
     events: &[&NewEvent],
-) -> Result<Vec<Result<StoredEvent, Violation>>, StorageError> {
+) -> Result<super::batch::Written<Result<StoredEvent, Violation>>, StorageError> {
     let prompts = reads::prompts_of(c, events.iter().map(|e| e.prompt_uid.as_str())).await?;
     let mut sessions = lock_sessions(c, events).await?;
     let mut pending = PendingAggregates::default();
@@ -94,7 +94,7 @@ pub async fn append_events(
         .await?;
         writes::flush(c, &pending).await?;
     }
-    Ok(results)
+    Ok((results, pending))
 }
 
 /// Locks the batch's sessions in uid order and reads their states.

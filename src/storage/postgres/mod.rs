@@ -8,10 +8,12 @@
 mod batch;
 mod connect;
 mod events;
+mod read_cache;
 mod reads;
 mod sessions;
 mod writes;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Pool};
@@ -76,6 +78,8 @@ const MIGRATION_LOCK: i64 = 0x6368_6f72_7573; // "chorus"
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// Prompts and figures for stats and timelines ([`read_cache`]).
+    cache: Arc<read_cache::ReadCache>,
     events: batch::Batcher<batch::Events>,
     sessions: batch::Batcher<batch::Sessions>,
 }
@@ -117,10 +121,12 @@ impl PostgresStore {
             .parse()
             .map_err(|e: tokio_postgres::Error| StorageError::Postgres(e.to_string()))?;
         let pool = connect::pool(config.clone(), settings.pool_size, settings)?;
+        let cache = Arc::new(read_cache::ReadCache::default());
         let store = PostgresStore {
-            events: batch::Batcher::spawn(config.clone(), settings.clone()),
-            sessions: batch::Batcher::spawn(config, settings.clone()),
+            events: batch::Batcher::spawn(config.clone(), settings.clone(), cache.clone()),
+            sessions: batch::Batcher::spawn(config, settings.clone(), cache.clone()),
             pool,
+            cache,
         };
         store.migrate().await?;
         Ok(store)
@@ -204,14 +210,43 @@ impl PostgresStore {
         self.events.submit(event).await
     }
 
-    /// See [`crate::storage::Store::stats`].
-    pub async fn stats(&self, prompt: &PromptRecord, bin: u32) -> Result<Stats, StorageError> {
-        reads::stats(&self.pool.get().await?, prompt, bin).await
+    /// See [`crate::storage::Store::read_prompt`]: from this process's
+    /// cache, read again at most once per [`read_cache::STALENESS_BOUND`].
+    pub async fn read_prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
+        let (pool, key) = (self.pool.clone(), uid.to_owned());
+        let slot = self.cache.prompts.slot(&key);
+        let record = slot
+            .get(move || async move { reads::prompt_by_uid(&pool.get().await?, &key).await })
+            .await?;
+        Ok((*record).clone())
     }
 
-    /// See [`crate::storage::Store::timeline`].
+    /// A prompt's figures from this process's cache ([`read_cache`]).
+    async fn figures(&self, prompt: &PromptRecord) -> Result<Arc<read_cache::Figures>, StorageError> {
+        let (pool, prompt) = (self.pool.clone(), prompt.clone());
+        let slot = self.cache.figures.slot(&prompt.id);
+        slot.get(move || async move {
+            let arrays = reads::fenwick_arrays(&pool.get().await?, &prompt).await?;
+            Ok(read_cache::Figures::new(arrays))
+        })
+        .await
+    }
+
+    /// See [`crate::storage::Store::stats`]: from this process's cache.
+    pub async fn stats(&self, prompt: &PromptRecord, bin: u32) -> Result<Stats, StorageError> {
+        Ok(self.figures(prompt).await?.arrays.stats(&prompt.prompt, bin))
+    }
+
+    /// See [`crate::storage::Store::timeline`]: from this process's cache.
     pub async fn timeline(&self, prompt: &PromptRecord) -> Result<Timeline, StorageError> {
-        reads::timeline(&self.pool.get().await?, prompt).await
+        Ok((*self.figures(prompt).await?.timeline(prompt)).clone())
+    }
+
+    /// Makes this process read a prompt's figures again before serving
+    /// them: for a write outside the event batches that changes its
+    /// aggregates (other processes see it within the staleness bound).
+    pub fn forget_figures(&self, prompt_id: i64) {
+        self.cache.invalidate(prompt_id);
     }
 
     /// See [`crate::storage::Store::search`].

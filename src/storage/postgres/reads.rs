@@ -10,10 +10,8 @@ use crate::domain::aggregates::PromptAggregates;
 use crate::domain::bins::Bins;
 use crate::domain::event::EventKind;
 use crate::domain::event::StoredEvent;
-use crate::domain::fenwick;
 use crate::domain::prompt::PromptRecord;
 use crate::domain::stats::FenwickArrays;
-use crate::domain::stats::{Stats, Timeline};
 use crate::storage::StorageError;
 use crate::storage::listing::{self, ListQuery, ListedPrompt, PromptPage};
 use crate::storage::rows::{PROMPT_COLUMNS, decode_kind, decode_prompt};
@@ -172,90 +170,10 @@ pub async fn bucket_count(
     Ok(row.map(|r| r.get(0)).unwrap_or(0))
 }
 
-/// Stats through `bin`, reading exactly the O(log bins) Fenwick rows of each
-/// figure, each by its full key, in one prepared statement.
-pub async fn stats(
-    c: &impl GenericClient,
-    prompt: &PromptRecord,
-    bin: u32,
-) -> Result<Stats, StorageError> {
-    let bins = Bins::new(prompt.duration_seconds);
-    let positions: Vec<i64> = fenwick::prefix_positions(bin).map(i64::from).collect();
-    let (mut valued, mut null) = (FenwickKeys::default(), FenwickKeys::default());
-    for category in Category::all_for(&prompt.prompt) {
-        let keys = if category.value().is_some() {
-            &mut valued
-        } else {
-            &mut null
-        };
-        for &idx in &positions {
-            keys.category.push(category.name());
-            keys.value.extend(category.value());
-            keys.idx.push(idx);
-        }
-    }
-    let select = c.prepare_cached(SELECT_FENWICK_ROWS).await?;
-    let rows = c
-        .query(
-            &select,
-            &[
-                &prompt.id,
-                &valued.category,
-                &valued.value,
-                &valued.idx,
-                &null.category,
-                &null.idx,
-            ],
-        )
-        .await?;
-    let mut sums: HashMap<Category, i64> = HashMap::new();
-    add_sums(&rows, &mut sums)?;
-    Ok(Stats::assemble(&prompt.prompt, bins, bin, |cat| {
-        sums.get(&cat).copied().unwrap_or(0)
-    }))
-}
-
-/// Full keys of Fenwick rows (one prompt) as column arrays.
-#[derive(Default)]
-struct FenwickKeys {
-    category: Vec<&'static str>,
-    /// Empty for the rows whose `category_value` is null.
-    value: Vec<i64>,
-    idx: Vec<i64>,
-}
-
-/// A prompt's (`$1`) Fenwick rows by full key: valued rows as arrays of
-/// `(category, value, idx)` (`$2`–`$4`), null-valued ones as `(category,
-/// idx)` (`$5`–`$6`); missing rows are absent. Each key is its own index
-/// lookup: the `LIMIT` keeps the planner from flattening the lateral
-/// subqueries into one join, which on a table without statistics it runs
-/// as a scan of all the prompt's rows.
-const SELECT_FENWICK_ROWS: &str = "SELECT k.category, k.value, f.val
-    FROM UNNEST($2::text[], $3::int8[], $4::int8[]) AS k(category, value, idx)
-    CROSS JOIN LATERAL (SELECT val FROM interactive_prompt_event_fenwick_trees
-        WHERE interactive_prompt_id = $1 AND category = k.category
-          AND category_value = k.value AND idx = k.idx LIMIT 1) f
-    UNION ALL
-    SELECT k.category, NULL, f.val
-    FROM UNNEST($5::text[], $6::int8[]) AS k(category, idx)
-    CROSS JOIN LATERAL (SELECT val FROM interactive_prompt_event_fenwick_trees
-        WHERE interactive_prompt_id = $1 AND category = k.category
-          AND category_value IS NULL AND idx = k.idx LIMIT 1) f";
-
 fn category_of(r: &tokio_postgres::Row) -> Result<Category, StorageError> {
     let (name, value): (&str, Option<i64>) = (r.get(0), r.get(1));
     Category::from_columns(name, value)
         .ok_or_else(|| StorageError::Corrupt(format!("fenwick category {name:?} {value:?}")))
-}
-
-fn add_sums(
-    rows: &[tokio_postgres::Row],
-    sums: &mut HashMap<Category, i64>,
-) -> Result<(), StorageError> {
-    for r in rows {
-        *sums.entry(category_of(r)?).or_default() += r.get::<_, i64>(2);
-    }
-    Ok(())
 }
 
 /// A prompt's stored aggregate rows (zero rows omitted).
@@ -284,16 +202,27 @@ pub async fn stored_aggregates(
     Ok(out)
 }
 
-/// Every bin's stats, from all of the prompt's Fenwick rows.
-pub async fn timeline(
+/// A prompt's Fenwick trees as arrays, from all of its (non-zero) rows:
+/// what stats and timelines are computed from.
+pub async fn fenwick_arrays(
     c: &impl GenericClient,
     prompt: &PromptRecord,
-) -> Result<Timeline, StorageError> {
-    let stored = stored_aggregates(c, prompt.id).await?;
-    Ok(
-        FenwickArrays::from_rows(&stored, Bins::new(prompt.duration_seconds))
-            .timeline(&prompt.prompt),
-    )
+) -> Result<FenwickArrays, StorageError> {
+    let select = c
+        .prepare_cached(
+            "SELECT category, category_value, val, idx FROM interactive_prompt_event_fenwick_trees
+             WHERE interactive_prompt_id = $1 AND val <> 0",
+        )
+        .await?;
+    let rows = c.query(&select, &[&prompt.id]).await?;
+    let mut arrays = FenwickArrays::from_rows(
+        &PromptAggregates::default(),
+        Bins::new(prompt.duration_seconds),
+    );
+    for r in &rows {
+        arrays.add(category_of(r)?, r.get::<_, i64>(3) as u32, r.get(2));
+    }
+    Ok(arrays)
 }
 
 /// Every event of a prompt as `(session id, kind, prompt time)`, grouped by
