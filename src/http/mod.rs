@@ -2,6 +2,7 @@
 //! as extractors, and wire types that are both what a handler serializes
 //! and what `/openapi.json` describes.
 
+pub mod console;
 pub mod dev;
 pub mod error;
 pub mod error_responses;
@@ -71,7 +72,7 @@ pub fn api(dev: bool) -> OpenApiRouter<AppState> {
             .routes(routes!(dev::login))
             .routes(routes!(dev::prompts));
     }
-    api.merge(web::routes())
+    api.merge(web::routes()).merge(console::routes())
 }
 
 /// The whole API.

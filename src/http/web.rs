@@ -32,7 +32,7 @@ pub(super) struct Asset {
 
 pub(super) const HTML: &str = "text/html; charset=utf-8";
 pub(super) const JS: &str = "text/javascript; charset=utf-8";
-const CSS: &str = "text/css; charset=utf-8";
+pub(super) const CSS: &str = "text/css; charset=utf-8";
 const SVG: &str = "image/svg+xml";
 
 /// The page itself.
@@ -46,6 +46,16 @@ pub(super) const ASSETS: &[Asset] = &[
     asset("controls.js", JS, include_str!("../../web/controls.js")),
     asset("app.js", JS, include_str!("../../web/app.js")),
     asset("icon.svg", SVG, include_str!("../../web/icon.svg")),
+    // The admin console's (`/admin`, src/http/console.rs).
+    asset("admin.css", CSS, include_str!("../../web/admin.css")),
+    asset("admin.js", JS, include_str!("../../web/admin.js")),
+    asset("admin-list.js", JS, include_str!("../../web/admin-list.js")),
+    asset("admin-form.js", JS, include_str!("../../web/admin-form.js")),
+    asset(
+        "admin-watch.js",
+        JS,
+        include_str!("../../web/admin-watch.js"),
+    ),
 ];
 
 /// Everything under `/client/`: the client package's modules.
@@ -105,7 +115,11 @@ pub(super) const CLIENT: &[Asset] = &[
 ];
 
 /// An embedded file, its entity tag computed at compile time.
-pub(super) const fn asset(name: &'static str, content_type: &'static str, body: &'static str) -> Asset {
+pub(super) const fn asset(
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+) -> Asset {
     Asset {
         name,
         content_type,

@@ -15,6 +15,29 @@ export interface PromptRecord {
   /** Unix seconds when soft-deleted, else null. */
   deleted_at: number | null;
 }
+/** A prompt in the listing, with its totals. */
+export interface ListedPrompt extends PromptRecord {
+  /** Sessions started, with or without events. */
+  sessions: number;
+  /** Events stored. */
+  events: number;
+}
+/** One page of `listPrompts`. */
+export interface PromptPage {
+  /** Newest first. */
+  items: ListedPrompt[];
+  /** Pass as `after` for the next page; null on the last. */
+  next: string | null;
+}
+/** Options of `listPrompts`. */
+export interface ListPromptsOptions {
+  /** Prompts on the page, 1 … 500 (server default 100). */
+  limit?: number;
+  /** The previous page's `next`. */
+  after?: string | null;
+  /** false (default): not deleted; true: deleted only; 'any': both. */
+  deleted?: boolean | 'any';
+}
 /** The body of `createPrompt`. */
 export interface CreatePromptBody { prompt: Prompt; duration_seconds: number }
 /** What `POST …/{uid}/prompt_token` answers. */
@@ -43,6 +66,10 @@ export declare class AdminClient {
   /** Throws `InvalidArgumentError` on bad options. */
   constructor(options: AdminClientOptions);
   readonly baseUrls: string[];
+  /** A page of the listing, newest first, with each prompt's sessions and events counts. */
+  listPrompts(options?: ListPromptsOptions): Promise<PromptPage>;
+  /** Every event of a prompt as CSV or JSON lines: the streamed `Response`. */
+  exportEvents(uid: string, format?: 'csv' | 'jsonl'): Promise<Response>;
   /** A prompt, deleted or not. */
   getPrompt(uid: string): Promise<PromptRecord>;
   /** Creates a prompt; throws `PromptInvalidError` (before any request) when `checkPrompt` finds problems. */

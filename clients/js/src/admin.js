@@ -3,7 +3,7 @@
 // with a prompt token minted for the admin. The admin console (/admin) is
 // built on it.
 
-import { InvalidArgumentError, ForbiddenError } from './errors.js';
+import { InvalidArgumentError, ForbiddenError, NetworkError, apiError } from './errors.js';
 import { Transport, baseUrlsOf, retryPolicyOf } from './http.js';
 import { checkPrompt } from './prompts.js';
 import { binning } from './clock.js';
@@ -13,6 +13,8 @@ import { Watcher } from './watch.js';
 const TOKEN_REFRESH_MS = 20 * 60_000;
 /** Search page size when reading many events (the API's most). */
 const PAGE = 5000;
+/** The most prompts one listing page holds (docs/api.md). */
+const LIST_LIMIT = 500;
 
 const nonEmpty = (v) => typeof v === 'string' && v.length > 0;
 
@@ -47,6 +49,67 @@ export class AdminClient {
   /** The server URLs, in the order they are tried. */
   get baseUrls() {
     return [...this.transport.baseUrls];
+  }
+
+  /**
+   * A page of the prompt listing, newest first, each with its `sessions`
+   * and `events` counts → `{items, next}`; pass `next` as `after` for the
+   * following page (null on the last one).
+   * @param {{limit?: number, after?: string | null, deleted?: false | true | 'any'}} [options]
+   */
+  listPrompts(options = {}) {
+    if (!options || typeof options !== 'object') throw new InvalidArgumentError('listPrompts(options): options must be an object');
+    const { limit, after, deleted } = options;
+    const query = {};
+    if (limit !== undefined) {
+      if (!Number.isInteger(limit) || limit < 1 || limit > LIST_LIMIT) {
+        throw new InvalidArgumentError(`listPrompts: limit must be an integer from 1 to ${LIST_LIMIT}`);
+      }
+      query.limit = String(limit);
+    }
+    if (after !== undefined && after !== null) {
+      if (!nonEmpty(after)) throw new InvalidArgumentError('listPrompts: after must be the `next` of a previous page');
+      query.after = after;
+    }
+    if (deleted !== undefined) {
+      if (deleted !== true && deleted !== false && deleted !== 'any') {
+        throw new InvalidArgumentError("listPrompts: deleted must be false, true or 'any'");
+      }
+      query.deleted = String(deleted);
+    }
+    return this.transport.request({ method: 'GET', path: 'api/1/interactive_prompts', query, auth: 'admin' });
+  }
+
+  /**
+   * Every event of a prompt as CSV or JSON lines (`format`), deleted or
+   * not → the `Response`, whose body the server streams: read it with
+   * `text()`, `blob()` or chunk by chunk from `body`. Tries each base URL
+   * once until one answers; an error answer rejects with its typed error.
+   * @param {string} uid
+   * @param {'csv' | 'jsonl'} [format]
+   */
+  async exportEvents(uid, format = 'csv') {
+    checkUid(uid, 'exportEvents');
+    if (format !== 'csv' && format !== 'jsonl') throw new InvalidArgumentError("exportEvents: format must be 'csv' or 'jsonl'");
+    const t = this.transport;
+    let cause;
+    for (let i = 0; i < t.baseUrls.length; i++) {
+      const base = t.baseUrls[(t.preferred + i) % t.baseUrls.length];
+      const url = new URL(`api/1/interactive_prompts/${encodeURIComponent(uid)}/events/export`, base);
+      url.searchParams.set('format', format);
+      let response;
+      try {
+        response = await this.fetch(url.href, { method: 'GET', headers: { authorization: `bearer ${t.adminToken}` } });
+      } catch (e) {
+        cause = e;
+        continue;
+      }
+      if (response.ok) return response;
+      let body = null;
+      try { body = await response.json(); } catch { /* not JSON */ }
+      throw apiError(response.status, body?.type, body?.message);
+    }
+    throw new NetworkError(`GET export of ${uid}: no answer from any server (${cause?.message ?? cause})`, cause);
   }
 
   /** A prompt, deleted or not (with `deleted_at`). */

@@ -135,6 +135,42 @@ describe(`the admin client (${ENGINE})`, () => {
     assert.equal(tries, 1, 'a create is never repeated once it may have been stored');
   });
 
+  test('listPrompts pages through every prompt newest first, with its counts; bad options are refused before sending', async () => {
+    const { admin, calls } = adminClient();
+    const mine = [];
+    for (const style of ['press', 'word', 'numeric']) mine.push(await createPrompt(cluster.bases[0], style, 10));
+    const session = await clientFor(cluster.bases, newSub('listed')).startSession(mine[1]);
+    await session.join(0);
+    await session.respondWord(1, 1);
+    const seen = [];
+    let after = null;
+    do {
+      const page = await admin.listPrompts({ limit: 2, after });
+      assert.ok(page.items.length <= 2);
+      seen.push(...page.items);
+      after = page.next;
+    } while (after);
+    const uids = seen.map((p) => p.uid);
+    assert.equal(new Set(uids).size, uids.length, 'each prompt once');
+    const order = mine.map((uid) => uids.indexOf(uid));
+    assert.ok(order.every((i) => i >= 0), 'every new prompt is listed');
+    assert.deepEqual([...order].sort((a, b) => b - a), order, 'newest first');
+    const word = seen.find((p) => p.uid === mine[1]);
+    assert.deepEqual([word.sessions, word.events, word.deleted_at], [1, 2, null]);
+    assert.deepEqual([seen.find((p) => p.uid === mine[0]).sessions, seen.find((p) => p.uid === mine[0]).events], [0, 0]);
+    await admin.deletePrompt(mine[0]);
+    const deleted = await admin.listPrompts({ deleted: true, limit: 500 });
+    assert.ok(deleted.items.some((p) => p.uid === mine[0] && typeof p.deleted_at === 'number'));
+    assert.ok(!(await admin.listPrompts({ limit: 500 })).items.some((p) => p.uid === mine[0]));
+    calls.length = 0;
+    assert.throws(() => admin.listPrompts({ limit: 0 }), /limit must be an integer from 1 to 500/);
+    assert.throws(() => admin.listPrompts({ limit: 501 }), /limit/);
+    assert.throws(() => admin.listPrompts({ deleted: 'yes' }), /deleted must be/);
+    assert.throws(() => admin.listPrompts({ after: 7 }), /after/);
+    assert.deepEqual(calls, [], 'nothing was sent');
+    await assert.rejects(admin.listPrompts({ after: 'not-a-cursor' }), UnprocessableEntityError);
+  });
+
   test('a wrong admin token is refused', async () => {
     const wrong = new AdminClient({ baseUrl: cluster.bases, adminToken: 'not-the-token' });
     const uid = await createPrompt(cluster.bases[0], 'press', 10);

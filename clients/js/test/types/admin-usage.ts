@@ -3,7 +3,7 @@
 
 import {
   AdminClient, PromptReader, PromptInvalidError, checkPrompt, fieldOf, trimText, PROMPT_LIMITS,
-  type PromptRecord, type PromptProblem, type Stats, type Timeline,
+  type PromptRecord, type PromptProblem, type PromptPage, type ListedPrompt, type Stats, type Timeline,
   type SearchItem, type Watcher,
 } from '../../src/index.js';
 
@@ -14,6 +14,10 @@ export async function everyAdminCall(): Promise<void> {
   });
   const read: PromptRecord = await admin.getPrompt(created.uid);
   const deleted: PromptRecord = await admin.deletePrompt(read.uid);
+  const page: PromptPage = await admin.listPrompts({ limit: 50, after: null, deleted: 'any' });
+  const first: ListedPrompt | undefined = page.items[0];
+  const more: PromptPage | null = page.next ? await admin.listPrompts({ after: page.next }) : null;
+  const csv: string = await (await admin.exportEvents(created.uid, 'csv')).text();
   const token: string = (await admin.promptToken(created.uid)).jwt;
   const reader: PromptReader = await admin.openPrompt(created.uid);
   const now: Stats = await reader.stats(reader.bins.binOf(1));
@@ -29,5 +33,5 @@ export async function everyAdminCall(): Promise<void> {
   } catch (e) {
     if (e instanceof PromptInvalidError) e.problems.forEach((p) => p.field.length);
   }
-  void [deleted, token, now, tl, joins, taking, problems, at, trimText(' x '), PROMPT_LIMITS.textChars, reader.deletedAt];
+  void [page, first?.sessions, more, csv, deleted, token, now, tl, joins, taking, problems, at, trimText(' x '), PROMPT_LIMITS.textChars, reader.deletedAt];
 }
