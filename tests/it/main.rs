@@ -15,6 +15,7 @@ mod config;
 mod console;
 mod demo;
 mod events_table;
+mod export;
 mod fuzz;
 mod hostile;
 mod jwks;
