@@ -4,6 +4,7 @@
 //! SQLite allows one writer at a time, so this engine serves exactly one
 //! server process; use PostgreSQL to run several.
 
+pub mod backup;
 mod cache;
 mod connection;
 mod durability;
