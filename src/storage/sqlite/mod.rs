@@ -8,6 +8,7 @@ mod audit;
 mod cache;
 mod connection;
 mod durability;
+mod export;
 mod reads;
 mod writer;
 mod writes;
