@@ -7,6 +7,7 @@ pub mod error;
 pub mod error_responses;
 pub mod event_json;
 pub mod events;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod listing;
@@ -59,6 +60,7 @@ pub fn api(dev: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(named::list))
         .routes(routes!(named::put, named::read, named::delete))
         .routes(routes!(prompt_token::mint))
+        .routes(routes!(export::export))
         .routes(routes!(stats::stats))
         .routes(routes!(stats::timeline))
         .routes(routes!(search::search))

@@ -1,7 +1,8 @@
 //! Named prompts (docs/api.md, "Named prompts"): definitions by identifier,
 //! `start_public` on the current instance, exactly one new instance when
 //! it is due however many requests race (on one process, and on two over
-//! PostgreSQL), the old instances still readable, and the refusals.
+//! PostgreSQL), the old instances still readable (stats, search, export),
+//! and the refusals.
 
 use std::collections::HashSet;
 
@@ -223,6 +224,30 @@ async fn an_expired_instance_is_followed_by_exactly_one_new_one_and_stays_readab
     let (status, page) = app.search(&old, json!({"limit": 100})).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    let export = app.url(&format!(
+        "/api/1/interactive_prompts/{}/events/export?format=jsonl",
+        old.prompt_uid
+    ));
+    let resp = app
+        .http
+        .get(export)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let lines: Vec<Value> = resp
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let exported: Vec<&str> = lines
+        .iter()
+        .map(|e| e["evtype"].as_str().unwrap())
+        .collect();
+    assert_eq!(exported, ["join", "press_prompt_start_response", "like"]);
     // The new one starts empty.
     let (_, fresh) = app.search(&racers[0], json!({"limit": 100})).await;
     assert_eq!(fresh["items"], json!([]));
