@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, kind};
+use super::serve::BodyDeadline;
 use super::state::AppState;
 use crate::auth::{AuthError, bearer_token};
 use crate::domain::user::UserIdentity;
@@ -20,7 +21,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+        let deadline = req.extensions().get::<BodyDeadline>().copied();
+        let read = Bytes::from_request(req, state);
+        let read = match deadline {
+            Some(BodyDeadline(at)) => match tokio::time::timeout_at(at, read).await {
+                Ok(read) => read,
+                Err(_) => return Err(body_timeout()),
+            },
+            None => read.await,
+        };
+        let bytes = read.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -40,6 +50,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         }
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// 408: the body did not arrive in time (docs/operations.md, "Limits");
+/// counted as a dropped connection, since it cannot carry another request.
+fn body_timeout() -> ApiError {
+    metrics::counter!(crate::metrics::HTTP_CONNECTIONS_DROPPED, "reason" => "request_timeout")
+        .increment(1);
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        kind::REQUEST_TIMEOUT,
+        "the request body did not arrive in time",
+    )
 }
 
 /// Parses JSON, describing the failure's location (`$.path` plus line and
