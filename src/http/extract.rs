@@ -13,6 +13,45 @@ use super::state::AppState;
 use crate::auth::{AuthError, bearer_token};
 use crate::domain::user::UserIdentity;
 
+/// A body that is read and thrown away: a route that takes none still
+/// answers a client that sent one on a connection that stays usable.
+/// Oversized bodies are 413 like [`JsonBody`]'s.
+pub struct Drained;
+
+impl<S: Send + Sync> FromRequest<S> for Drained {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        read_body(req, state).await.map(|_| Drained)
+    }
+}
+
+/// The whole body, by the request's [`BodyDeadline`] if it has one.
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let deadline = req.extensions().get::<BodyDeadline>().copied();
+    let read = Bytes::from_request(req, state);
+    let read = match deadline {
+        Some(BodyDeadline(at)) => tokio::time::timeout_at(at, read)
+            .await
+            .map_err(|_| body_timeout())?,
+        None => read.await,
+    };
+    read.map_err(body_error)
+}
+
+/// The answer to a body that could not be read.
+fn body_error(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            kind::PAYLOAD_TOO_LARGE,
+            "request bodies are limited to 64 KiB",
+        )
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, kind::BAD_REQUEST, e.body_text())
+    }
+}
+
 /// A JSON body. Any content type is accepted; malformed JSON and wrong
 /// shapes are 422 naming where and why; oversized bodies are 413.
 pub struct JsonBody<T>(pub T);
@@ -21,26 +60,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let deadline = req.extensions().get::<BodyDeadline>().copied();
-        let read = Bytes::from_request(req, state);
-        let read = match deadline {
-            Some(BodyDeadline(at)) => match tokio::time::timeout_at(at, read).await {
-                Ok(read) => read,
-                Err(_) => return Err(body_timeout()),
-            },
-            None => read.await,
-        };
-        let bytes = read.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    kind::PAYLOAD_TOO_LARGE,
-                    "request bodies are limited to 64 KiB",
-                )
-            } else {
-                ApiError::new(StatusCode::BAD_REQUEST, kind::BAD_REQUEST, e.body_text())
-            }
-        })?;
+        let bytes = read_body(req, state).await?;
         // Every body is an object; serde would also fill a struct from an
         // array of its fields in order, which no client means to send.
         if bytes.iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'[') {
