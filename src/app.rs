@@ -73,6 +73,7 @@ impl Application {
             rate_limiter: Arc::new(SessionRateLimiter::new(config.session_event_rate)),
             dev: config.dev,
             stream,
+            faces: Default::default(),
         });
         let listener = bind(&config.listen)
             .await

@@ -8,6 +8,7 @@ pub mod error_responses;
 pub mod event_json;
 pub mod events;
 pub mod extract;
+pub mod faces;
 pub mod health;
 pub mod listing;
 pub mod live;
@@ -58,6 +59,7 @@ pub fn api(dev: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(stats::stats))
         .routes(routes!(stats::timeline))
         .routes(routes!(search::search))
+        .routes(routes!(faces::profile_pictures))
         .routes(routes!(live::live))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

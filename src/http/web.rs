@@ -105,7 +105,11 @@ pub(super) const CLIENT: &[Asset] = &[
 ];
 
 /// An embedded file, its entity tag computed at compile time.
-pub(super) const fn asset(name: &'static str, content_type: &'static str, body: &'static str) -> Asset {
+pub(super) const fn asset(
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+) -> Asset {
     Asset {
         name,
         content_type,

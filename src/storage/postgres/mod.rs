@@ -8,6 +8,7 @@
 mod batch;
 mod connect;
 mod events;
+mod presence;
 mod read_cache;
 mod reads;
 mod sessions;
@@ -27,9 +28,9 @@ use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
 use crate::domain::user::UserIdentity;
 use crate::storage::audit::{AuditSource, Mode, audit};
-use crate::storage::schema::{self, Dialect};
 use crate::storage::listing::{ListQuery, PromptPage};
 use crate::storage::migration5;
+use crate::storage::schema::{self, Dialect};
 use crate::storage::{
     PromptCheck, QueryPlan, SearchPage, StartedSession, StorageError, search_sql,
 };
@@ -222,7 +223,10 @@ impl PostgresStore {
     }
 
     /// A prompt's figures from this process's cache ([`read_cache`]).
-    async fn figures(&self, prompt: &PromptRecord) -> Result<Arc<read_cache::Figures>, StorageError> {
+    async fn figures(
+        &self,
+        prompt: &PromptRecord,
+    ) -> Result<Arc<read_cache::Figures>, StorageError> {
         let (pool, prompt) = (self.pool.clone(), prompt.clone());
         let slot = self.cache.figures.slot(&prompt.id);
         slot.get(move || async move {
@@ -234,7 +238,11 @@ impl PostgresStore {
 
     /// See [`crate::storage::Store::stats`]: from this process's cache.
     pub async fn stats(&self, prompt: &PromptRecord, bin: u32) -> Result<Stats, StorageError> {
-        Ok(self.figures(prompt).await?.arrays.stats(&prompt.prompt, bin))
+        Ok(self
+            .figures(prompt)
+            .await?
+            .arrays
+            .stats(&prompt.prompt, bin))
     }
 
     /// See [`crate::storage::Store::timeline`]: from this process's cache.
@@ -273,6 +281,18 @@ impl PostgresStore {
     ) -> Result<Vec<StoredEvent>, StorageError> {
         let (sql, params) = search_sql::bucket(prompt.id, bucket);
         reads::query_events(&self.pool.get().await?, &sql, params, &prompt.uid).await
+    }
+
+    /// See [`crate::storage::Store::presence_sample`].
+    pub async fn presence_sample(
+        &self,
+        prompt_id: i64,
+        nodes: &[i64],
+        range: (i64, i64),
+        per_node: i64,
+    ) -> Result<Vec<crate::storage::presence::SampledRow>, StorageError> {
+        let client = self.pool.get().await?;
+        presence::sample(&client, prompt_id, nodes, range, per_node).await
     }
 
     /// See [`crate::storage::Store::explain`].
@@ -358,8 +378,23 @@ impl<C: GenericClient> AuditSource for Audit<'_, C> {
         writes::replace_aggregates(self.0, prompt_id, rows).await
     }
 
+    async fn presence(&mut self, prompt_id: i64) -> Result<Vec<(i64, i64)>, StorageError> {
+        presence::prompt_rows(self.0, prompt_id).await
+    }
+
+    async fn replace_presence(
+        &mut self,
+        prompt_id: i64,
+        rows: &[(i64, i64)],
+    ) -> Result<(), StorageError> {
+        presence::replace(self.0, prompt_id, rows).await
+    }
+
     async fn totals(&mut self, prompt_id: i64) -> Result<(i64, i64, i64), StorageError> {
-        let row = self.0.query_one(migration5::SELECT_TOTALS, &[&prompt_id]).await?;
+        let row = self
+            .0
+            .query_one(migration5::SELECT_TOTALS, &[&prompt_id])
+            .await?;
         Ok((row.get(0), row.get(1), row.get(2)))
     }
 
