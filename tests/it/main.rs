@@ -14,6 +14,7 @@ mod concurrency;
 mod config;
 mod demo;
 mod events_table;
+mod export;
 mod fuzz;
 mod hostile;
 mod jwks;

@@ -8,6 +8,7 @@ mod audit;
 mod cache;
 mod connection;
 mod durability;
+mod export;
 mod presence;
 mod reads;
 mod writer;
