@@ -8,6 +8,7 @@ mod stream_support;
 mod support;
 
 mod api_basics;
+mod backup;
 mod bad_input;
 mod check_rebuild;
 mod concurrency;

@@ -1,5 +1,5 @@
-//! `chorus check` and `rebuild` on SQLite: the shared audit
-//! ([`crate::storage::audit`]) over one connection.
+//! `chorus check` and `rebuild` on a SQLite connection: the shared audit
+//! (`storage::audit`) reading and writing through this engine's queries.
 
 use rusqlite::Connection;
 

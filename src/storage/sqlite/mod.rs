@@ -5,6 +5,7 @@
 //! server process; use PostgreSQL to run several.
 
 mod audit;
+pub mod backup;
 mod cache;
 mod connection;
 mod durability;
