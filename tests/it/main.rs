@@ -22,6 +22,7 @@ mod jwks;
 mod listing;
 mod loadgen;
 mod model;
+mod named;
 mod openapi;
 mod operations;
 mod pg_outage;

@@ -9,6 +9,7 @@ mod audit;
 mod batch;
 mod connect;
 mod events;
+mod named;
 mod presence;
 mod read_cache;
 mod reads;

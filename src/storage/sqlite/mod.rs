@@ -10,6 +10,7 @@ mod cache;
 mod connection;
 mod durability;
 mod export;
+mod named;
 mod presence;
 mod reads;
 mod writer;
