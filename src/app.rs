@@ -73,6 +73,7 @@ impl Application {
             rate_limiter: Arc::new(SessionRateLimiter::new(config.session_event_rate)),
             dev: config.dev,
             stream,
+            embed: http::embed::EmbedPage::new(&config.embed_origins),
         });
         let listener = bind(&config.listen)
             .await

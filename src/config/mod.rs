@@ -14,6 +14,7 @@
 
 pub mod keys;
 mod layer;
+pub mod origin;
 pub mod redact;
 
 use std::path::{Path, PathBuf};
@@ -86,6 +87,9 @@ pub struct Config {
     pub session_event_rate: u32,
     /// Most live streams this process serves at once.
     pub max_streams: usize,
+    /// Origins allowed to embed the participant page `/p/{uid}` and hand it
+    /// user tokens, as browsers write them ([`origin::parse`]).
+    pub embed_origins: Vec<String>,
     /// Token keys and secrets.
     pub auth: AuthConfig,
     /// Tuning of the storage engines.
@@ -128,6 +132,7 @@ impl Default for Config {
             dev: false,
             session_event_rate: 20,
             max_streams: 20_000,
+            embed_origins: Vec::new(),
             auth: AuthConfig::default(),
             storage: StorageSettings::default(),
         }
@@ -172,6 +177,9 @@ impl Config {
         self.dev = layer.dev.unwrap_or(self.dev);
         self.session_event_rate = layer.session_event_rate.unwrap_or(self.session_event_rate);
         self.max_streams = layer.max_streams.unwrap_or(self.max_streams);
+        if let Some(origins) = layer.embed_origins {
+            self.embed_origins = origins;
+        }
         self.auth.apply(layer.auth);
         let storage = &mut self.storage;
         if let Some(frames) = layer.sqlite.wal_frames {

@@ -3,6 +3,7 @@
 //! and what `/openapi.json` describes.
 
 pub mod dev;
+pub mod embed;
 pub mod error;
 pub mod error_responses;
 pub mod event_json;
@@ -71,7 +72,7 @@ pub fn api(dev: bool) -> OpenApiRouter<AppState> {
             .routes(routes!(dev::login))
             .routes(routes!(dev::prompts));
     }
-    api.merge(web::routes())
+    api.routes(routes!(embed::page)).merge(web::routes())
 }
 
 /// The whole API.

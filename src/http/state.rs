@@ -8,6 +8,7 @@ use crate::pubsub::PubSub;
 use crate::storage::Store;
 use crate::stream::StreamContext;
 
+use super::embed::EmbedPage;
 use super::rate_limit::SessionRateLimiter;
 
 /// The state handlers share: one reference-counted [`Shared`], so cloning it
@@ -46,4 +47,6 @@ pub struct Shared {
     pub dev: bool,
     /// What the live stream needs (the stream route hands it each socket).
     pub stream: StreamContext,
+    /// The participant page `/p/{uid}`, for the configured embed origins.
+    pub embed: EmbedPage,
 }
