@@ -8,6 +8,7 @@ pub mod error;
 pub mod error_responses;
 pub mod event_json;
 pub mod events;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod listing;
@@ -56,6 +57,7 @@ pub fn api(dev: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(prompts::start_session))
         .routes(routes!(prompts::read, prompts::delete))
         .routes(routes!(prompt_token::mint))
+        .routes(routes!(export::export))
         .routes(routes!(stats::stats))
         .routes(routes!(stats::timeline))
         .routes(routes!(search::search))

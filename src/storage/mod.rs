@@ -234,6 +234,18 @@ impl Store {
         dispatch!(self, s => s.bucket_events(prompt, bucket).await)
     }
 
+    /// Up to `limit` events of a prompt in `(prompt_time, uid)` order, from
+    /// the first or strictly after `after`: one page of an export, read
+    /// through the per-prompt index ([`search_sql::export_page`]).
+    pub async fn export_page(
+        &self,
+        prompt: &PromptRecord,
+        after: Option<search_sql::ExportCursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StorageError> {
+        dispatch!(self, s => s.export_page(prompt, after, limit).await)
+    }
+
     /// The newest `limit` events of a prompt stored at or after `since`
     /// (unix seconds), oldest first: what pub/sub recovers after a gap.
     pub async fn committed_since(

@@ -143,6 +143,40 @@ pub fn bucket(prompt_id: i64, bucket: i64) -> (String, Vec<SqlParam>) {
     )
 }
 
+/// Where an export page starts: after the event at this `(prompt_time,
+/// uid)`, the previous page's last.
+pub type ExportCursor = (f64, String);
+
+/// SQL and parameters fetching up to `limit` events of prompt `prompt_id`
+/// in `(prompt_time, uid)` order, from the start or strictly `after` the
+/// cursor: one page of an export (docs/api.md, "Data ownership"). The row
+/// value comparison is one range of the per-prompt index on both engines,
+/// so every page costs O(log n + limit) however deep into the prompt.
+pub fn export_page(
+    prompt_id: i64,
+    after: Option<&ExportCursor>,
+    limit: usize,
+) -> (String, Vec<SqlParam>) {
+    let (range, mut params) = match after {
+        None => ("", vec![SqlParam::Int(prompt_id)]),
+        Some((time, uid)) => (
+            " AND (e.prompt_time, e.uid) > ($2, $3)",
+            vec![
+                SqlParam::Int(prompt_id),
+                SqlParam::Real(*time),
+                SqlParam::Text(uid.clone()),
+            ],
+        ),
+    };
+    params.push(SqlParam::Int(limit as i64));
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE e.interactive_prompt_id = $1{range}
+         ORDER BY e.prompt_time, e.uid LIMIT ${}",
+        params.len()
+    );
+    (sql, params)
+}
+
 /// A prompt's events for `chorus check` and `rebuild` as `(session id,
 /// evtype, data, prompt time)`, grouped by session in acceptance order.
 pub const CHECK_EVENTS: &str = "SELECT e.interactive_prompt_session_id, e.evtype, e.data, e.prompt_time
@@ -169,10 +203,13 @@ pub fn range_reads(prompt_id: i64, prompt_uid: &str) -> Vec<NamedQuery> {
                  {"key": "uid", "dir": "asc", "after": "ipe_AAAAAAAAAAAAAAAAAAAAAA"}]}),
     );
     let (bucket_sql, bucket_params) = bucket(prompt_id, 10);
+    let cursor = (10.5, "ipe_AAAAAAAAAAAAAAAAAAAAAA".to_owned());
+    let (export_sql, export_params) = export_page(prompt_id, Some(&cursor), 2000);
     vec![
         ("search, prompt_time bte [10, 11]", first.0, first.1),
         ("search, its next page", next.0, next.1),
         ("replay bucket [10, 11)", bucket_sql, bucket_params),
+        ("export, a page after the first", export_sql, export_params),
         (
             "check and rebuild, the whole prompt",
             CHECK_EVENTS.to_owned(),

@@ -15,6 +15,7 @@ mod config;
 mod demo;
 mod embed_page;
 mod events_table;
+mod export;
 mod fuzz;
 mod hostile;
 mod jwks;

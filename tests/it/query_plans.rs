@@ -75,7 +75,7 @@ async fn range_reads_of_a_prompt_use_the_per_prompt_index() {
         String::from_utf8_lossy(&out.stderr)
     );
     let reads: Vec<&str> = text.split("\n== ").skip(1).collect();
-    assert_eq!(reads.len(), 4, "{text}");
+    assert_eq!(reads.len(), 5, "{text}");
     for read in reads {
         let (name, plan) = read.split_once("-- plan:").expect("a plan");
         assert!(plan.contains(PER_PROMPT_INDEX), "{name}:{plan}");

@@ -275,6 +275,17 @@ impl PostgresStore {
         reads::query_events(&self.pool.get().await?, &sql, params, &prompt.uid).await
     }
 
+    /// See [`crate::storage::Store::export_page`].
+    pub async fn export_page(
+        &self,
+        prompt: &PromptRecord,
+        after: Option<search_sql::ExportCursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StorageError> {
+        let (sql, params) = search_sql::export_page(prompt.id, after.as_ref(), limit);
+        reads::query_events(&self.pool.get().await?, &sql, params, &prompt.uid).await
+    }
+
     /// See [`crate::storage::Store::explain`].
     pub async fn explain(&self, prompt: &PromptRecord) -> Result<Vec<QueryPlan>, StorageError> {
         let client = self.pool.get().await?;

@@ -7,6 +7,7 @@
 mod cache;
 mod connection;
 mod durability;
+mod export;
 mod reads;
 mod writer;
 mod writes;
