@@ -12,6 +12,36 @@ use super::state::AppState;
 use crate::auth::{AuthError, bearer_token};
 use crate::domain::user::UserIdentity;
 
+/// A body that is read and thrown away: a route that takes none still
+/// answers a client that sent one on a connection that stays usable.
+/// Oversized bodies are 413 like [`JsonBody`]'s.
+pub struct Drained;
+
+impl<S: Send + Sync> FromRequest<S> for Drained {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(drop)
+            .map_err(body_error)?;
+        Ok(Drained)
+    }
+}
+
+/// The answer to a body that could not be read.
+fn body_error(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            kind::PAYLOAD_TOO_LARGE,
+            "request bodies are limited to 64 KiB",
+        )
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, kind::BAD_REQUEST, e.body_text())
+    }
+}
+
 /// A JSON body. Any content type is accepted; malformed JSON and wrong
 /// shapes are 422 naming where and why; oversized bodies are 413.
 pub struct JsonBody<T>(pub T);
@@ -20,17 +50,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    kind::PAYLOAD_TOO_LARGE,
-                    "request bodies are limited to 64 KiB",
-                )
-            } else {
-                ApiError::new(StatusCode::BAD_REQUEST, kind::BAD_REQUEST, e.body_text())
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
         // Every body is an object; serde would also fill a struct from an
         // array of its fields in order, which no client means to send.
         if bytes.iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'[') {

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, kind};
 use super::error_responses::*;
-use super::extract::Admin;
+use super::extract::{Admin, Drained};
 use super::reply;
 use super::state::AppState;
 use crate::auth::PROMPT_TOKEN_SECONDS;
@@ -45,6 +45,7 @@ pub async fn mint(
     _: Admin,
     State(s): State<AppState>,
     uid: Result<Path<String>, PathRejection>,
+    _: Drained,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found(kind::NOT_FOUND, "interactive prompt not found");
     let uid = uid.map(|Path(uid)| uid).map_err(|_| not_found())?;

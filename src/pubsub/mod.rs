@@ -42,7 +42,9 @@ impl PubSub {
     /// Connects to Redis (`--redis`); after a gap in the subscription,
     /// missed events are read back from `store`.
     pub async fn redis(url: &str, store: Store) -> Result<Self, ::redis::RedisError> {
-        Ok(PubSub::Redis(redis::RedisPubSub::connect(url, store).await?))
+        Ok(PubSub::Redis(
+            redis::RedisPubSub::connect(url, store).await?,
+        ))
     }
 
     /// Publishes a committed event on its prompt's channel (with Redis,

@@ -76,13 +76,9 @@ fn arbitrary_json_at_every_route_is_refused_cleanly() {
     for route in rt.block_on(f.routes()) {
         run(&rt, &route.path, json::json(), async |j: Json| {
             if route.method == Method::POST {
-                f.send(
-                    &route,
-                    f.app.url(&route.path),
-                    Some(j.render().into_bytes()),
-                )
-                .await
-                .map(drop)
+                f.send(&route, f.body_url(&route), Some(j.render().into_bytes()))
+                    .await
+                    .map(drop)
             } else {
                 f.send(
                     &route,
@@ -107,11 +103,7 @@ fn mutated_valid_bodies_at_every_route_are_refused_cleanly() {
         .filter(|r| r.method == Method::POST)
     {
         let valid = f.valid_body(&route.path);
-        let sent = f.send(
-            &route,
-            f.app.url(&route.path),
-            Some(valid.to_string().into()),
-        );
+        let sent = f.send(&route, f.body_url(&route), Some(valid.to_string().into()));
         assert_eq!(
             rt.block_on(sent),
             Ok(true),
@@ -125,7 +117,7 @@ fn mutated_valid_bodies_at_every_route_are_refused_cleanly() {
             strategy,
             async |m: Vec<(usize, json::Mutation)>| {
                 let body = mutate(&valid, &m).render().into_bytes();
-                f.send(&route, f.app.url(&route.path), Some(body))
+                f.send(&route, f.body_url(&route), Some(body))
                     .await
                     .map(drop)
             },
@@ -143,9 +135,7 @@ fn arbitrary_bytes_at_every_route_are_refused_cleanly() {
             let valid = f.valid_body(&route.path).to_string();
             let bytes = prop_oneof![3 => bytes_near(valid), 1 => deeply_nested(15_000)];
             run(&rt, &route.path, bytes, async |b: Vec<u8>| {
-                f.send(&route, f.app.url(&route.path), Some(b))
-                    .await
-                    .map(drop)
+                f.send(&route, f.body_url(&route), Some(b)).await.map(drop)
             });
         } else {
             let strategy = prop::collection::vec(any::<u8>(), 0..100);

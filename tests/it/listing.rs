@@ -55,7 +55,12 @@ async fn delete(app: &TestApp, uid: &str) {
 #[tokio::test]
 async fn pages_visit_every_prompt_once_newest_first_with_the_totals_created() {
     let app = spawn_app().await;
-    let styles = [numeric_prompt(), press_prompt(), color_prompt(), word_prompt()];
+    let styles = [
+        numeric_prompt(),
+        press_prompt(),
+        color_prompt(),
+        word_prompt(),
+    ];
     let mut created = Vec::new();
     for i in 0..13 {
         created.push(app.create_prompt(styles[i % 4].clone(), 30).await);
@@ -86,7 +91,10 @@ async fn pages_visit_every_prompt_once_newest_first_with_the_totals_created() {
 
     let newest_first: Vec<String> = created.iter().rev().cloned().collect();
     let (items, pages) = every_page(&app, "deleted=any", 4).await;
-    let uids: Vec<String> = items.iter().map(|p| p["uid"].as_str().unwrap().to_owned()).collect();
+    let uids: Vec<String> = items
+        .iter()
+        .map(|p| p["uid"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(uids, newest_first, "every prompt once, newest first");
     assert_eq!(pages, 4);
     for item in &items {
@@ -97,7 +105,10 @@ async fn pages_visit_every_prompt_once_newest_first_with_the_totals_created() {
         assert_eq!(item["duration_seconds"], 30);
         assert!(item["prompt"]["style"].is_string());
         assert!(item["created_at"].as_f64().unwrap() > 0.0);
-        assert_eq!(item["deleted_at"].is_null(), !deleted.contains(&uid.to_owned()));
+        assert_eq!(
+            item["deleted_at"].is_null(),
+            !deleted.contains(&uid.to_owned())
+        );
     }
 
     let (live, _) = every_page(&app, "deleted=false", 3).await;
@@ -209,7 +220,10 @@ async fn totals_of(app: &TestApp, uid: &str) -> (i64, i64) {
         .iter()
         .find(|p| p["uid"] == uid)
         .unwrap_or_else(|| panic!("{uid} is not listed"));
-    (item["sessions"].as_i64().unwrap(), item["events"].as_i64().unwrap())
+    (
+        item["sessions"].as_i64().unwrap(),
+        item["events"].as_i64().unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -249,10 +263,17 @@ async fn totals_are_filled_in_when_an_older_database_is_upgraded_and_check_holds
     drop(app);
 
     // Totals that drift are reported, and rebuilt from the rows.
-    run_sql(&database, &["UPDATE interactive_prompt_totals SET sessions = 9, events = 1"]).await;
+    run_sql(
+        &database,
+        &["UPDATE interactive_prompt_totals SET sessions = 9, events = 1"],
+    )
+    .await;
     let (code, out) = chorus("check", &database);
     assert_ne!(code, 0, "{out}");
-    assert!(out.contains("total sessions: stored 9, expected 4"), "{out}");
+    assert!(
+        out.contains("total sessions: stored 9, expected 4"),
+        "{out}"
+    );
     assert!(out.contains("total events: stored 1, expected 6"), "{out}");
     let (code, out) = chorus("rebuild", &database);
     assert_eq!(code, 0, "{out}");

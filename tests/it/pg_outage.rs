@@ -34,7 +34,10 @@ impl PrivatePostgres {
         bins.sort();
         let bin = bins.pop().expect("a PostgreSQL version with pg_ctl");
         let dir = tempfile::tempdir().unwrap();
-        run("chown", &["postgres:postgres", dir.path().to_str().unwrap()]);
+        run(
+            "chown",
+            &["postgres:postgres", dir.path().to_str().unwrap()],
+        );
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -43,7 +46,10 @@ impl PrivatePostgres {
         let pg = PrivatePostgres { dir, bin, port };
         let initdb = pg.bin.join("initdb");
         let data = pg.data();
-        as_postgres(&initdb, &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"]);
+        as_postgres(
+            &initdb,
+            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
         pg.ctl(&["start"]);
         pg
     }
@@ -107,7 +113,9 @@ async fn subscribe(prompt_uid: &str) -> Arc<Mutex<HashSet<String>>> {
         while let Some(msg) = messages.next().await {
             let payload: String = msg.get_payload().unwrap();
             let v: Value = serde_json::from_str(&payload).unwrap();
-            into.lock().unwrap().insert(v["uid"].as_str().unwrap().to_owned());
+            into.lock()
+                .unwrap()
+                .insert(v["uid"].as_str().unwrap().to_owned());
         }
     });
     seen
@@ -166,7 +174,10 @@ async fn postgres_restarted_mid_ingest_loses_nothing_and_ingest_resumes() {
         answers.extend(poster.unwrap());
     }
 
-    let odd: Vec<_> = answers.iter().filter(|a| ![201, 429, 503].contains(&a.1)).collect();
+    let odd: Vec<_> = answers
+        .iter()
+        .filter(|a| ![201, 429, 503].contains(&a.1))
+        .collect();
     assert!(odd.is_empty(), "answers other than 201, 429, 503: {odd:?}");
     let refused = answers.iter().filter(|a| a.1 == 503).count();
     let resumed = answers
@@ -175,8 +186,14 @@ async fn postgres_restarted_mid_ingest_loses_nothing_and_ingest_resumes() {
         .map(|a| a.0 - back)
         .min()
         .expect("ingest resumed after PostgreSQL came back");
-    eprintln!("{} answers, {refused} of them 503; first 201 {resumed:?} after PostgreSQL was back", answers.len());
-    assert!(resumed <= Duration::from_secs(5), "first 201 {resumed:?} after PostgreSQL's return");
+    eprintln!(
+        "{} answers, {refused} of them 503; first 201 {resumed:?} after PostgreSQL was back",
+        answers.len()
+    );
+    assert!(
+        resumed <= Duration::from_secs(5),
+        "first 201 {resumed:?} after PostgreSQL's return"
+    );
 
     let acked: HashSet<String> = answers.into_iter().filter_map(|a| a.2).collect();
     let stored = stored_uids(&app, &probe).await;
@@ -186,7 +203,10 @@ async fn postgres_restarted_mid_ingest_loses_nothing_and_ingest_resumes() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let published = published.lock().unwrap().clone();
     let unpublished: Vec<_> = stored.difference(&published).collect();
-    assert!(unpublished.is_empty(), "stored but never published: {unpublished:?}");
+    assert!(
+        unpublished.is_empty(),
+        "stored but never published: {unpublished:?}"
+    );
     let (code, out) = app.run_command("check");
     assert_eq!(code, 0, "{out}");
 }
@@ -291,7 +311,11 @@ async fn a_commit_whose_answer_was_lost_is_acknowledged_once_and_published() {
 
     cutter.armed.store(true, Ordering::SeqCst);
     let (status, body) = app.post_event(&s, "like", 5.0, json!({})).await;
-    assert_eq!(cutter.cuts.load(Ordering::SeqCst), 1, "the like's COMMIT answer was cut");
+    assert_eq!(
+        cutter.cuts.load(Ordering::SeqCst),
+        1,
+        "the like's COMMIT answer was cut"
+    );
     assert_eq!(status, 201, "{body}");
     let uid = body["uid"].as_str().unwrap().to_owned();
 
@@ -301,7 +325,10 @@ async fn a_commit_whose_answer_was_lost_is_acknowledged_once_and_published() {
     assert_eq!(stored.len(), 2, "the join and the like, once: {stored:?}");
     assert!(stored.contains(&uid));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(published.lock().unwrap().contains(&uid), "the like was published");
+    assert!(
+        published.lock().unwrap().contains(&uid),
+        "the like was published"
+    );
     let (code, out) = app.run_command("check");
     assert_eq!(code, 0, "{out}");
 }

@@ -70,7 +70,10 @@ impl PrivateRedis {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("the private redis-server on port {} did not start", self.port);
+        panic!(
+            "the private redis-server on port {} did not start",
+            self.port
+        );
     }
 
     /// Runs `redis-cli` against it and returns its output.

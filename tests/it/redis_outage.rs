@@ -45,13 +45,15 @@ impl Premiere {
             let s = app.start_session(&prompt, &format!("viewer{i}")).await;
             // Lookback and lookahead of 10 s: every event is near-live.
             let mut viewer = Viewer::join(app, authorize(&s, 1000, 10.0, 10.0, false), 0.0).await;
-            viewers.push(tokio::spawn(
-                async move { viewer.collect(LISTEN).await.0 },
-            ));
+            viewers.push(tokio::spawn(async move { viewer.collect(LISTEN).await.0 }));
         }
         let mut posters = Vec::new();
         for i in 0..4 {
-            posters.push(apps[i % 2].start_session(&prompt, &format!("poster{i}")).await);
+            posters.push(
+                apps[i % 2]
+                    .start_session(&prompt, &format!("poster{i}"))
+                    .await,
+            );
         }
         let stop = Arc::new(AtomicBool::new(false));
         let posting = tokio::spawn(post(apps.clone(), posters, stop.clone()));
@@ -87,7 +89,10 @@ impl Premiere {
                     .or_default() += 1;
             }
             let twice: Vec<_> = times.iter().filter(|(_, n)| **n > 1).collect();
-            assert!(twice.is_empty(), "viewer {i} received events twice: {twice:?}");
+            assert!(
+                twice.is_empty(),
+                "viewer {i} received events twice: {twice:?}"
+            );
             let got: HashSet<String> = times.into_keys().collect();
             let missing: Vec<_> = stored.difference(&got).collect();
             assert!(
@@ -175,14 +180,22 @@ async fn redis_killed_and_restarted_mid_premiere_loses_no_event_for_any_viewer()
     // during the gap: they are never published to our Redis, so only the
     // recovery from storage can bring them to the viewers.
     let mut premiere = premiere;
-    let lone = spawn_on(&premiere.apps[0].database, &["--session-event-rate", "0"], None);
+    let lone = spawn_on(
+        &premiere.apps[0].database,
+        &["--session-event-rate", "0"],
+        None,
+    );
     let s = lone.start_session(&premiere.prompt, "lone").await;
     let started = Instant::now();
     for i in 0..6 {
         let route = if i == 0 { "join" } else { "like" };
-        let (status, body) = lone.post_event(&s, route, 1.0 + i as f64 * 0.25, json!({})).await;
+        let (status, body) = lone
+            .post_event(&s, route, 1.0 + i as f64 * 0.25, json!({}))
+            .await;
         assert_eq!(status, 201, "{body}");
-        premiere.extra.push(body["uid"].as_str().unwrap().to_owned());
+        premiere
+            .extra
+            .push(body["uid"].as_str().unwrap().to_owned());
     }
     tokio::time::sleep(Duration::from_millis(1500).saturating_sub(started.elapsed())).await;
     redis.restart();
@@ -194,8 +207,14 @@ async fn redis_killed_and_restarted_mid_premiere_loses_no_event_for_any_viewer()
     premiere.finish().await;
     for app in &apps {
         let metrics = app.metrics().await;
-        assert!(metric(&metrics, "chorus_pubsub_gaps_total") >= 1.0, "{metrics}");
-        assert!(metric(&metrics, "chorus_pubsub_recovered_events_total") > 0.0, "{metrics}");
+        assert!(
+            metric(&metrics, "chorus_pubsub_gaps_total") >= 1.0,
+            "{metrics}"
+        );
+        assert!(
+            metric(&metrics, "chorus_pubsub_recovered_events_total") > 0.0,
+            "{metrics}"
+        );
     }
 }
 
@@ -215,7 +234,10 @@ async fn a_half_open_redis_connection_is_detected_and_recovered() {
     premiere.finish().await;
     for app in &apps {
         let metrics = app.metrics().await;
-        assert!(metric(&metrics, "chorus_pubsub_gaps_total") >= 1.0, "{metrics}");
+        assert!(
+            metric(&metrics, "chorus_pubsub_gaps_total") >= 1.0,
+            "{metrics}"
+        );
         assert_eq!(readyz(app).await, 200);
     }
 }

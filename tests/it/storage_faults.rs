@@ -110,7 +110,12 @@ async fn a_full_sqlite_database_acknowledges_exactly_what_it_stored() {
         .unwrap();
     // Room for some hundreds of events, then full.
     let quota = (pages + 40).to_string();
-    let args = ["--session-event-rate", "0", "--sqlite-max-page-count", &quota];
+    let args = [
+        "--session-event-rate",
+        "0",
+        "--sqlite-max-page-count",
+        &quota,
+    ];
     let app = spawn_on(&database, &args, None);
 
     let answers = post_until_full(&app, sessions.clone(), 30, Duration::from_secs(60)).await;
@@ -120,7 +125,12 @@ async fn a_full_sqlite_database_acknowledges_exactly_what_it_stored() {
         .filter(|a| a.2 != 201)
         .map(|a| (a.0.as_str(), a.1.to_bits()))
         .collect();
-    assert!(!acked.is_empty() && !refused.is_empty(), "{} acknowledged, {} refused", acked.len(), refused.len());
+    assert!(
+        !acked.is_empty() && !refused.is_empty(),
+        "{} acknowledged, {} refused",
+        acked.len(),
+        refused.len()
+    );
 
     let stored = stored_events(&app, &probe).await;
     let stored_uids: HashSet<&str> = stored.iter().map(|e| e.0.as_str()).collect();
@@ -130,9 +140,20 @@ async fn a_full_sqlite_database_acknowledges_exactly_what_it_stored() {
         .iter()
         .filter(|e| refused.contains(&(e.1.as_str(), e.2.to_bits())))
         .collect();
-    assert!(kept.is_empty(), "answered with an error but stored: {kept:?}");
-    assert_eq!(stored.len(), acked.len() + sessions.len(), "the joins and the likes acknowledged");
-    eprintln!("{} acknowledged, {} refused before the quota", acked.len(), refused.len());
+    assert!(
+        kept.is_empty(),
+        "answered with an error but stored: {kept:?}"
+    );
+    assert_eq!(
+        stored.len(),
+        acked.len() + sessions.len(),
+        "the joins and the likes acknowledged"
+    );
+    eprintln!(
+        "{} acknowledged, {} refused before the quota",
+        acked.len(),
+        refused.len()
+    );
 
     let (code, out) = app.run_command("check");
     assert_eq!(code, 0, "{out}");

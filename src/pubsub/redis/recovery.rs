@@ -62,7 +62,12 @@ impl Recovery {
                             .deliver(prompt_uid, Arc::new(LiveEvent::from_stored(e)));
                     }
                     metrics::counter!(m::PUBSUB_RECOVERED).increment(n as u64);
-                    tracing::info!(prompt_uid, events = n, since, "recovered a pub/sub gap from storage");
+                    tracing::info!(
+                        prompt_uid,
+                        events = n,
+                        since,
+                        "recovered a pub/sub gap from storage"
+                    );
                     return;
                 }
                 Err(e) => {

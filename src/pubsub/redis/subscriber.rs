@@ -87,9 +87,7 @@ pub async fn run(mut s: Subscriber) {
 }
 
 /// Within [`ANSWER_TIMEOUT`], or an error.
-async fn answered<T>(
-    f: impl Future<Output = redis::RedisResult<T>>,
-) -> Result<T, String> {
+async fn answered<T>(f: impl Future<Output = redis::RedisResult<T>>) -> Result<T, String> {
     match tokio::time::timeout(ANSWER_TIMEOUT, f).await {
         Ok(Ok(t)) => Ok(t),
         Ok(Err(e)) => Err(e.to_string()),

@@ -35,8 +35,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::events;
 use super::read_cache::ReadCache;
-use super::{PostgresSettings, connect, retrying};
 use super::sessions::{self, NewSession};
+use super::{PostgresSettings, connect, retrying};
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::rules::Violation;
 use crate::storage::aggregates::PendingAggregates;
@@ -78,7 +78,9 @@ impl BatchWrite for Events {
     const STORED: &'static str =
         "SELECT EXISTS (SELECT 1 FROM interactive_prompt_events WHERE uid = $1)";
     fn written(outputs: &[Self::Output]) -> Option<&str> {
-        outputs.iter().find_map(|o| Some(o.as_ref().ok()?.uid.as_str()))
+        outputs
+            .iter()
+            .find_map(|o| Some(o.as_ref().ok()?.uid.as_str()))
     }
     fn write<'a>(
         tx: &'a Transaction<'a>,

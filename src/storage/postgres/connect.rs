@@ -104,9 +104,9 @@ fn describe(e: &tokio_postgres::Error) -> String {
 impl From<PoolError> for StorageError {
     fn from(e: PoolError) -> Self {
         match e {
-            PoolError::Timeout(what) => StorageError::Unavailable(format!(
-                "no PostgreSQL connection in time ({what:?})"
-            )),
+            PoolError::Timeout(what) => {
+                StorageError::Unavailable(format!("no PostgreSQL connection in time ({what:?})"))
+            }
             PoolError::Backend(e) => e.into(),
             PoolError::Closed => StorageError::Stopped,
             other => StorageError::Postgres(other.to_string()),

@@ -27,9 +27,9 @@ use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
 use crate::domain::user::UserIdentity;
 use crate::storage::audit::{AuditSource, Mode, audit};
-use crate::storage::schema::{self, Dialect};
 use crate::storage::listing::{ListQuery, PromptPage};
 use crate::storage::migration5;
+use crate::storage::schema::{self, Dialect};
 use crate::storage::{
     PromptCheck, QueryPlan, SearchPage, StartedSession, StorageError, search_sql,
 };
@@ -222,7 +222,10 @@ impl PostgresStore {
     }
 
     /// A prompt's figures from this process's cache ([`read_cache`]).
-    async fn figures(&self, prompt: &PromptRecord) -> Result<Arc<read_cache::Figures>, StorageError> {
+    async fn figures(
+        &self,
+        prompt: &PromptRecord,
+    ) -> Result<Arc<read_cache::Figures>, StorageError> {
         let (pool, prompt) = (self.pool.clone(), prompt.clone());
         let slot = self.cache.figures.slot(&prompt.id);
         slot.get(move || async move {
@@ -234,7 +237,11 @@ impl PostgresStore {
 
     /// See [`crate::storage::Store::stats`]: from this process's cache.
     pub async fn stats(&self, prompt: &PromptRecord, bin: u32) -> Result<Stats, StorageError> {
-        Ok(self.figures(prompt).await?.arrays.stats(&prompt.prompt, bin))
+        Ok(self
+            .figures(prompt)
+            .await?
+            .arrays
+            .stats(&prompt.prompt, bin))
     }
 
     /// See [`crate::storage::Store::timeline`]: from this process's cache.
@@ -370,7 +377,10 @@ impl<C: GenericClient> AuditSource for Audit<'_, C> {
     }
 
     async fn totals(&mut self, prompt_id: i64) -> Result<(i64, i64, i64), StorageError> {
-        let row = self.0.query_one(migration5::SELECT_TOTALS, &[&prompt_id]).await?;
+        let row = self
+            .0
+            .query_one(migration5::SELECT_TOTALS, &[&prompt_id])
+            .await?;
         Ok((row.get(0), row.get(1), row.get(2)))
     }
 

@@ -251,7 +251,10 @@ impl ReadCache {
     pub fn begin(&self, pending: &PendingAggregates) -> Writing {
         let mut deltas: HashMap<i64, Deltas> = HashMap::new();
         for (prompt_id, category, idx, delta) in pending.fenwick_rows() {
-            deltas.entry(prompt_id).or_default().push((category, idx, delta));
+            deltas
+                .entry(prompt_id)
+                .or_default()
+                .push((category, idx, delta));
         }
         for &prompt_id in pending.counts.keys().map(|(p, _)| p) {
             deltas.entry(prompt_id).or_default();

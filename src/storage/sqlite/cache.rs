@@ -124,7 +124,9 @@ impl Hot {
             return;
         }
         for (&(prompt_id, category, idx), &delta) in &agg.fenwick {
-            let read_before = trees.get_mut(&prompt_id).filter(|(read_at, _)| *read_at < seq);
+            let read_before = trees
+                .get_mut(&prompt_id)
+                .filter(|(read_at, _)| *read_at < seq);
             if let Some((_, t)) = read_before {
                 t.add(category, idx, delta);
             }

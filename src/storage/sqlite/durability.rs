@@ -73,7 +73,11 @@ pub struct Committed {
 
 /// Starts the sync thread; committed groups are sent to it in commit
 /// order. `sync` is None for a database in memory.
-pub fn spawn(sync: Option<SyncFn>, hot: Arc<Hot>, durability: Arc<Durability>) -> Sender<Committed> {
+pub fn spawn(
+    sync: Option<SyncFn>,
+    hot: Arc<Hot>,
+    durability: Arc<Durability>,
+) -> Sender<Committed> {
     let (synced, to_sync) = std::sync::mpsc::channel::<Committed>();
     std::thread::Builder::new()
         .name("chorus-sqlite-sync".into())
@@ -82,12 +86,7 @@ pub fn spawn(sync: Option<SyncFn>, hot: Arc<Hot>, durability: Arc<Durability>) -
     synced
 }
 
-fn run(
-    mut sync: Option<SyncFn>,
-    to_sync: Receiver<Committed>,
-    hot: &Hot,
-    durability: &Durability,
-) {
+fn run(mut sync: Option<SyncFn>, to_sync: Receiver<Committed>, hot: &Hot, durability: &Durability) {
     while let Ok(first) = to_sync.recv() {
         let mut groups = vec![first];
         groups.extend(to_sync.try_iter());

@@ -4,6 +4,7 @@
 //! SQLite allows one writer at a time, so this engine serves exactly one
 //! server process; use PostgreSQL to run several.
 
+mod audit;
 mod cache;
 mod connection;
 mod durability;
@@ -20,19 +21,17 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
+use self::audit::Audit;
 use self::cache::Hot;
 use self::writer::Writer;
-use crate::domain::aggregates::PromptAggregates;
-use crate::domain::event::EventKind;
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::Violation;
 use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
 use crate::domain::user::UserIdentity;
-use crate::storage::audit::{AuditSource, Mode, audit};
+use crate::storage::audit::Mode;
 use crate::storage::listing::{ListQuery, PromptPage};
-use crate::storage::migration5;
 use crate::storage::{
     PromptCheck, QueryPlan, SearchPage, StartedSession, StorageError, search_sql,
 };
@@ -360,54 +359,5 @@ impl SqliteStore {
         self.writer.check()?;
         self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
-    }
-}
-
-/// The audit of `chorus check` and `rebuild` on one connection. Every step
-/// is a synchronous query, so the audit's future completes as soon as it
-/// is polled: it runs to its end on the calling (reader or writer) thread.
-struct Audit<'c>(&'c Connection);
-
-impl Audit<'_> {
-    fn run(mut self, mode: Mode) -> Result<Vec<PromptCheck>, StorageError> {
-        futures::executor::block_on(audit(&mut self, mode))
-    }
-}
-
-impl AuditSource for Audit<'_> {
-    async fn prompts(&mut self) -> Result<Vec<PromptRecord>, StorageError> {
-        reads::all_prompts(self.0)
-    }
-
-    async fn events(&mut self, prompt_id: i64) -> Result<Vec<(i64, EventKind, f64)>, StorageError> {
-        reads::events_for_check(self.0, prompt_id)
-    }
-
-    async fn stored(&mut self, prompt_id: i64) -> Result<PromptAggregates, StorageError> {
-        reads::stored_aggregates(self.0, prompt_id)
-    }
-
-    async fn replace(
-        &mut self,
-        prompt_id: i64,
-        rows: &PromptAggregates,
-    ) -> Result<(), StorageError> {
-        writes::replace_aggregates(self.0, prompt_id, rows)
-    }
-
-    async fn totals(&mut self, prompt_id: i64) -> Result<(i64, i64, i64), StorageError> {
-        let mut stmt = self.0.prepare_cached(migration5::SELECT_TOTALS)?;
-        Ok(stmt.query_row([prompt_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
-    }
-
-    async fn replace_totals(
-        &mut self,
-        prompt_id: i64,
-        sessions: i64,
-        events: i64,
-    ) -> Result<(), StorageError> {
-        let mut stmt = self.0.prepare_cached(migration5::SET_TOTALS)?;
-        stmt.execute(rusqlite::params![prompt_id, sessions, events])?;
-        Ok(())
     }
 }

@@ -84,27 +84,39 @@ async fn a_transaction_sqlite_rolled_back_fails_its_group_and_the_rest_commit_ap
         );
     }
     after.await.unwrap().unwrap();
-    assert_eq!(stored(&w).await, vec![3], "only what was acknowledged is kept");
+    assert_eq!(
+        stored(&w).await,
+        vec![3],
+        "only what was acknowledged is kept"
+    );
 }
 
 #[tokio::test]
 async fn a_failed_fsync_acknowledges_nothing_more_and_says_so() {
     let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let failing = fail.clone();
-    let sync: SyncFn = Box::new(move || match failing.load(std::sync::atomic::Ordering::SeqCst) {
-        true => Err(std::io::Error::other("injected EIO")),
-        false => Ok(()),
-    });
+    let sync: SyncFn = Box::new(
+        move || match failing.load(std::sync::atomic::Ordering::SeqCst) {
+            true => Err(std::io::Error::other("injected EIO")),
+            false => Ok(()),
+        },
+    );
     let w = writer(Some(sync));
     w.run(insert(1)).await.unwrap();
     w.check().unwrap();
     fail.store(true, std::sync::atomic::Ordering::SeqCst);
     let answer = w.run(insert(2)).await;
-    assert!(matches!(answer, Err(StorageError::Unavailable(_))), "{answer:?}");
+    assert!(
+        matches!(answer, Err(StorageError::Unavailable(_))),
+        "{answer:?}"
+    );
     assert!(matches!(w.check(), Err(StorageError::Unavailable(_))));
     // Even once the disk answers again: the lost pages cannot be vouched for.
     fail.store(false, std::sync::atomic::Ordering::SeqCst);
     let answer = w.run(insert(3)).await;
-    assert!(matches!(answer, Err(StorageError::Unavailable(_))), "{answer:?}");
+    assert!(
+        matches!(answer, Err(StorageError::Unavailable(_))),
+        "{answer:?}"
+    );
     assert!(w.check().is_err());
 }

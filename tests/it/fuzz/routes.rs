@@ -79,10 +79,24 @@ impl Fixture {
                 "sort": [{"key": "prompt_time", "dir": "desc", "after": null}, {"key": "uid", "dir": "desc", "after": null}],
                 "limit": 10}),
             "/api/1/dev/login" => json!({"name": "Fuzz"}),
+            "/api/1/interactive_prompts/{uid}/prompt_token" => json!({}),
             p if p.starts_with(EVENTS) => json!({
                 "interactive_prompt_uid": s.prompt_uid, "interactive_prompt_jwt": s.jwt,
                 "session_uid": s.session_uid, "prompt_time": 1.5, "data": data}),
             other => panic!("no valid body for {other}: add one so that it is fuzzed"),
+        }
+    }
+
+    /// The URL of a route that takes a body: its path parameter, if any,
+    /// is the fixture's prompt, so that the body is what is fuzzed.
+    pub fn body_url(&self, route: &Route) -> String {
+        match (route.path.find('{'), route.path.find('}')) {
+            (Some(open), Some(close)) => {
+                let uid = &self.session("respond_numeric_prompt").prompt_uid;
+                let path = format!("{}{uid}{}", &route.path[..open], &route.path[close + 1..]);
+                self.app.url(&path)
+            }
+            _ => self.app.url(&route.path),
         }
     }
 
