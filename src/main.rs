@@ -31,6 +31,12 @@ async fn main() -> ExitCode {
                 Err(e) => Err(e.into()),
             }
         }
+        Command::Backup(args) => match args.database.config() {
+            Ok(config) => commands::backup::backup(&config, &args.to, args.force)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Err(e) => Err(e.into()),
+        },
         Command::Loadgen(args) => chorus::loadgen::run(*args).await,
         Command::Demo(mut args) => {
             if args.no_crowd {

@@ -31,6 +31,8 @@ pub enum Command {
     Rebuild(DatabaseArgs),
     /// Show the database's plans for the range reads of a prompt's events.
     Explain(ExplainArgs),
+    /// Copy a live SQLite database consistently, while its server runs.
+    Backup(BackupArgs),
     /// Drive a server the way real clients do and report throughput and latency.
     Loadgen(Box<loadgen::LoadgenArgs>),
     /// Run a dev server with demo prompts, recorded history and a live crowd.
@@ -107,6 +109,21 @@ pub struct ExplainArgs {
     /// when omitted.
     #[arg(long)]
     pub prompt: Option<String>,
+}
+
+/// Options of `chorus backup`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// Where the database is (a `sqlite://PATH`; for PostgreSQL use
+    /// `pg_dump`, see docs/operations.md).
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The file to write the copy to; it must not exist.
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// Replace `--to` if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Options of `chorus serve`. Each also has a `CHORUS_*` variable and a

@@ -1,5 +1,6 @@
 //! The subcommands besides `serve`.
 
+pub mod backup;
 pub mod check;
 pub mod demo;
 pub mod explain;

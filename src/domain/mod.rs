@@ -8,6 +8,7 @@ pub mod bins;
 pub mod clock;
 pub mod event;
 pub mod fenwick;
+pub mod named;
 pub mod prompt;
 pub mod rules;
 pub mod search;

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod health;
 pub mod listing;
 pub mod live;
+pub mod named;
 pub mod observe;
 pub mod openapi;
 pub mod prompt_body;
@@ -56,6 +57,9 @@ pub fn api(dev: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(prompts::create, listing::list))
         .routes(routes!(prompts::start_session))
         .routes(routes!(prompts::read, prompts::delete))
+        .routes(routes!(named::start_public))
+        .routes(routes!(named::list))
+        .routes(routes!(named::put, named::read, named::delete))
         .routes(routes!(prompt_token::mint))
         .routes(routes!(export::export))
         .routes(routes!(stats::stats))

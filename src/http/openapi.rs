@@ -36,7 +36,7 @@ use super::state::AppState;
         responses(
             Unauthorized, Forbidden, PromptNotFound, StatsNotFound, SearchPromptNotFound,
             EventConflict, PayloadTooLarge, Unprocessable, Unavailable, NotAnUpgrade,
-            UpgradeRequired, TooManyRequests, NoSuchAsset,
+            UpgradeRequired, TooManyRequests, NoSuchAsset, PublicPromptNotFound,
         ),
     ),
     modifiers(&SecuritySchemes),
@@ -113,10 +113,11 @@ mod tests {
         let plain: Value = serde_json::from_str(document(false)).unwrap();
         let paths = |v: &Value| v["paths"].as_object().unwrap().len();
         // 7 fixed API paths (incl. prompt_token) + 8 event routes + stream
-        // + 4 operations + 2 web; + 1 for events/export; + 1 for the
-        // participant page /p/{prompt_uid}.
-        assert_eq!(paths(&plain), 22 + 1 + 1 + 1);
-        assert_eq!(paths(&dev), 24 + 1 + 1 + 1);
+        // + 4 operations + 2 web; + 1 for events/export; + 3 of named
+        // prompts (`…/public`, `…/public/{identifier}`, `…/start_public`);
+        // + 1 for the participant page /p/{prompt_uid}.
+        assert_eq!(paths(&plain), 22 + 1 + 1 + 3 + 1);
+        assert_eq!(paths(&dev), 24 + 1 + 1 + 3 + 1);
         assert!(plain["paths"].get("/api/1/dev/login").is_none());
         let join = &dev["paths"]["/api/1/interactive_prompts/events/join"]["post"];
         assert_eq!(join["security"][0]["user_token"], serde_json::json!([]));

@@ -15,6 +15,7 @@ use super::prompt_body::{PromptInput, PromptView};
 use super::reply;
 use super::state::AppState;
 use crate::domain::prompt::{Prompt, PromptRecord, parse_duration};
+use crate::storage::StartedSession;
 
 /// Body of `POST /api/1/interactive_prompts`.
 #[derive(Deserialize, ToSchema)]
@@ -203,6 +204,11 @@ pub async fn start_session(
         .start_session(&body.interactive_prompt_uid, user)
         .await?
         .ok_or_else(prompt_not_found)?;
+    Ok(session_started(&s, &started))
+}
+
+/// The `201` of a started session, with a prompt token minted for its prompt.
+pub fn session_started(s: &AppState, started: &StartedSession) -> Response {
     let jwt = s.auth.mint_prompt_token(&started.prompt.uid);
     let body = SessionStarted {
         duration_seconds: started.prompt.duration_seconds,
@@ -211,5 +217,5 @@ pub async fn start_session(
         session_uid: &started.session_uid,
         uid: &started.prompt.uid,
     };
-    Ok(reply(StatusCode::CREATED, body))
+    reply(StatusCode::CREATED, body)
 }

@@ -10,6 +10,7 @@ mod audit;
 pub mod listing;
 mod migration3;
 pub mod migration5;
+pub mod named;
 pub mod postgres;
 pub mod rows;
 pub mod schema;
@@ -19,6 +20,7 @@ pub mod sqlite;
 use serde_json::Value;
 
 use crate::domain::event::{NewEvent, StoredEvent};
+use crate::domain::named::{DefinitionSettings, NamedPrompt};
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::Violation;
 use crate::domain::search::SearchQuery;
@@ -280,6 +282,48 @@ impl Store {
         query: listing::ListQuery,
     ) -> Result<listing::PromptPage, StorageError> {
         dispatch!(self, s => s.prompt_page(query).await)
+    }
+
+    /// The named prompt `identifier` (deleted or not) with its newest instance.
+    pub async fn named_prompt(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<NamedPrompt>, StorageError> {
+        dispatch!(self, s => s.named_prompt(identifier).await)
+    }
+
+    /// Every named prompt not deleted, by identifier.
+    pub async fn named_prompts(&self) -> Result<Vec<NamedPrompt>, StorageError> {
+        dispatch!(self, s => s.named_prompts().await)
+    }
+
+    /// Creates or updates a named prompt's definition (a new version when
+    /// its prompt or duration changes, or it was deleted).
+    pub async fn put_named_prompt(
+        &self,
+        identifier: &str,
+        settings: DefinitionSettings,
+    ) -> Result<NamedPrompt, StorageError> {
+        dispatch!(self, s => s.put_named_prompt(identifier, settings).await)
+    }
+
+    /// Soft-deletes a named prompt; returns it as it was, or `None` when it
+    /// is unknown or already deleted. Its instances stay.
+    pub async fn delete_named_prompt(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<NamedPrompt>, StorageError> {
+        dispatch!(self, s => s.delete_named_prompt(identifier).await)
+    }
+
+    /// The current instance of a named prompt, made now when there is none
+    /// (exactly one, however many callers and processes race); `None` when
+    /// the identifier is unknown or deleted.
+    pub async fn named_instance(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<PromptRecord>, StorageError> {
+        dispatch!(self, s => s.named_instance(identifier).await)
     }
 
     /// Whether the database answers.

@@ -8,6 +8,7 @@ mod stream_support;
 mod support;
 
 mod api_basics;
+mod backup;
 mod bad_input;
 mod check_rebuild;
 mod concurrency;
@@ -22,6 +23,7 @@ mod jwks;
 mod listing;
 mod loadgen;
 mod model;
+mod named;
 mod openapi;
 mod operations;
 mod pg_outage;

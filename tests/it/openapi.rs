@@ -169,3 +169,67 @@ async fn served_responses_match_the_schemas_of_the_generated_document() {
     let why = doc.violations(&Method::POST, &format!("{EVENTS}/join"), again.0, &conflict);
     assert!(why.contains("not_a_rule"), "{why}");
 }
+
+#[tokio::test]
+async fn named_prompt_responses_match_the_schemas_of_the_generated_document() {
+    let app = spawn_app().await;
+    let doc = Document::fetch(&app).await;
+    let (list, one) = (
+        "/api/1/interactive_prompts/public",
+        "/api/1/interactive_prompts/public/{identifier}",
+    );
+    let start_public = "/api/1/interactive_prompts/start_public";
+    let url = app.url(&format!("{list}/mood"));
+    let body = json!({"prompt": color_prompt(), "duration_seconds": 30, "expires_seconds": 600});
+    let put = app
+        .send(app.http.put(&url).bearer_auth(ADMIN_TOKEN).json(&body))
+        .await;
+    doc.check(Method::PUT, one, 200, &put);
+    let token = user_token("ada", Some("Ada"));
+    let req = app.http.post(app.url(start_public)).bearer_auth(&token);
+    doc.check(
+        Method::POST,
+        start_public,
+        201,
+        &app.send(req.json(&json!({"identifier": "mood"}))).await,
+    );
+    let read = app.send(app.http.get(&url).bearer_auth(ADMIN_TOKEN)).await;
+    assert!(read.1["current_uid"].is_string(), "{}", read.1);
+    doc.check(Method::GET, one, 200, &read);
+    doc.check(
+        Method::GET,
+        list,
+        200,
+        &app.send(app.http.get(app.url(list)).bearer_auth(ADMIN_TOKEN))
+            .await,
+    );
+    let bad = app
+        .send(
+            app.http
+                .put(&url)
+                .bearer_auth(ADMIN_TOKEN)
+                .json(&json!({"prompt": 1})),
+        )
+        .await;
+    doc.check(Method::PUT, one, 422, &bad);
+    doc.check(
+        Method::DELETE,
+        one,
+        200,
+        &app.send(app.http.delete(&url).bearer_auth(ADMIN_TOKEN))
+            .await,
+    );
+    doc.check(
+        Method::GET,
+        one,
+        404,
+        &app.send(app.http.get(&url).bearer_auth(ADMIN_TOKEN)).await,
+    );
+    let req = app.http.post(app.url(start_public)).bearer_auth(&token);
+    doc.check(
+        Method::POST,
+        start_public,
+        404,
+        &app.send(req.json(&json!({"identifier": "mood"}))).await,
+    );
+}

@@ -17,6 +17,19 @@ export interface PromptRecord {
 }
 /** The body of `createPrompt`. */
 export interface CreatePromptBody { prompt: Prompt; duration_seconds: number }
+/** The body of `putNamedPrompt`. */
+export interface NamedPromptBody { prompt: Prompt; duration_seconds: number; expires_seconds: number }
+/** A named prompt's definition, as the admin API returns it. */
+export interface NamedPrompt {
+  identifier: string;
+  /** Counts the changes of `prompt` or `duration_seconds`, from 1. */
+  version: number;
+  prompt: Prompt;
+  duration_seconds: number;
+  expires_seconds: number;
+  /** The current instance's uid, or null when there is none. */
+  current_uid: string | null;
+}
 /** What `POST …/{uid}/prompt_token` answers. */
 export interface AdminPromptToken { uid: string; jwt: string; expires_in: number }
 /** One problem of a prompt: the server's field path and what is wrong. */
@@ -53,6 +66,14 @@ export declare class AdminClient {
   promptToken(uid: string): Promise<AdminPromptToken>;
   /** Opens a prompt for reading. */
   openPrompt(uid: string): Promise<PromptReader>;
+  /** Creates or updates a named prompt; throws `PromptInvalidError` (before any request) when `checkNamedPrompt` finds problems. */
+  putNamedPrompt(identifier: string, body: NamedPromptBody): Promise<NamedPrompt>;
+  /** A named prompt's definition (404 `NotFoundError` when unknown or deleted). */
+  getNamedPrompt(identifier: string): Promise<NamedPrompt>;
+  /** Every named prompt not deleted, by identifier. */
+  listNamedPrompts(): Promise<{ items: NamedPrompt[] }>;
+  /** Stops starting a named prompt; its instances stay. */
+  deleteNamedPrompt(identifier: string): Promise<NamedPrompt>;
 }
 
 /** One prompt as the admin reads it; its prompt token is re-minted as needed. */
@@ -91,6 +112,12 @@ export declare const PROMPT_LIMITS: Readonly<{
 }>;
 /** Every problem of a create body, with the server's field paths; empty when valid. */
 export declare function checkPrompt(body: unknown): PromptProblem[];
+/** Every problem of a named prompt's identifier and `PUT` body, with the server's field paths; empty when valid. */
+export declare function checkNamedPrompt(identifier: unknown, body: unknown): PromptProblem[];
+/** A named prompt's identifier: 1–64 of `[a-z0-9-]`. */
+export declare const IDENTIFIER: RegExp;
+/** Shortest `expires_seconds` of a named prompt. */
+export declare const MIN_EXPIRES_SECONDS: number;
 /** The field a server's 422 names, and its message; null when it names none. */
 export declare function fieldOf(error: { message?: string } | string): PromptProblem | null;
 /** Trims as the server does (Unicode White_Space). */

@@ -1,11 +1,11 @@
-// The admin side of the API (docs/api.md: Prompts): create, read and
-// delete prompts, and read one prompt — stats, timeline, search, the live stream, who is taking it —
+// The admin side of the API (docs/api.md: Prompts, Named prompts): create,
+// read and delete prompts, define named prompts, and read one prompt — stats, timeline, search, the live stream, who is taking it —
 // with a prompt token minted for the admin. The admin console (/admin) is
 // built on it.
 
 import { InvalidArgumentError, ForbiddenError } from './errors.js';
 import { Transport, baseUrlsOf, retryPolicyOf } from './http.js';
-import { checkPrompt } from './prompts.js';
+import { IDENTIFIER, checkNamedPrompt, checkPrompt } from './prompts.js';
 import { binning } from './clock.js';
 import { Watcher } from './watch.js';
 
@@ -82,6 +82,35 @@ export class AdminClient {
     return this.transport.request({
       method: 'POST', path: `api/1/interactive_prompts/${encodeURIComponent(uid)}/prompt_token`, auth: 'admin',
     });
+  }
+
+  /**
+   * Creates or updates the named prompt `identifier` → its definition.
+   * `body` is `{prompt, duration_seconds, expires_seconds}`, checked here
+   * first (`checkNamedPrompt`): an invalid one is refused with a
+   * `PromptInvalidError` before any request. A `PUT`, so safe to retry.
+   */
+  putNamedPrompt(identifier, body) {
+    const problems = checkNamedPrompt(identifier, body);
+    if (problems.length) throw new PromptInvalidError(problems);
+    return this.transport.request({ method: 'PUT', path: namedPath(identifier), body, auth: 'admin' });
+  }
+
+  /** The named prompt `identifier`'s definition (with `current_uid`). */
+  getNamedPrompt(identifier) {
+    checkIdentifier(identifier, 'getNamedPrompt');
+    return this.transport.request({ method: 'GET', path: namedPath(identifier), auth: 'admin' });
+  }
+
+  /** Every named prompt not deleted, by identifier → `{items}`. */
+  listNamedPrompts() {
+    return this.transport.request({ method: 'GET', path: 'api/1/interactive_prompts/public', auth: 'admin' });
+  }
+
+  /** Stops starting the named prompt `identifier` → its definition as it was. Its instances stay. */
+  deleteNamedPrompt(identifier) {
+    checkIdentifier(identifier, 'deleteNamedPrompt');
+    return this.transport.request({ method: 'DELETE', path: namedPath(identifier), auth: 'admin' });
   }
 
   /** Opens a prompt for reading: its record and a prompt token → `PromptReader`. */
@@ -207,6 +236,14 @@ export class PromptInvalidError extends InvalidArgumentError {
     this.problems = problems;
   }
 }
+
+function checkIdentifier(identifier, method) {
+  if (typeof identifier !== 'string' || !IDENTIFIER.test(identifier)) {
+    throw new InvalidArgumentError(`${method}(identifier): identifier must be 1 to 64 characters of a-z, 0-9 and -`);
+  }
+}
+
+const namedPath = (identifier) => `api/1/interactive_prompts/public/${identifier}`;
 
 function checkUid(uid, method) {
   if (!nonEmpty(uid)) throw new InvalidArgumentError(`${method}(uid): uid must be a non-empty string`);

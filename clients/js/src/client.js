@@ -3,6 +3,7 @@
 import { InvalidArgumentError } from './errors.js';
 import { Transport, baseUrlsOf, retryPolicyOf } from './http.js';
 import { Session, checkStarted } from './session.js';
+import { IDENTIFIER } from './prompts.js';
 
 /** A Chorus client for one app user (see README). */
 export class Client {
@@ -50,6 +51,22 @@ export class Client {
       method: 'POST',
       path: 'api/1/interactive_prompts/start_session',
       body: { interactive_prompt_uid: promptUid },
+      auth: 'user',
+    }).then((started) => new Session(this, this.transport, started));
+  }
+
+  /**
+   * Starts a session of the named prompt `identifier` (`start_public`): on
+   * its current instance, which the server makes when there is none.
+   */
+  startPublic(identifier) {
+    if (typeof identifier !== 'string' || !IDENTIFIER.test(identifier)) {
+      throw new InvalidArgumentError('startPublic(identifier): identifier must be 1 to 64 characters of a-z, 0-9 and -');
+    }
+    return this.transport.request({
+      method: 'POST',
+      path: 'api/1/interactive_prompts/start_public',
+      body: { identifier },
       auth: 'user',
     }).then((started) => new Session(this, this.transport, started));
   }

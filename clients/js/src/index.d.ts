@@ -193,6 +193,8 @@ export declare class Client {
   readonly WebSocket: WebSocketConstructor | undefined;
   /** Starts a session of a prompt (`start_session`). */
   startSession(promptUid: string): Promise<Session>;
+  /** Starts a session of a named prompt's current instance (`start_public`). */
+  startPublic(identifier: string): Promise<Session>;
   /** Carries on with a session started earlier (its `toJSON()`). */
   resumeSession(started: StartedSession): Session;
 }

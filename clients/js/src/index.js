@@ -9,4 +9,4 @@ export { devLogin, devPrompts } from './dev.js';
 export { DEFAULT_RETRY } from './retry.js';
 export * from './errors.js';
 export { AdminClient, PromptReader, PromptInvalidError } from './admin.js';
-export { checkPrompt, fieldOf, trimText, PROMPT_LIMITS } from './prompts.js';
+export { checkPrompt, checkNamedPrompt, fieldOf, trimText, PROMPT_LIMITS, IDENTIFIER, MIN_EXPIRES_SECONDS } from './prompts.js';

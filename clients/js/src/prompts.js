@@ -12,6 +12,11 @@ export const PROMPT_LIMITS = Object.freeze({
   textChars: 75, optionChars: 45, minChoices: 2, maxChoices: 8, maxSpan: 10, maxDuration: 86_400,
 });
 
+/** A named prompt's identifier (docs/api.md, Named prompts). */
+export const IDENTIFIER = /^[a-z0-9-]{1,64}$/;
+/** Shortest `expires_seconds` of a named prompt. */
+export const MIN_EXPIRES_SECONDS = 60;
+
 /** Trimmed as the server trims. */
 export function trimText(text) {
   return String(text).replace(TRIM, '');
@@ -94,6 +99,30 @@ export function checkPrompt(body) {
   }
   // The order the server checks in: the prompt's fields, then the duration.
   return [...problems.filter((x) => x.field !== 'duration_seconds'), ...problems.filter((x) => x.field === 'duration_seconds')];
+}
+
+/**
+ * Every problem of a named prompt's definition, `identifier` and the body
+ * `{prompt, duration_seconds, expires_seconds}` of its `PUT` →
+ * `[{field, message}]`, in the order the server checks: `identifier`, the
+ * prompt's fields, `duration_seconds`, `expires_seconds`.
+ * @param {any} identifier
+ * @param {any} body
+ */
+export function checkNamedPrompt(identifier, body) {
+  const problems = [];
+  if (typeof identifier !== 'string' || !IDENTIFIER.test(identifier)) {
+    problems.push({ field: 'identifier', message: 'must be 1 to 64 characters of a-z, 0-9 and -' });
+  }
+  if (!body || typeof body !== 'object') {
+    return [...problems, { field: 'body', message: 'must be {prompt, duration_seconds, expires_seconds}' }];
+  }
+  problems.push(...checkPrompt(body));
+  const e = body.expires_seconds;
+  if (!isInt(e) || e < MIN_EXPIRES_SECONDS) {
+    problems.push({ field: 'expires_seconds', message: `must be a whole number of at least ${MIN_EXPIRES_SECONDS}` });
+  }
+  return problems;
 }
 
 /**

@@ -8,6 +8,7 @@
 mod batch;
 mod connect;
 mod events;
+mod named;
 mod read_cache;
 mod reads;
 mod sessions;

@@ -5,10 +5,12 @@
 //! server process; use PostgreSQL to run several.
 
 mod audit;
+pub mod backup;
 mod cache;
 mod connection;
 mod durability;
 mod export;
+mod named;
 mod reads;
 mod writer;
 mod writes;

@@ -11,9 +11,12 @@ use crate::support::*;
 
 /// Where the event routes are.
 pub const EVENTS: &str = "/api/1/interactive_prompts/events/";
+/// The identifier of the fixture's named prompt.
+pub const NAMED: &str = "fuzz-named";
 
 /// A dev-mode server with a prompt of each style and one session per event
-/// route (joined, except for `join`'s; pressing for the press end's).
+/// route (joined, except for `join`'s; pressing for the press end's), and a
+/// named prompt with its instance.
 pub struct Fixture {
     /// The server.
     pub app: TestApp,
@@ -54,6 +57,27 @@ impl Fixture {
             }
             sessions.push((route, s));
         }
+        // A named prompt (expiring long after the run), already started
+        // once, so that `start_public` reuses its instance.
+        let (status, def) = app
+            .send(
+                app.http
+                    .put(app.url(&format!("/api/1/interactive_prompts/public/{NAMED}")))
+                    .bearer_auth(ADMIN_TOKEN)
+                    .json(&json!({"prompt": press_prompt(), "duration_seconds": 60,
+                        "expires_seconds": 86_400})),
+            )
+            .await;
+        assert_eq!(status, 200, "{def}");
+        let (status, started) = app
+            .send(
+                app.http
+                    .post(app.url("/api/1/interactive_prompts/start_public"))
+                    .bearer_auth(user_token("fuzz-named", None))
+                    .json(&json!({"identifier": NAMED})),
+            )
+            .await;
+        assert_eq!(status, 201, "{started}");
         let mut f = Fixture {
             app,
             sessions,
@@ -63,7 +87,7 @@ impl Fixture {
             events_before: 0,
         };
         (f.prompts_before, f.events_before) = f.stored();
-        assert_eq!((f.prompts_before, f.events_before), (4, 8));
+        assert_eq!((f.prompts_before, f.events_before), (5, 8));
         f
     }
 

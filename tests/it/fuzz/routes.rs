@@ -5,7 +5,7 @@ use reqwest::Method;
 use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
 
-use super::fixture::{EVENTS, Fixture};
+use super::fixture::{EVENTS, Fixture, NAMED};
 use crate::support::*;
 
 fn bearer(token: &str) -> HeaderValue {
@@ -74,6 +74,7 @@ impl Fixture {
             "/api/1/interactive_prompts/start_session" => {
                 json!({"interactive_prompt_uid": s.prompt_uid})
             }
+            "/api/1/interactive_prompts/start_public" => json!({"identifier": NAMED}),
             "/api/1/interactive_prompts/events/search" => json!({
                 "filters": {"evtype": {"operator": "neq", "value": "like"}, "prompt_time": {"operator": "bt", "value": [0, 10]}},
                 "sort": [{"key": "prompt_time", "dir": "desc", "after": null}, {"key": "uid", "dir": "desc", "after": null}],

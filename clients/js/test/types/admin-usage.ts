@@ -2,8 +2,8 @@
 // side of the package as a TypeScript app would make it.
 
 import {
-  AdminClient, PromptReader, PromptInvalidError, checkPrompt, fieldOf, trimText, PROMPT_LIMITS,
-  type PromptRecord, type PromptProblem, type Stats, type Timeline,
+  AdminClient, PromptReader, PromptInvalidError, checkPrompt, checkNamedPrompt, fieldOf, trimText, PROMPT_LIMITS,
+  IDENTIFIER, MIN_EXPIRES_SECONDS, type NamedPrompt, type PromptRecord, type PromptProblem, type Stats, type Timeline,
   type SearchItem, type Watcher,
 } from '../../src/index.js';
 
@@ -22,6 +22,14 @@ export async function everyAdminCall(): Promise<void> {
   const taking: number = await reader.takingNow();
   const watcher: Watcher = reader.watch({ bandwidth: 100, clock: () => 3 });
   watcher.stop();
+  const defined: NamedPrompt = await admin.putNamedPrompt('onboarding-mood', {
+    prompt: { style: 'press', text: 'Hold' }, duration_seconds: 10, expires_seconds: 3600,
+  });
+  const current: string | null = (await admin.getNamedPrompt(defined.identifier)).current_uid;
+  const all: NamedPrompt[] = (await admin.listNamedPrompts()).items;
+  const gone: number = (await admin.deleteNamedPrompt('onboarding-mood')).version;
+  const namedProblems: PromptProblem[] = checkNamedPrompt('Bad', { expires_seconds: MIN_EXPIRES_SECONDS });
+  void [current, all, gone, namedProblems, IDENTIFIER.test('x')];
   const problems: PromptProblem[] = checkPrompt({ prompt: { style: 'press', text: '' }, duration_seconds: 0 });
   const at: PromptProblem | null = fieldOf('prompt.text: must be 1 to 75 characters after trimming, got 0');
   try {

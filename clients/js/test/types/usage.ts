@@ -19,6 +19,8 @@ export async function everyCall(): Promise<void> {
   const bases: string[] = client.baseUrls;
   const session: Session = await client.startSession('ip_x');
   const other: Session = await client.startSession('ip_y');
+  const named: Session = await client.startPublic('onboarding-mood');
+  void named.promptUid;
   const kept: StartedSession = session.toJSON();
   const again: Session = client.resumeSession(kept);
   const clock = startClock(0);
