@@ -19,6 +19,7 @@ mod events_table;
 mod export;
 mod fuzz;
 mod hostile;
+mod http_limits;
 mod jwks;
 mod listing;
 mod loadgen;
