@@ -76,6 +76,7 @@ impl Application {
             dev: config.dev,
             stream,
             embed: http::embed::EmbedPage::new(&config.embed_origins),
+            faces: Default::default(),
         });
         let listener = bind(&config.listen)
             .await

@@ -6,6 +6,7 @@ use crate::auth::Auth;
 use crate::ingest::Ingest;
 use crate::pubsub::PubSub;
 use crate::storage::Store;
+use crate::storage::presence::FacesCache;
 use crate::stream::StreamContext;
 
 use super::embed::EmbedPage;
@@ -50,4 +51,6 @@ pub struct Shared {
     pub stream: StreamContext,
     /// The participant page `/p/{uid}`, for the configured embed origins.
     pub embed: EmbedPage,
+    /// This process's samples of who is here.
+    pub faces: FacesCache,
 }
