@@ -1,6 +1,6 @@
 //! Building and running the server, the same way for `main` and for tests.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::auth::Auth;
 use crate::config::{Config, redact};
 use crate::http::rate_limit::SessionRateLimiter;
+use crate::http::serve::HttpSettings;
 use crate::http::{self, AppState};
 use crate::ingest::Ingest;
 use crate::pubsub::PubSub;
@@ -26,6 +27,7 @@ pub struct Application {
     draining: tokio::sync::watch::Sender<bool>,
     state: AppState,
     admin_token: String,
+    http: HttpSettings,
 }
 
 /// What the server is made of, besides its listener: for in-process
@@ -82,6 +84,7 @@ impl Application {
             draining,
             state,
             admin_token,
+            http: config.http.clone(),
         })
     }
 
@@ -105,25 +108,24 @@ impl Application {
     ) -> anyhow::Result<()> {
         let router = http::router(self.state.clone());
         let draining = self.draining;
+        let stop = draining.subscribe();
         let mut draining_rx = draining.subscribe();
-        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+        tokio::spawn(async move {
             shutdown.await;
             let _ = draining.send(true);
         });
-        let mut server = std::pin::pin!(server.into_future());
+        let server = http::serve::serve(self.listener, router, self.http, stop);
+        let mut server = std::pin::pin!(server);
         tokio::select! {
-            result = &mut server => return result.context("serving"),
-            _ = draining_rx.changed() => {}
+            () = &mut server => return Ok(()),
+            _ = draining_rx.wait_for(|d| *d) => {}
         }
-        match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
-            Ok(result) => result.context("serving"),
-            Err(_) => {
-                tracing::warn!(
-                    "in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting anyway"
-                );
-                Ok(())
-            }
+        if tokio::time::timeout(DRAIN_TIMEOUT, server).await.is_err() {
+            tracing::warn!(
+                "in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting anyway"
+            );
         }
+        Ok(())
     }
 }
 

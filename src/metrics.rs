@@ -10,6 +10,8 @@
 //! | `chorus_commit_duration_seconds` | histogram | `engine` |
 //! | `chorus_commit_batch_size` | histogram | — (SQLite group commit) |
 //! | `chorus_transaction_retries_total` | counter | `operation` (PostgreSQL 40001/40P01) |
+//! | `chorus_http_connections` | gauge | — (HTTP connections open) |
+//! | `chorus_http_connections_dropped_total` | counter | `reason` (`header_timeout`, `idle_timeout`, `request_timeout`) |
 //! | `chorus_open_streams` | gauge | — |
 //! | `chorus_stream_events_delivered_total` | counter | `kind` (`near_live`, `replay`) |
 //! | `chorus_stream_events_thinned_total` | counter | `reason` (`replay_sample`, `late`, `overflow`, `lagged`) |
@@ -32,6 +34,10 @@ pub const EVENTS_REJECTED: &str = "chorus_events_rejected_total";
 pub const HTTP_REQUESTS: &str = "chorus_http_requests_total";
 /// HTTP request latency.
 pub const HTTP_DURATION: &str = "chorus_http_request_duration_seconds";
+/// HTTP connections open now (streams leave it once upgraded).
+pub const HTTP_CONNECTIONS: &str = "chorus_http_connections";
+/// Connections closed for being slow or idle, by reason.
+pub const HTTP_CONNECTIONS_DROPPED: &str = "chorus_http_connections_dropped_total";
 /// Latency of committing a transaction (a group, on SQLite).
 pub const COMMIT_DURATION: &str = "chorus_commit_duration_seconds";
 /// Requests per SQLite group commit.
@@ -111,6 +117,11 @@ fn describe() {
         HTTP_DURATION,
         metrics::Unit::Seconds,
         "HTTP request latency."
+    );
+    describe_gauge!(HTTP_CONNECTIONS, "HTTP connections open on this process.");
+    describe_counter!(
+        HTTP_CONNECTIONS_DROPPED,
+        "HTTP connections closed for a slow head (header_timeout), idleness (idle_timeout) or a slow body (request_timeout)."
     );
     describe_counter!(
         TRANSACTION_RETRIES,

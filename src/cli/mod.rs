@@ -218,6 +218,22 @@ pub struct ServeArgs {
     /// [env: CHORUS_PG_STATEMENT_TIMEOUT_MS] [default: 10000]
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub pg_statement_timeout_ms: Option<u64>,
+    /// HTTP: longest a request head may take to arrive, then the
+    /// connection is closed [env: CHORUS_HTTP_HEADER_TIMEOUT_MS] [default: 10000]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_header_timeout_ms: Option<u64>,
+    /// HTTP: longest a connection may idle between requests
+    /// [env: CHORUS_HTTP_IDLE_TIMEOUT_MS] [default: 60000]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_idle_timeout_ms: Option<u64>,
+    /// HTTP: longest a request body may take to arrive, then 408
+    /// [env: CHORUS_HTTP_REQUEST_TIMEOUT_MS] [default: 30000]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_request_timeout_ms: Option<u64>,
+    /// HTTP: most connections open at once; more wait to be accepted
+    /// [env: CHORUS_HTTP_MAX_CONNECTIONS] [default: 10000]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub http_max_connections: Option<u32>,
 }
 
 impl ServeArgs {
@@ -250,6 +266,10 @@ impl ServeArgs {
         layer.postgres.pool_wait_ms = self.pg_pool_wait_ms;
         layer.postgres.connect_timeout_ms = self.pg_connect_timeout_ms;
         layer.postgres.statement_timeout_ms = self.pg_statement_timeout_ms;
+        layer.http.header_timeout_ms = self.http_header_timeout_ms;
+        layer.http.idle_timeout_ms = self.http_idle_timeout_ms;
+        layer.http.request_timeout_ms = self.http_request_timeout_ms;
+        layer.http.max_connections = self.http_max_connections.map(|n| n as usize);
         layer
     }
 

@@ -180,6 +180,30 @@ pub const KEYS: &[Key] = &[
         flag: "--pg-statement-timeout-ms",
         set: |l, v| put(&mut l.postgres.statement_timeout_ms, positive(v)),
     },
+    Key {
+        file: "http.header_timeout_ms",
+        env: "CHORUS_HTTP_HEADER_TIMEOUT_MS",
+        flag: "--http-header-timeout-ms",
+        set: |l, v| put(&mut l.http.header_timeout_ms, positive(v)),
+    },
+    Key {
+        file: "http.idle_timeout_ms",
+        env: "CHORUS_HTTP_IDLE_TIMEOUT_MS",
+        flag: "--http-idle-timeout-ms",
+        set: |l, v| put(&mut l.http.idle_timeout_ms, positive(v)),
+    },
+    Key {
+        file: "http.request_timeout_ms",
+        env: "CHORUS_HTTP_REQUEST_TIMEOUT_MS",
+        flag: "--http-request-timeout-ms",
+        set: |l, v| put(&mut l.http.request_timeout_ms, positive(v)),
+    },
+    Key {
+        file: "http.max_connections",
+        env: "CHORUS_HTTP_MAX_CONNECTIONS",
+        flag: "--http-max-connections",
+        set: |l, v| put(&mut l.http.max_connections, positive(v)),
+    },
 ];
 
 /// `CHORUS_*` variables read elsewhere than the configuration.

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::{AuthConfig, ConfigError};
+use crate::http::serve::HttpSettings;
 
 /// A secret: compared and used as text, never shown by `Debug`.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -32,7 +33,7 @@ impl std::fmt::Debug for Secret {
 
 /// Settings given by one source; `None` leaves the layer below in force.
 /// Its TOML form is the configuration file: top-level keys, and the
-/// tables `[auth]`, `[sqlite]` and `[postgres]`.
+/// tables `[auth]`, `[sqlite]`, `[postgres]` and `[http]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Layer {
@@ -57,6 +58,9 @@ pub struct Layer {
     /// The PostgreSQL engine's tuning.
     #[serde(default)]
     pub postgres: PostgresLayer,
+    /// Limits on HTTP connections.
+    #[serde(default)]
+    pub http: HttpLayer,
 }
 
 /// The `[sqlite]` table.
@@ -87,6 +91,43 @@ pub struct PostgresLayer {
     /// See [`crate::storage::postgres::PostgresSettings::statement_timeout`], in ms.
     #[serde(default, deserialize_with = "positive")]
     pub statement_timeout_ms: Option<u64>,
+}
+
+/// The `[http]` table.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpLayer {
+    /// See [`HttpSettings::header_timeout`], in ms.
+    #[serde(default, deserialize_with = "positive")]
+    pub header_timeout_ms: Option<u64>,
+    /// See [`HttpSettings::idle_timeout`], in ms.
+    #[serde(default, deserialize_with = "positive")]
+    pub idle_timeout_ms: Option<u64>,
+    /// See [`HttpSettings::request_timeout`], in ms.
+    #[serde(default, deserialize_with = "positive")]
+    pub request_timeout_ms: Option<u64>,
+    /// See [`HttpSettings::max_connections`].
+    #[serde(default, deserialize_with = "positive")]
+    pub max_connections: Option<usize>,
+}
+
+impl HttpSettings {
+    /// Overrides every setting `layer` holds.
+    pub(super) fn apply(&mut self, layer: HttpLayer) {
+        let ms = std::time::Duration::from_millis;
+        if let Some(t) = layer.header_timeout_ms {
+            self.header_timeout = ms(t);
+        }
+        if let Some(t) = layer.idle_timeout_ms {
+            self.idle_timeout = ms(t);
+        }
+        if let Some(t) = layer.request_timeout_ms {
+            self.request_timeout = ms(t);
+        }
+        if let Some(n) = layer.max_connections {
+            self.max_connections = n;
+        }
+    }
 }
 
 /// A whole number of at least 1.

@@ -24,6 +24,7 @@ pub use layer::{Layer, Secret};
 use crate::auth::{
     AuthSettings, DEFAULT_LEEWAY_SECONDS, JwksSettings, MAX_LEEWAY_SECONDS, UserKey, jwks,
 };
+use crate::http::serve::HttpSettings;
 use crate::storage::StorageSettings;
 
 /// Why the configuration is unusable.
@@ -90,6 +91,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Tuning of the storage engines.
     pub storage: StorageSettings,
+    /// Limits on HTTP connections: timeouts and their number.
+    pub http: HttpSettings,
 }
 
 /// Token keys and secrets, as configured (see [`Config::auth_settings`]);
@@ -130,6 +133,7 @@ impl Default for Config {
             max_streams: 20_000,
             auth: AuthConfig::default(),
             storage: StorageSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -194,6 +198,7 @@ impl Config {
         if let Some(timeout) = layer.postgres.statement_timeout_ms {
             pg.statement_timeout = ms(timeout);
         }
+        self.http.apply(layer.http);
     }
 
     /// The auth settings; in dev mode, missing secrets are generated.

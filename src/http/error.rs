@@ -25,6 +25,8 @@ pub mod kind {
     pub const PUBLIC_PROMPT_NOT_FOUND: &str = "public_prompt_not_found";
     /// 404 of stats: `bin` is past the last bin.
     pub const BIN_NOT_FOUND: &str = "bin_not_found";
+    /// 408: the body did not arrive within the request timeout.
+    pub const REQUEST_TIMEOUT: &str = "request_timeout";
     /// 413: the body is over 64 KiB.
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     /// 422: malformed JSON, a wrong shape or an out-of-range value.
@@ -206,7 +208,10 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+        if matches!(
+            self.status,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+        ) {
             // The rest of the body is never read, so the connection cannot
             // carry another request: say so, or a keep-alive client sends
             // its next request into a connection that is being closed.

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, kind};
+use super::serve::BodyDeadline;
 use super::state::AppState;
 use crate::auth::{AuthError, bearer_token};
 use crate::domain::user::UserIdentity;
@@ -21,12 +22,21 @@ impl<S: Send + Sync> FromRequest<S> for Drained {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        Bytes::from_request(req, state)
-            .await
-            .map(drop)
-            .map_err(body_error)?;
-        Ok(Drained)
+        read_body(req, state).await.map(|_| Drained)
     }
+}
+
+/// The whole body, by the request's [`BodyDeadline`] if it has one.
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let deadline = req.extensions().get::<BodyDeadline>().copied();
+    let read = Bytes::from_request(req, state);
+    let read = match deadline {
+        Some(BodyDeadline(at)) => tokio::time::timeout_at(at, read)
+            .await
+            .map_err(|_| body_timeout())?,
+        None => read.await,
+    };
+    read.map_err(body_error)
 }
 
 /// The answer to a body that could not be read.
@@ -50,7 +60,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
+        let bytes = read_body(req, state).await?;
         // Every body is an object; serde would also fill a struct from an
         // array of its fields in order, which no client means to send.
         if bytes.iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'[') {
@@ -60,6 +70,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         }
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// 408: the body did not arrive in time (docs/operations.md, "Limits");
+/// counted as a dropped connection, since it cannot carry another request.
+fn body_timeout() -> ApiError {
+    metrics::counter!(crate::metrics::HTTP_CONNECTIONS_DROPPED, "reason" => "request_timeout")
+        .increment(1);
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        kind::REQUEST_TIMEOUT,
+        "the request body did not arrive in time",
+    )
 }
 
 /// Parses JSON, describing the failure's location (`$.path` plus line and

@@ -2,6 +2,7 @@
 //! as extractors, and wire types that are both what a handler serializes
 //! and what `/openapi.json` describes.
 
+pub mod connection;
 pub mod dev;
 pub mod error;
 pub mod error_responses;
@@ -21,6 +22,7 @@ pub mod prompts;
 pub mod rate_limit;
 pub mod search;
 pub mod search_request;
+pub mod serve;
 pub mod state;
 pub mod stats;
 pub mod web;

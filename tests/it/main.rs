@@ -18,6 +18,7 @@ mod events_table;
 mod export;
 mod fuzz;
 mod hostile;
+mod http_limits;
 mod jwks;
 mod listing;
 mod loadgen;
