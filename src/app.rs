@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::Auth;
 use crate::config::{Config, redact};
-use crate::http::rate_limit::SessionRateLimiter;
+use crate::http::rate_limit::RateLimits;
 use crate::http::serve::HttpSettings;
 use crate::http::{self, AppState};
 use crate::ingest::Ingest;
@@ -72,7 +72,7 @@ impl Application {
             auth,
             pubsub,
             ingest,
-            rate_limiter: Arc::new(SessionRateLimiter::new(config.session_event_rate)),
+            limits: Arc::new(RateLimits::new(&config.rate_settings())),
             dev: config.dev,
             stream,
         });

@@ -20,6 +20,10 @@ struct PromptClaims {
     aud: String,
     iat: u64,
     exp: u64,
+    /// A random id: tokens minted in the same second for the same prompt
+    /// differ, so that each is rate-limited on its own.
+    #[serde(default)]
+    jti: String,
 }
 
 /// What a prompt token must be: ours, for prompts, not expired (5 s leeway:
@@ -43,6 +47,7 @@ impl Auth {
             aud: PROMPT_AUDIENCE.into(),
             iat,
             exp: iat + PROMPT_TOKEN_SECONDS,
+            jti: format!("{:032x}", rand::random::<u128>()),
         };
         encode(&Header::new(HS256), &claims, &self.prompt_encoding)
             .expect("HS256 signing cannot fail")

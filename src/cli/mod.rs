@@ -153,6 +153,18 @@ pub struct ServeArgs {
     /// [env: CHORUS_SESSION_EVENT_RATE] [default: 20]
     #[arg(long)]
     pub session_event_rate: Option<u32>,
+    /// Most events per second one user may post, whatever the session
+    /// (0 = unlimited) [env: CHORUS_USER_EVENT_RATE] [default: 50]
+    #[arg(long)]
+    pub user_event_rate: Option<u32>,
+    /// Most sessions one user may start per minute (0 = unlimited)
+    /// [env: CHORUS_SESSION_START_RATE] [default: 30]
+    #[arg(long)]
+    pub session_start_rate: Option<u32>,
+    /// Most stats, timeline and search requests per second per prompt
+    /// token (0 = unlimited) [env: CHORUS_READ_RATE] [default: 20]
+    #[arg(long)]
+    pub read_rate: Option<u32>,
     /// Most live streams this process serves at once; more get an error
     /// packet [env: CHORUS_MAX_STREAMS] [default: 20000]
     #[arg(long)]
@@ -245,6 +257,9 @@ impl ServeArgs {
             redis: self.redis.clone(),
             dev: self.dev.then_some(true),
             session_event_rate: self.session_event_rate,
+            user_event_rate: self.user_event_rate,
+            session_start_rate: self.session_start_rate,
+            read_rate: self.read_rate,
             max_streams: self.max_streams,
             auth: AuthConfig {
                 user_jwt_secret: self.user_jwt_secret.clone().map(Secret::new),

@@ -79,6 +79,24 @@ pub const KEYS: &[Key] = &[
         set: |l, v| put(&mut l.session_event_rate, number(v)),
     },
     Key {
+        file: "user_event_rate",
+        env: "CHORUS_USER_EVENT_RATE",
+        flag: "--user-event-rate",
+        set: |l, v| put(&mut l.user_event_rate, number(v)),
+    },
+    Key {
+        file: "session_start_rate",
+        env: "CHORUS_SESSION_START_RATE",
+        flag: "--session-start-rate",
+        set: |l, v| put(&mut l.session_start_rate, number(v)),
+    },
+    Key {
+        file: "read_rate",
+        env: "CHORUS_READ_RATE",
+        flag: "--read-rate",
+        set: |l, v| put(&mut l.read_rate, number(v)),
+    },
+    Key {
         file: "max_streams",
         env: "CHORUS_MAX_STREAMS",
         flag: "--max-streams",

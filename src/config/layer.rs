@@ -47,6 +47,12 @@ pub struct Layer {
     pub dev: Option<bool>,
     /// See [`super::Config::session_event_rate`].
     pub session_event_rate: Option<u32>,
+    /// See [`super::Config::user_event_rate`].
+    pub user_event_rate: Option<u32>,
+    /// See [`super::Config::session_start_rate`].
+    pub session_start_rate: Option<u32>,
+    /// See [`super::Config::read_rate`].
+    pub read_rate: Option<u32>,
     /// See [`super::Config::max_streams`].
     pub max_streams: Option<usize>,
     /// Token keys and secrets (the `[auth]` table).

@@ -24,6 +24,7 @@ pub use layer::{Layer, Secret};
 use crate::auth::{
     AuthSettings, DEFAULT_LEEWAY_SECONDS, JwksSettings, MAX_LEEWAY_SECONDS, UserKey, jwks,
 };
+use crate::http::rate_limit::RateSettings;
 use crate::http::serve::HttpSettings;
 use crate::storage::StorageSettings;
 
@@ -85,6 +86,13 @@ pub struct Config {
     pub dev: bool,
     /// Most events per second one session may post (0 = unlimited).
     pub session_event_rate: u32,
+    /// Most events per second one user may post (0 = unlimited).
+    pub user_event_rate: u32,
+    /// Most sessions one user may start per minute (0 = unlimited).
+    pub session_start_rate: u32,
+    /// Most stats, timeline and search requests per second per prompt
+    /// token (0 = unlimited).
+    pub read_rate: u32,
     /// Most live streams this process serves at once.
     pub max_streams: usize,
     /// Token keys and secrets.
@@ -130,6 +138,9 @@ impl Default for Config {
             redis: None,
             dev: false,
             session_event_rate: 20,
+            user_event_rate: 50,
+            session_start_rate: 30,
+            read_rate: 20,
             max_streams: 20_000,
             auth: AuthConfig::default(),
             storage: StorageSettings::default(),
@@ -175,6 +186,9 @@ impl Config {
         self.redis = layer.redis.or(self.redis.take());
         self.dev = layer.dev.unwrap_or(self.dev);
         self.session_event_rate = layer.session_event_rate.unwrap_or(self.session_event_rate);
+        self.user_event_rate = layer.user_event_rate.unwrap_or(self.user_event_rate);
+        self.session_start_rate = layer.session_start_rate.unwrap_or(self.session_start_rate);
+        self.read_rate = layer.read_rate.unwrap_or(self.read_rate);
         self.max_streams = layer.max_streams.unwrap_or(self.max_streams);
         self.auth.apply(layer.auth);
         let storage = &mut self.storage;
@@ -199,6 +213,16 @@ impl Config {
             pg.statement_timeout = ms(timeout);
         }
         self.http.apply(layer.http);
+    }
+
+    /// The rate limits' settings.
+    pub fn rate_settings(&self) -> RateSettings {
+        RateSettings {
+            session_event_rate: self.session_event_rate,
+            user_event_rate: self.user_event_rate,
+            session_start_rate: self.session_start_rate,
+            read_rate: self.read_rate,
+        }
     }
 
     /// The auth settings; in dev mode, missing secrets are generated.

@@ -120,6 +120,7 @@ fn every_key_is_read_from_its_variable_and_from_the_file() {
             | "CHORUS_PG_CONNECT_TIMEOUT_MS"
             | "CHORUS_PG_STATEMENT_TIMEOUT_MS" => "7",
             name if name.starts_with("CHORUS_HTTP_") => "7",
+            "CHORUS_USER_EVENT_RATE" | "CHORUS_SESSION_START_RATE" | "CHORUS_READ_RATE" => "7",
             _ => "text",
         };
         let from_env = Layer::from_env(env(&[(key.env, sample)])).unwrap();

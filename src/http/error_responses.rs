@@ -132,7 +132,7 @@ impl<'r> ToResponse<'r> for PayloadTooLarge {
     }
 }
 
-/// 429: the session's event rate limit, with `Retry-After`.
+/// 429: a rate limit, with `Retry-After`.
 pub struct TooManyRequests;
 
 impl<'r> ToResponse<'r> for TooManyRequests {
@@ -146,7 +146,7 @@ impl<'r> ToResponse<'r> for TooManyRequests {
             .description(Some("Whole seconds to wait before retrying."))
             .build();
         let response = error_response(
-            "Too many events for this session (default 20 per second).",
+            "A rate limit (docs/operations.md, \"Limits\"): events per user or per session, sessions started per user, or requests per prompt token.",
             &[kind::TOO_MANY_REQUESTS],
         )
         .header("Retry-After", retry_after)

@@ -15,10 +15,11 @@ use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{PartialSchema, Path as _, ToSchema};
 use utoipa_axum::router::UtoipaMethodRouter;
 
-use super::error::{ApiError, kind};
+use super::error::ApiError;
 use super::error_responses::*;
 use super::event_json::{EmptyData, EventCreated, IndexData, NameData, RatingData};
 use super::extract::{JsonBody, User};
+use super::rate_limit::refused;
 use super::reply;
 use super::state::AppState;
 use crate::domain::event::{EventKind, EventType, NewEvent};
@@ -106,15 +107,19 @@ async fn post_event(
         .map_err(|e| ApiError::unprocessable(format!("invalid request body at data: {e}")))?;
     s.auth
         .verify_prompt_for(&body.interactive_prompt_jwt, &body.interactive_prompt_uid)?;
-    if let Err(retry_after) = s.rate_limiter.acquire(&body.session_uid) {
-        let mut e = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            kind::TOO_MANY_REQUESTS,
-            "too many events for this session; slow down",
-        );
-        e.retry_after = Some(retry_after);
-        return Err(e);
-    }
+    // Per user before the write, so that invented session uids cost their
+    // sender; per session only for events stored on it, which its owner
+    // alone can post (docs/operations.md, "Limits").
+    let limits = &s.limits;
+    limits
+        .user_events
+        .take(&user.sub)
+        .map_err(|wait| refused("events from this user", wait))?;
+    limits
+        .session_events
+        .check(&body.session_uid)
+        .map_err(|wait| refused("events for this session", wait))?;
+    let session_uid = body.session_uid.clone();
     let event = NewEvent {
         prompt_uid: body.interactive_prompt_uid,
         session_uid: body.session_uid,
@@ -125,6 +130,7 @@ async fn post_event(
         prompt_time: body.prompt_time + 0.0,
     };
     let stored = s.ingest.accept(event).await??;
+    limits.session_events.charge(&session_uid);
     Ok(reply(StatusCode::CREATED, EventCreated::from(&stored)))
 }
 

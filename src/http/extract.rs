@@ -143,6 +143,13 @@ impl FromRequestParts<AppState> for PromptGrant {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = authorization(&parts.headers)?;
-        Ok(PromptGrant(state.auth.verify_prompt(token)?))
+        let uid = state.auth.verify_prompt(token)?;
+        // Per token, once it is known to be ours (docs/operations.md, "Limits").
+        state
+            .limits
+            .reads
+            .take(token)
+            .map_err(|wait| super::rate_limit::refused("requests with this prompt token", wait))?;
+        Ok(PromptGrant(uid))
     }
 }

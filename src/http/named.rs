@@ -207,6 +207,7 @@ pub async fn delete(
         (status = 404, response = PublicPromptNotFound),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     ))]
 pub async fn start_public(
@@ -215,6 +216,7 @@ pub async fn start_public(
     JsonBody(body): JsonBody<StartPublic>,
 ) -> Result<Response, ApiError> {
     let identifier = parse_identifier(&body.identifier).map_err(unprocessable)?;
+    super::prompts::limit_session_starts(&s, &user.sub)?;
     // An instance deleted between the two steps is no longer current:
     // the next call makes another (rare; the caller sees one 404).
     let instance = s.store.named_instance(&identifier).await?;

@@ -192,6 +192,7 @@ pub struct SessionStarted<'a> {
         (status = 404, response = PromptNotFound),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     ))]
 pub async fn start_session(
@@ -199,12 +200,21 @@ pub async fn start_session(
     State(s): State<AppState>,
     JsonBody(body): JsonBody<StartSession>,
 ) -> Result<Response, ApiError> {
+    limit_session_starts(&s, &user.sub)?;
     let started = s
         .store
         .start_session(&body.interactive_prompt_uid, user)
         .await?
         .ok_or_else(prompt_not_found)?;
     Ok(session_started(&s, &started))
+}
+
+/// The per-user limit on sessions started (docs/operations.md, "Limits").
+pub fn limit_session_starts(s: &AppState, sub: &str) -> Result<(), ApiError> {
+    s.limits
+        .session_starts
+        .take(sub)
+        .map_err(|wait| super::rate_limit::refused("sessions started by this user", wait))
 }
 
 /// The `201` of a started session, with a prompt token minted for its prompt.

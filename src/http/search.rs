@@ -40,6 +40,7 @@ pub struct SearchPage<'a> {
         (status = 404, response = SearchPromptNotFound),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     ))]
 pub async fn search(

@@ -8,7 +8,7 @@ use crate::pubsub::PubSub;
 use crate::storage::Store;
 use crate::stream::StreamContext;
 
-use super::rate_limit::SessionRateLimiter;
+use super::rate_limit::RateLimits;
 
 /// The state handlers share: one reference-counted [`Shared`], so cloning it
 /// (axum does, once per extractor) is a single atomic increment.
@@ -40,8 +40,9 @@ pub struct Shared {
     pub pubsub: PubSub,
     /// Stores, counts and publishes accepted events.
     pub ingest: Ingest,
-    /// Per-session event rate limit.
-    pub rate_limiter: Arc<SessionRateLimiter>,
+    /// The rate limits: events per user and per session, sessions started
+    /// per user, reads per prompt token.
+    pub limits: Arc<RateLimits>,
     /// Whether dev-only routes are enabled.
     pub dev: bool,
     /// What the live stream needs (the stream route hands it each socket).

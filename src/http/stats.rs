@@ -148,6 +148,7 @@ async fn granted_prompt(
         (status = 403, response = Forbidden),
         (status = 404, response = StatsNotFound),
         (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     ))]
 pub async fn stats(
@@ -195,6 +196,7 @@ pub async fn stats(
         (status = 403, response = Forbidden),
         (status = 404, response = SearchPromptNotFound),
         (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     ))]
 pub async fn timeline(

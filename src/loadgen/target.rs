@@ -131,6 +131,17 @@ impl Plan {
             if let Some(redis) = &self.args.redis {
                 cmd.args(["--redis", redis]);
             }
+            // Simulated clients share prompt tokens and users as people do
+            // not; the limits still run, sized never to refuse them.
+            for (name, rate) in [
+                ("CHORUS_READ_RATE", "1000000"),
+                ("CHORUS_USER_EVENT_RATE", "1000000"),
+                ("CHORUS_SESSION_START_RATE", "1000000"),
+            ] {
+                if std::env::var_os(name).is_none() {
+                    cmd.env(name, rate);
+                }
+            }
             cmd.env("CHORUS_ADMIN_TOKEN", &self.admin_token)
                 .env("CHORUS_PROMPT_JWT_SECRET", &prompt_secret)
                 .env(

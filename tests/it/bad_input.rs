@@ -402,6 +402,10 @@ async fn bursts_beyond_the_session_rate_get_429_with_retry_after() {
     let calm = app.start_session(&prompt, "bob").await;
     assert_eq!(app.post_event(&s, "join", 0.0, json!({})).await.0, 201);
     let (user, mut accepted, mut refused) = (bearer(&s.user_token), vec![0.0], 0);
+    // The bucket refills while the posts are sent, so how many must be
+    // refused depends on how long sending them took (a loaded machine is
+    // slow): at most the burst of 5 plus 5 a second get through.
+    let started = std::time::Instant::now();
     for t in 1..=15 {
         let reply = post(&app, EVENT, &user, &event_body(&s, &format!("{t}.0"))).await;
         if reply.status == 201 {
@@ -413,7 +417,15 @@ async fn bursts_beyond_the_session_rate_get_429_with_retry_after() {
         assert!((1..=5).contains(&wait), "Retry-After {wait}");
         refused += 1;
     }
-    assert!(refused >= 5, "only {refused} of 15 were refused");
+    let allowed = 5 + (5.0 * started.elapsed().as_secs_f64()).ceil() as usize;
+    assert!(
+        accepted.len() <= allowed,
+        "{accepted:?} got through ({allowed} allowed)"
+    );
+    assert!(
+        refused >= 16usize.saturating_sub(allowed),
+        "only {refused} of 15 were refused"
+    );
     assert!(accepted.len() >= 4, "no burst allowance: {accepted:?}");
     // Another session is not slowed down by this one.
     assert_eq!(app.post_event(&calm, "join", 0.0, json!({})).await.0, 201);

@@ -29,6 +29,7 @@ mod operations;
 mod pg_outage;
 mod prompt_token;
 mod query_plans;
+mod rate_limits;
 mod redis_outage;
 mod rules;
 mod scale_out;

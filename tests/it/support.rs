@@ -143,6 +143,11 @@ pub fn spawn_with_env(
         .env("RUST_LOG", "error")
         // Many servers share the test PostgreSQL (max_connections 100).
         .env("CHORUS_PG_POOL_SIZE", "6")
+        // Tests post, start sessions and read far faster than people do;
+        // the rate limits are tested with their own flags (rate_limits.rs).
+        .env("CHORUS_USER_EVENT_RATE", "0")
+        .env("CHORUS_SESSION_START_RATE", "0")
+        .env("CHORUS_READ_RATE", "0")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -102,15 +102,24 @@ async fn bad_input_is_refused_and_changes_nothing() {
     assert_eq!(counts(&db, "ok").await, (0, 0));
 }
 
-/// Always on PostgreSQL, whatever the suite's engine: two processes race.
+/// Always on PostgreSQL, whatever the suite's engine: two processes race
+/// to define it, then to make its first and its next instance.
 #[tokio::test]
 async fn fifty_starts_over_two_processes_make_exactly_one_instance_each_time() {
     let database = fresh_postgres_database().await;
     let flags = ["--redis", &redis_url(), "--session-event-rate", "0"];
     let a = spawn_on(&database, &flags, None);
     let b = spawn_on(&database, &flags, None);
-    define(&a, "premiere", numeric_prompt(), 15).await;
+    // Defined by ten racing PUTs of the same body: one definition, version 1.
+    let defined = join_all((0..10).map(|i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        define(app, "premiere", numeric_prompt(), 15)
+    }))
+    .await;
+    assert!(defined.iter().all(|d| d["version"] == 1), "{defined:?}");
     let db = Db::open(&database).await;
+    let definitions = "SELECT CAST(COUNT(*) AS BIGINT) FROM interactive_prompt_definitions";
+    assert_eq!(db.integer(definitions).await, 1);
     let mut seen = Vec::new();
     for round in 0..2 {
         if round == 1 {
