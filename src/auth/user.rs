@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::keys::VerifyingKey;
 use super::{Auth, AuthError, AuthSettings, HS256, UserKeys, Verified, unix_now};
-use crate::domain::user::{UserIdentity, display_name_from_claims};
+use crate::domain::user::{UserIdentity, display_name_from_claims, picture_from_claims};
 
 /// Lifetime of dev-mode user tokens, in seconds.
 pub const DEV_TOKEN_SECONDS: u64 = 86_400;
@@ -79,6 +79,7 @@ impl Auth {
         let user = UserIdentity {
             sub: claims.sub,
             display_name: display_name_from_claims(&claims.rest),
+            picture: picture_from_claims(&claims.rest),
         };
         let valid_until = claims.exp.saturating_add(validation.leeway);
         self.verified_users.insert(

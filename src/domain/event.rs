@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::user::ANONYMOUS;
+use super::user::{ANONYMOUS, Shown};
 
 /// The eight event types (`evtype`), in the order of docs/rules.md, "Event types".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -207,7 +207,7 @@ pub struct StoredEvent {
     pub interactive_prompt_uid: String,
     /// The event type.
     pub evtype: &'static str,
-    /// Always null (kept for Oseh clients).
+    /// The user's picture URL, or null.
     pub icon: Option<String>,
     /// Stored data, or `{"name"}` for join/leave.
     pub data: Value,
@@ -226,7 +226,7 @@ impl StoredEvent {
         session_uid: String,
         interactive_prompt_uid: String,
         kind: EventKind,
-        display_name: Option<&str>,
+        user: Shown<'_>,
         prompt_time: f64,
         created_at: f64,
     ) -> Self {
@@ -236,8 +236,8 @@ impl StoredEvent {
             session_uid,
             interactive_prompt_uid,
             evtype: kind.event_type().as_str(),
-            icon: None,
-            data: kind.public_data(display_name.unwrap_or(ANONYMOUS)),
+            icon: user.picture.map(str::to_owned),
+            data: kind.public_data(user.name.unwrap_or(ANONYMOUS)),
             prompt_time,
             created_at,
         }

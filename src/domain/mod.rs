@@ -9,6 +9,7 @@ pub mod clock;
 pub mod event;
 pub mod fenwick;
 pub mod named;
+pub mod presence;
 pub mod prompt;
 pub mod rules;
 pub mod search;

@@ -24,6 +24,8 @@ pub struct SessionState {
     pub color: Option<i64>,
     /// The session's current word answer.
     pub word: Option<i64>,
+    /// Prompt time of its `join` (who is here: docs/api.md, "Who is here").
+    pub joined_at: Option<f64>,
 }
 
 impl SessionState {
@@ -42,7 +44,8 @@ impl SessionState {
             EventKind::Numeric { rating } => self.rating = Some(rating),
             EventKind::Color { index } => self.color = Some(index),
             EventKind::Word { index } => self.word = Some(index),
-            EventKind::Join | EventKind::Leave | EventKind::Like => {}
+            EventKind::Join => self.joined_at = Some(t),
+            EventKind::Leave | EventKind::Like => {}
         }
     }
 

@@ -265,6 +265,7 @@ mod tests {
     #[test]
     fn awkward_names_survive_a_csv_reader_and_json_lines() {
         use crate::domain::event::EventKind;
+        use crate::domain::user::Shown;
         let name = "Ann \"the, one\"\r\nO'Neil";
         let events = [
             StoredEvent::new(
@@ -273,7 +274,10 @@ mod tests {
                 "ips_a".into(),
                 "ip_a".into(),
                 EventKind::Join,
-                Some(name),
+                Shown {
+                    name: Some(name),
+                    picture: None,
+                },
                 0.5,
                 1.25,
             ),
@@ -283,7 +287,7 @@ mod tests {
                 "ips_b".into(),
                 "ip_a".into(),
                 EventKind::Numeric { rating: 7 },
-                None,
+                Shown::default(),
                 3.0,
                 2.0,
             ),

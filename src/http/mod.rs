@@ -10,6 +10,7 @@ pub mod event_json;
 pub mod events;
 pub mod export;
 pub mod extract;
+pub mod faces;
 pub mod health;
 pub mod listing;
 pub mod live;
@@ -66,6 +67,7 @@ pub fn api(dev: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(stats::stats))
         .routes(routes!(stats::timeline))
         .routes(routes!(search::search))
+        .routes(routes!(faces::profile_pictures))
         .routes(routes!(live::live))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

@@ -6,6 +6,7 @@ use crate::auth::Auth;
 use crate::ingest::Ingest;
 use crate::pubsub::PubSub;
 use crate::storage::Store;
+use crate::storage::presence::FacesCache;
 use crate::stream::StreamContext;
 
 use super::rate_limit::RateLimits;
@@ -47,4 +48,6 @@ pub struct Shared {
     pub dev: bool,
     /// What the live stream needs (the stream route hands it each socket).
     pub stream: StreamContext,
+    /// This process's samples of who is here.
+    pub faces: FacesCache,
 }

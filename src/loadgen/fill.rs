@@ -79,6 +79,7 @@ async fn fill_session(
     let user = UserIdentity {
         sub: sub.clone(),
         display_name: Some(sub.clone()),
+        picture: None,
     };
     let started = store
         .start_session(prompt_uid, user)

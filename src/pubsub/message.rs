@@ -155,6 +155,7 @@ mod tests {
 
     use super::*;
     use crate::domain::event::EventKind;
+    use crate::domain::user::Shown;
 
     fn stored() -> StoredEvent {
         StoredEvent::new(
@@ -163,7 +164,10 @@ mod tests {
             "ips_1".into(),
             "ip_1".into(),
             EventKind::Numeric { rating: 7 },
-            Some("Ann"),
+            Shown {
+                name: Some("Ann"),
+                picture: Some("https://e.com/a.png"),
+            },
             2.5,
             1_733_540_000.123_456,
         )
@@ -177,7 +181,7 @@ mod tests {
         assert_eq!(
             item,
             json!({"uid": "ipe_1", "user_sub": "u\"1", "session_uid": "ips_1",
-                   "evtype": "numeric_prompt_response", "icon": null,
+                   "evtype": "numeric_prompt_response", "icon": "https://e.com/a.png",
                    "data": {"rating": 7}, "prompt_time": 2.5})
         );
         let mut expected = item.clone();

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::domain::aggregates::{Category, Effects, PromptAggregates};
 use crate::domain::fenwick;
+use crate::domain::presence::PresenceWrite;
 
 /// Row deltas accumulated over a write batch, merged per row so that a
 /// batch writes each touched row once.
@@ -17,6 +18,9 @@ pub struct PendingAggregates {
     /// `prompt id → (sessions delta, events delta)` of the prompt's totals
     /// (what the admin listing shows).
     pub totals: HashMap<i64, (i64, i64)>,
+    /// `session id → (prompt id, rows)`: the presence rows (who is here)
+    /// of the sessions that joined or left, the last write of each.
+    pub presence: HashMap<i64, (i64, PresenceWrite)>,
 }
 
 impl PendingAggregates {
@@ -48,6 +52,35 @@ impl PendingAggregates {
         self.totals.entry(prompt_id).or_default().0 += n;
     }
 
+    /// Records the presence rows an accepted event of session
+    /// `session_id` writes. A later write of the same session replaces an
+    /// earlier one, keeping its `clear` (a `leave` after a `join` of the
+    /// same batch).
+    pub fn add_presence(&mut self, session_id: i64, prompt_id: i64, write: PresenceWrite) {
+        use std::collections::hash_map::Entry;
+        match self.presence.entry(session_id) {
+            Entry::Occupied(mut e) => {
+                let clear = e.get().1.clear || write.clear;
+                *e.get_mut() = (prompt_id, PresenceWrite { clear, ..write });
+            }
+            Entry::Vacant(e) => {
+                e.insert((prompt_id, write));
+            }
+        }
+    }
+
+    /// Pending presence writes `(session id, prompt id, write)`, in
+    /// session order.
+    pub fn presence_writes(&self) -> Vec<(i64, i64, &PresenceWrite)> {
+        let mut rows: Vec<_> = self
+            .presence
+            .iter()
+            .map(|(&session, (prompt, write))| (session, *prompt, write))
+            .collect();
+        rows.sort_unstable_by_key(|&(session, _, _)| session);
+        rows
+    }
+
     /// Merges another batch's pending deltas into this one.
     pub fn merge(&mut self, from: PendingAggregates) {
         for (k, d) in from.fenwick {
@@ -60,6 +93,9 @@ impl PendingAggregates {
             let t = self.totals.entry(k).or_default();
             t.0 += s;
             t.1 += e;
+        }
+        for (session, (prompt, write)) in from.presence {
+            self.add_presence(session, prompt, write);
         }
     }
 
@@ -77,12 +113,16 @@ impl PendingAggregates {
                 .map(|(&b, &t)| ((prompt_id, b), t))
                 .collect(),
             totals: HashMap::new(),
+            presence: HashMap::new(),
         }
     }
 
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.fenwick.is_empty() && self.counts.is_empty() && self.totals.is_empty()
+        self.fenwick.is_empty()
+            && self.counts.is_empty()
+            && self.totals.is_empty()
+            && self.presence.is_empty()
     }
 
     /// Pending Fenwick rows with a non-zero delta, in a stable order (so

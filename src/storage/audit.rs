@@ -1,11 +1,13 @@
 //! `chorus check` and `chorus rebuild`, written once for both engines:
 //! each prompt's stored aggregate rows against the rows its events give
-//! (docs/rules.md, "The invariant"), and its totals (sessions, events)
-//! against its rows.
+//! (docs/rules.md, "The invariant"), its totals (sessions, events)
+//! against its rows, and its presence rows (who is here) against its
+//! sessions' joins and leaves.
 
 use super::{PromptCheck, StorageError};
 use crate::domain::aggregates::{PromptAggregates, expected_aggregates};
 use crate::domain::event::EventKind;
+use crate::domain::presence::expected_rows;
 use crate::domain::prompt::PromptRecord;
 
 /// What an audit reads (and, rebuilding, writes), inside one transaction
@@ -23,6 +25,14 @@ pub trait AuditSource {
         &mut self,
         prompt_id: i64,
         rows: &PromptAggregates,
+    ) -> Result<(), StorageError>;
+    /// A prompt's stored presence rows `(session id, node)`, in order.
+    async fn presence(&mut self, prompt_id: i64) -> Result<Vec<(i64, i64)>, StorageError>;
+    /// Replaces a prompt's presence rows.
+    async fn replace_presence(
+        &mut self,
+        prompt_id: i64,
+        rows: &[(i64, i64)],
     ) -> Result<(), StorageError>;
     /// A prompt's stored totals and its number of sessions:
     /// `(stored sessions, stored events, sessions)`.
@@ -67,8 +77,16 @@ pub async fn audit(
                 "total events: stored {stored_events}, expected {events_now}"
             ));
         }
+        let presence = expected_rows(prompt.duration_seconds, &events);
+        let stored_presence = source.presence(prompt.id).await?;
+        if stored_presence != presence {
+            differences.push(presence_difference(&stored_presence, &presence));
+        }
         if mode == Mode::Rebuild {
             source.replace(prompt.id, &expected).await?;
+            if stored_presence != presence {
+                source.replace_presence(prompt.id, &presence).await?;
+            }
             source
                 .replace_totals(prompt.id, sessions, events_now)
                 .await?;
@@ -80,4 +98,14 @@ pub async fn audit(
         });
     }
     Ok(out)
+}
+
+/// Says how a prompt's stored presence rows differ from the expected ones.
+fn presence_difference(stored: &[(i64, i64)], expected: &[(i64, i64)]) -> String {
+    use std::collections::BTreeSet;
+    let stored: BTreeSet<_> = stored.iter().collect();
+    let expected: BTreeSet<_> = expected.iter().collect();
+    let missing = expected.difference(&stored).count();
+    let extra = stored.difference(&expected).count();
+    format!("presence rows (who is here): {missing} missing, {extra} not expected")
 }

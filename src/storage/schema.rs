@@ -24,6 +24,7 @@ pub fn migrations(dialect: Dialect) -> Vec<(i64, String)> {
         (1, tables(dialect)),
         (2, byte_wise_uids(dialect)),
         (3, super::migration3::statements(dialect)),
+        (4, super::migration4::statements(dialect)),
         (5, super::migration5::programme(dialect)),
     ]
 }

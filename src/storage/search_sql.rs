@@ -24,9 +24,10 @@ impl From<Scalar> for SqlParam {
 }
 
 /// Columns selected for every event row, in this order: event uid, user
-/// sub, session uid, evtype, data, prompt time, created at, display name.
+/// sub, session uid, evtype, data, prompt time, created at, display name,
+/// picture.
 pub const EVENT_COLUMNS: &str =
-    "e.uid, u.sub, s.uid, e.evtype, e.data, e.prompt_time, e.created_at, u.given_name";
+    "e.uid, u.sub, s.uid, e.evtype, e.data, e.prompt_time, e.created_at, u.given_name, u.picture";
 
 /// The joins behind [`EVENT_COLUMNS`].
 pub const EVENT_JOINS: &str = "FROM interactive_prompt_events e

@@ -15,6 +15,7 @@ use super::{Incoming, Outgoing, StreamContext, serve};
 use crate::auth::{Auth, AuthSettings, UserKey};
 use crate::domain::event::{EventKind, StoredEvent};
 use crate::domain::prompt::Prompt;
+use crate::domain::user::Shown;
 use crate::pubsub::{Hub, LiveEvent};
 use crate::storage::{StorageSettings, Store};
 
@@ -117,7 +118,7 @@ impl Client {
             "ips_x".into(),
             self.prompt_uid.clone(),
             EventKind::Like,
-            None,
+            Shown::default(),
             prompt_time,
             1.0,
         );

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 /// Runs `chorus <cmd> --database <database>`; returns exit code and stdout.
-fn chorus(cmd: &str, database: &str) -> (i32, String) {
+pub fn chorus(cmd: &str, database: &str) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_chorus"))
         .args([cmd, "--database", database])
         .env("RUST_LOG", "warn")
@@ -24,7 +24,7 @@ fn chorus(cmd: &str, database: &str) -> (i32, String) {
 }
 
 /// The line of `out` that names `uid`.
-fn line_of<'a>(out: &'a str, uid: &str) -> &'a str {
+pub fn line_of<'a>(out: &'a str, uid: &str) -> &'a str {
     out.lines()
         .find(|l| l.contains(uid))
         .unwrap_or_else(|| panic!("{uid} is not mentioned in\n{out}"))

@@ -38,6 +38,7 @@ fn identity(prefix: &str, n: u64) -> UserIdentity {
     UserIdentity {
         sub: format!("{prefix}{n}"),
         display_name: Some(NAMES[(n as usize * 7 + 3) % NAMES.len()].to_owned()),
+        picture: None,
     }
 }
 

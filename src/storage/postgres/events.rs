@@ -10,18 +10,21 @@ use deadpool_postgres::GenericClient;
 use super::{reads, writes};
 use crate::domain::clock::now;
 use crate::domain::event::{NewEvent, StoredEvent};
+use crate::domain::presence;
 use crate::domain::rules::{self, Accepted, Violation};
 use crate::domain::session::{Session, SessionOwner, SessionState};
 use crate::domain::uid;
+use crate::domain::user::Shown;
 use crate::storage::StorageError;
 use crate::storage::aggregates::PendingAggregates;
 use crate::storage::rows::decode_kind;
 
-/// A locked session of a batch, with its owner's display name; its state
-/// is updated as the batch's events are accepted.
+/// A locked session of a batch, with its owner's display name and picture;
+/// its state is updated as the batch's events are accepted.
 struct LockedSession {
     session: Session,
     display_name: Option<String>,
+    picture: Option<String>,
 }
 
 impl Borrow<Session> for &mut LockedSession {
@@ -62,6 +65,12 @@ pub async fn append_events(
                 continue;
             }
         };
+        let joined = session.session.state.joined_at;
+        let presence =
+            presence::write_for(ev.kind, ev.prompt_time, joined, prompt.duration_seconds);
+        if let Some(write) = presence {
+            pending.add_presence(session.session.id, prompt.id, write);
+        }
         session.session.state.apply(ev.kind, ev.prompt_time);
         pending.add(prompt.id, &effects);
         let stored = StoredEvent::new(
@@ -70,7 +79,10 @@ pub async fn append_events(
             ev.session_uid.clone(),
             prompt.uid.clone(),
             ev.kind,
-            session.display_name.as_deref(),
+            Shown {
+                name: session.display_name.as_deref(),
+                picture: session.picture.as_deref(),
+            },
             ev.prompt_time,
             now(),
         );
@@ -125,6 +137,7 @@ async fn lock_sessions(
                 state: SessionState::default(),
             },
             display_name: r.get(4),
+            picture: r.get(5),
         };
         sessions.insert(uid, session);
     }
@@ -169,7 +182,8 @@ impl EventRows {
 }
 
 /// Locks sessions by uid, in uid order, with their owners.
-const LOCK_SESSIONS: &str = "SELECT s.uid, s.id, s.interactive_prompt_id, u.sub, u.given_name
+const LOCK_SESSIONS: &str =
+    "SELECT s.uid, s.id, s.interactive_prompt_id, u.sub, u.given_name, u.picture
     FROM interactive_prompt_sessions s JOIN users u ON u.id = s.user_id
     WHERE s.uid = ANY($1) ORDER BY s.uid FOR UPDATE OF s";
 

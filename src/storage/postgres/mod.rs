@@ -5,10 +5,12 @@
 //! two requests on one session behave as if run one after the other, even
 //! across processes.
 
+mod audit;
 mod batch;
 mod connect;
 mod events;
 mod named;
+mod presence;
 mod read_cache;
 mod reads;
 mod sessions;
@@ -19,17 +21,15 @@ use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Pool};
 
-use crate::domain::aggregates::PromptAggregates;
-use crate::domain::event::EventKind;
+use self::audit::Audit;
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::Violation;
 use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
 use crate::domain::user::UserIdentity;
-use crate::storage::audit::{AuditSource, Mode, audit};
+use crate::storage::audit::{Mode, audit};
 use crate::storage::listing::{ListQuery, PromptPage};
-use crate::storage::migration5;
 use crate::storage::schema::{self, Dialect};
 use crate::storage::{
     PromptCheck, QueryPlan, SearchPage, StartedSession, StorageError, search_sql,
@@ -283,6 +283,18 @@ impl PostgresStore {
         reads::query_events(&self.pool.get().await?, &sql, params, &prompt.uid).await
     }
 
+    /// See [`crate::storage::Store::presence_sample`].
+    pub async fn presence_sample(
+        &self,
+        prompt_id: i64,
+        nodes: &[i64],
+        range: (i64, i64),
+        per_node: i64,
+    ) -> Result<Vec<crate::storage::presence::SampledRow>, StorageError> {
+        let client = self.pool.get().await?;
+        presence::sample(&client, prompt_id, nodes, range, per_node).await
+    }
+
     /// See [`crate::storage::Store::export_page`].
     pub async fn export_page(
         &self,
@@ -349,51 +361,6 @@ impl PostgresStore {
     /// See [`crate::storage::Store::ping`].
     pub async fn ping(&self) -> Result<(), StorageError> {
         self.pool.get().await?.query_one("SELECT 1", &[]).await?;
-        Ok(())
-    }
-}
-
-/// The audit of `chorus check` and `rebuild` inside one transaction.
-struct Audit<'a, C>(&'a C);
-
-impl<C: GenericClient> AuditSource for Audit<'_, C> {
-    async fn prompts(&mut self) -> Result<Vec<PromptRecord>, StorageError> {
-        reads::all_prompts(self.0).await
-    }
-
-    async fn events(&mut self, prompt_id: i64) -> Result<Vec<(i64, EventKind, f64)>, StorageError> {
-        reads::events_for_check(self.0, prompt_id).await
-    }
-
-    async fn stored(&mut self, prompt_id: i64) -> Result<PromptAggregates, StorageError> {
-        reads::stored_aggregates(self.0, prompt_id).await
-    }
-
-    async fn replace(
-        &mut self,
-        prompt_id: i64,
-        rows: &PromptAggregates,
-    ) -> Result<(), StorageError> {
-        writes::replace_aggregates(self.0, prompt_id, rows).await
-    }
-
-    async fn totals(&mut self, prompt_id: i64) -> Result<(i64, i64, i64), StorageError> {
-        let row = self
-            .0
-            .query_one(migration5::SELECT_TOTALS, &[&prompt_id])
-            .await?;
-        Ok((row.get(0), row.get(1), row.get(2)))
-    }
-
-    async fn replace_totals(
-        &mut self,
-        prompt_id: i64,
-        sessions: i64,
-        events: i64,
-    ) -> Result<(), StorageError> {
-        self.0
-            .execute(migration5::SET_TOTALS, &[&prompt_id, &sessions, &events])
-            .await?;
         Ok(())
     }
 }

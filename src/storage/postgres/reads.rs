@@ -12,6 +12,7 @@ use crate::domain::event::EventKind;
 use crate::domain::event::StoredEvent;
 use crate::domain::prompt::PromptRecord;
 use crate::domain::stats::FenwickArrays;
+use crate::domain::user::Shown;
 use crate::storage::StorageError;
 use crate::storage::listing::{self, ListQuery, ListedPrompt, PromptPage};
 use crate::storage::rows::{PROMPT_COLUMNS, decode_kind, decode_prompt};
@@ -142,14 +143,16 @@ pub async fn query_events(
     rows.iter()
         .map(|r| {
             let kind = decode_kind(r.get::<_, &str>(3), r.get::<_, &str>(4))?;
-            let name: Option<&str> = r.get(7);
             Ok(StoredEvent::new(
                 r.get(0),
                 r.get(1),
                 r.get(2),
                 prompt_uid.to_owned(),
                 kind,
-                name,
+                Shown {
+                    name: r.get(7),
+                    picture: r.get(8),
+                },
                 r.get(5),
                 r.get(6),
             ))

@@ -25,7 +25,7 @@ pub struct NewSession {
 /// prompt asked for (None: no such prompt, or deleted), inside one
 /// transaction and in a fixed number of round trips. Users are upserted
 /// in `sub` order (concurrent batches lock them in the same order); a user
-/// named twice in the batch keeps the last name given.
+/// named twice in the batch keeps the last name and picture given.
 pub async fn start_sessions(
     c: &impl GenericClient,
     asked: &[&NewSession],
@@ -35,21 +35,32 @@ pub async fn start_sessions(
     let live = asked
         .iter()
         .filter(|a| prompts.contains_key(a.prompt_uid.as_str()));
-    let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut names: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
     for a in live {
-        let name = names
+        let (name, picture) = names
             .entry(reads::text(&a.user.sub).into_owned())
             .or_default();
         if let Some(given) = &a.user.display_name {
             *name = Some(reads::text(given).into_owned());
         }
+        if let Some(url) = &a.user.picture {
+            *picture = Some(reads::text(url).into_owned());
+        }
     }
     let mut user_ids = HashMap::with_capacity(names.len());
     if !names.is_empty() {
-        let (subs, given): (Vec<String>, Vec<Option<String>>) = names.into_iter().unzip();
+        let mut subs = Vec::with_capacity(names.len());
+        let (mut given, mut pictures) = (Vec::new(), Vec::new());
+        for (sub, (name, picture)) in names {
+            subs.push(sub);
+            given.push(name);
+            pictures.push(picture);
+        }
         let created_at = now();
         let upsert = c.prepare_cached(UPSERT_USERS).await?;
-        let rows = c.query(&upsert, &[&subs, &given, &created_at]).await?;
+        let rows = c
+            .query(&upsert, &[&subs, &given, &created_at, &pictures])
+            .await?;
         for r in &rows {
             user_ids.insert(r.get::<_, String>(0), r.get::<_, i64>(1));
         }
@@ -81,11 +92,13 @@ pub async fn start_sessions(
     Ok(started)
 }
 
-/// Creates or renames a batch's users (column arrays `sub`, `given_name`),
-/// returning each `sub` with its row id.
-const UPSERT_USERS: &str = "INSERT INTO users(sub, given_name, created_at)
-    SELECT s, g, $3 FROM UNNEST($1::text[], $2::text[]) AS t(s, g)
-    ON CONFLICT (sub) DO UPDATE SET given_name = COALESCE(excluded.given_name, users.given_name)
+/// Creates or refreshes a batch's users (column arrays `sub`, `given_name`,
+/// `picture`; a null keeps what is stored), returning each `sub` with its
+/// row id.
+const UPSERT_USERS: &str = "INSERT INTO users(sub, given_name, picture, created_at)
+    SELECT s, g, p, $3 FROM UNNEST($1::text[], $2::text[], $4::text[]) AS t(s, g, p)
+    ON CONFLICT (sub) DO UPDATE SET given_name = COALESCE(excluded.given_name, users.given_name),
+        picture = COALESCE(excluded.picture, users.picture)
     RETURNING sub, id";
 
 /// Inserts a batch's sessions (column arrays).

@@ -107,7 +107,7 @@ pub async fn flush(c: &impl GenericClient, agg: &PendingAggregates) -> Result<()
         c.execute(&upsert, &[&columns.0, &columns.1, &columns.2])
             .await?;
     }
-    Ok(())
+    super::presence::flush(c, agg).await
 }
 
 /// Adds to prompts' totals (column arrays: prompt id, sessions, events).

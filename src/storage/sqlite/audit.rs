@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 
-use super::{reads, writes};
+use super::{presence, reads, writes};
 use crate::domain::aggregates::PromptAggregates;
 use crate::domain::event::EventKind;
 use crate::domain::prompt::PromptRecord;
@@ -41,6 +41,18 @@ impl AuditSource for Audit<'_> {
         rows: &PromptAggregates,
     ) -> Result<(), StorageError> {
         writes::replace_aggregates(self.0, prompt_id, rows)
+    }
+
+    async fn presence(&mut self, prompt_id: i64) -> Result<Vec<(i64, i64)>, StorageError> {
+        presence::prompt_rows(self.0, prompt_id)
+    }
+
+    async fn replace_presence(
+        &mut self,
+        prompt_id: i64,
+        rows: &[(i64, i64)],
+    ) -> Result<(), StorageError> {
+        presence::replace(self.0, prompt_id, rows)
     }
 
     async fn totals(&mut self, prompt_id: i64) -> Result<(i64, i64, i64), StorageError> {

@@ -2,7 +2,7 @@
 //! only connection that writes (one server process per SQLite file).
 //!
 //! * [`WriterCache`] — private to the writer thread: sessions with their
-//!   rule state and users (row id, display name), so checking an event
+//!   rule state and users (row id, display name, picture), so checking an event
 //!   costs no query and a returning user's session costs one insert.
 //! * [`Hot`] — shared with readers: prompts by uid, and the dense Fenwick
 //!   arrays of prompts whose stats are being read, so a stats request
@@ -40,6 +40,8 @@ pub struct CachedUser {
     pub id: i64,
     /// `given_name`.
     pub name: Option<String>,
+    /// `picture`.
+    pub picture: Option<String>,
 }
 
 /// The writer's private memory.

@@ -11,6 +11,7 @@ mod connection;
 mod durability;
 mod export;
 mod named;
+mod presence;
 mod reads;
 mod writer;
 mod writes;
@@ -34,6 +35,7 @@ use crate::domain::stats::{Stats, Timeline};
 use crate::domain::user::UserIdentity;
 use crate::storage::audit::Mode;
 use crate::storage::listing::{ListQuery, PromptPage};
+use crate::storage::presence::SampledRow;
 use crate::storage::{
     PromptCheck, QueryPlan, SearchPage, StartedSession, StorageError, search_sql,
 };
@@ -342,6 +344,19 @@ impl SqliteStore {
                 ctx.invalidate = true;
                 Audit(c).run(Mode::Rebuild)
             })
+            .await
+    }
+
+    /// See [`crate::storage::Store::presence_sample`].
+    pub async fn presence_sample(
+        &self,
+        prompt_id: i64,
+        nodes: &[i64],
+        range: (i64, i64),
+        per_node: i64,
+    ) -> Result<Vec<SampledRow>, StorageError> {
+        let nodes = nodes.to_vec();
+        self.read(move |c| presence::sample(c, prompt_id, &nodes, range, per_node))
             .await
     }
 

@@ -13,6 +13,7 @@ use crate::domain::fenwick;
 use crate::domain::prompt::PromptRecord;
 use crate::domain::stats::FenwickArrays;
 use crate::domain::stats::{Stats, Timeline};
+use crate::domain::user::Shown;
 use crate::storage::StorageError;
 use crate::storage::listing::{self, ListQuery, ListedPrompt, PromptPage};
 use crate::storage::rows::{PROMPT_COLUMNS, decode_prompt};
@@ -85,13 +86,17 @@ pub fn event_from_row(row: &Row, prompt_uid: &str) -> Result<StoredEvent, Storag
     let data: String = row.get(4)?;
     let kind = decode_kind(&evtype, &data)?;
     let name: Option<String> = row.get(7)?;
+    let picture: Option<String> = row.get(8)?;
     Ok(StoredEvent::new(
         row.get(0)?,
         row.get(1)?,
         row.get(2)?,
         prompt_uid.to_owned(),
         kind,
-        name.as_deref(),
+        Shown {
+            name: name.as_deref(),
+            picture: picture.as_deref(),
+        },
         row.get(5)?,
         row.get(6)?,
     ))

@@ -8,11 +8,12 @@ use super::writer::JobCtx;
 use crate::domain::aggregates::PromptAggregates;
 use crate::domain::clock::now;
 use crate::domain::event::{NewEvent, StoredEvent};
+use crate::domain::presence;
 use crate::domain::prompt::{Prompt, PromptRecord};
 use crate::domain::rules::{self, Accepted, Violation};
 use crate::domain::session::{Session, SessionOwner, SessionState};
 use crate::domain::uid;
-use crate::domain::user::UserIdentity;
+use crate::domain::user::{Shown, UserIdentity};
 use crate::storage::aggregates::PendingAggregates;
 use crate::storage::{StartedSession, StorageError};
 
@@ -89,7 +90,10 @@ pub fn start_session(
         .cache
         .users
         .get(&user.sub)
-        .filter(|u| user.display_name.is_none() || user.display_name == u.name)
+        .filter(|u| {
+            (user.display_name.is_none() || user.display_name == u.name)
+                && (user.picture.is_none() || user.picture == u.picture)
+        })
         .cloned();
     let session_uid = uid::generate(uid::SESSION);
     let insert_session = |user_id: i64| -> Result<i64, StorageError> {
@@ -121,20 +125,26 @@ pub fn start_session(
     }))
 }
 
-/// Creates the user or refreshes its display name; returns its row.
+/// Creates the user or refreshes its display name and picture (each kept
+/// when the token carries none); returns its row.
 fn upsert_user(conn: &Connection, user: &UserIdentity) -> Result<CachedUser, StorageError> {
     Ok(conn
         .prepare_cached(
-            "INSERT INTO users(sub, given_name, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (sub) DO UPDATE SET given_name = COALESCE(excluded.given_name, users.given_name)
-             RETURNING id, given_name",
+            "INSERT INTO users(sub, given_name, picture, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (sub) DO UPDATE SET given_name = COALESCE(excluded.given_name, users.given_name),
+                 picture = COALESCE(excluded.picture, users.picture)
+             RETURNING id, given_name, picture",
         )?
-        .query_row(params![user.sub, user.display_name, now()], |r| {
-            Ok(CachedUser {
-                id: r.get(0)?,
-                name: r.get(1)?,
-            })
-        })?)
+        .query_row(
+            params![user.sub, user.display_name, user.picture, now()],
+            |r| {
+                Ok(CachedUser {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    picture: r.get(2)?,
+                })
+            },
+        )?)
 }
 
 /// Runs `f` inside a savepoint: all of its writes stay, or none.
@@ -185,7 +195,7 @@ fn session<'c>(
 
 fn session_row(conn: &Connection, session_uid: &str) -> Result<Option<SessionRow>, StorageError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT s.id, s.interactive_prompt_id, u.sub, u.given_name, u.id
+        "SELECT s.id, s.interactive_prompt_id, u.sub, u.given_name, u.id, u.picture
          FROM interactive_prompt_sessions s JOIN users u ON u.id = s.user_id WHERE s.uid = $1",
     )?;
     Ok(stmt
@@ -199,6 +209,7 @@ fn session_row(conn: &Connection, session_uid: &str) -> Result<Option<SessionRow
                 user: CachedUser {
                     id: r.get(4)?,
                     name: r.get(3)?,
+                    picture: r.get(5)?,
                 },
             })
         })
@@ -235,18 +246,20 @@ pub fn append_event(
         Err(v) => return Ok(Err(v)),
     };
     let session_id = accepted.session.id;
+    let joined = accepted.session.state.joined_at;
     let Accepted {
         prompt, effects, ..
     } = accepted;
     // Everything that can fail comes before the insert: this job runs
     // without a savepoint (see `Writer::run_single_write`).
-    let name = match ctx.cache.users.get(&ev.user_sub) {
-        Some(user) => user.name.clone(),
+    let (name, picture): (Option<String>, Option<String>) = match ctx.cache.users.get(&ev.user_sub)
+    {
+        Some(user) => (user.name.clone(), user.picture.clone()),
         None => conn
-            .prepare_cached("SELECT given_name FROM users WHERE sub = $1")?
-            .query_row(params![ev.user_sub], |r| r.get(0))
+            .prepare_cached("SELECT given_name, picture FROM users WHERE sub = $1")?
+            .query_row(params![ev.user_sub], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?
-            .flatten(),
+            .unwrap_or_default(),
     };
     let event_uid = uid::event();
     let created_at = now();
@@ -260,6 +273,10 @@ pub fn append_event(
         session.state.apply(ev.kind, ev.prompt_time);
     }
     ctx.agg.add(prompt.id, &effects);
+    let presence = presence::write_for(ev.kind, ev.prompt_time, joined, prompt.duration_seconds);
+    if let Some(write) = presence {
+        ctx.agg.add_presence(session_id, prompt.id, write);
+    }
 
     Ok(Ok(StoredEvent::new(
         event_uid,
@@ -267,7 +284,10 @@ pub fn append_event(
         ev.session_uid.clone(),
         prompt.uid,
         ev.kind,
-        name.as_deref(),
+        Shown {
+            name: name.as_deref(),
+            picture: picture.as_deref(),
+        },
         ev.prompt_time,
         created_at,
     )))
@@ -314,6 +334,25 @@ pub fn flush(conn: &Connection, agg: &PendingAggregates) -> Result<(), StorageEr
     let mut totals = conn.prepare_cached(crate::storage::migration5::UPSERT_TOTALS)?;
     for (prompt_id, sessions, events) in agg.total_rows() {
         totals.execute(rusqlite::params![prompt_id, sessions, events])?;
+    }
+    flush_presence(conn, agg)
+}
+
+/// Writes the presence rows of the sessions that joined or left.
+fn flush_presence(conn: &Connection, agg: &PendingAggregates) -> Result<(), StorageError> {
+    use crate::storage::migration4::{CLEAR_PRESENCE, INSERT_PRESENCE, random_rank};
+    if agg.presence.is_empty() {
+        return Ok(());
+    }
+    let mut clear = conn.prepare_cached(CLEAR_PRESENCE)?;
+    let mut insert = conn.prepare_cached(INSERT_PRESENCE)?;
+    for (session_id, prompt_id, write) in agg.presence_writes() {
+        if write.clear {
+            clear.execute(params![session_id])?;
+        }
+        for &node in &write.nodes {
+            insert.execute(params![session_id, node, prompt_id, random_rank()])?;
+        }
     }
     Ok(())
 }

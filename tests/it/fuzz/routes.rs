@@ -81,6 +81,8 @@ impl Fixture {
                 "limit": 10}),
             "/api/1/dev/login" => json!({"name": "Fuzz"}),
             "/api/1/interactive_prompts/{uid}/prompt_token" => json!({}),
+            "/api/1/interactive_prompts/profile_pictures" => json!({
+                "uid": s.prompt_uid, "jwt": s.jwt, "prompt_time": 1.5, "limit": 5}),
             p if p.starts_with(EVENTS) => json!({
                 "interactive_prompt_uid": s.prompt_uid, "interactive_prompt_jwt": s.jwt,
                 "session_uid": s.session_uid, "prompt_time": 1.5, "data": data}),
