@@ -57,7 +57,10 @@ async fn invented_session_uids_cost_their_sender() {
         let (status, body) = app
             .post_event(&invented(2 * i), "join", 0.0, json!({}))
             .await;
-        assert!(matches!(status.as_u16(), 404 | 409 | 429), "{status} {body}");
+        assert!(
+            matches!(status.as_u16(), 404 | 409 | 429),
+            "{status} {body}"
+        );
         let (status, body) = app
             .post_event(&invented(2 * i + 1), "join", 0.0, json!({}))
             .await;
@@ -74,7 +77,10 @@ async fn invented_session_uids_cost_their_sender() {
         let (status, body) = app
             .post_event(&invented(100 + i), "join", 0.0, json!({}))
             .await;
-        assert!(matches!(status.as_u16(), 404 | 409 | 429), "{status} {body}");
+        assert!(
+            matches!(status.as_u16(), 404 | 409 | 429),
+            "{status} {body}"
+        );
         let (status, body) = app.post_event(&eve, "like", i as f64, json!({})).await;
         if status == 429 {
             own_limited = true;
