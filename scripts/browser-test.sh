@@ -9,7 +9,9 @@
 #      parallel: each starts its own `chorus demo --listen 127.0.0.1:0` and
 #      takes prompts through the page — a word and a press prompt at a
 #      desktop and at a phone viewport and in Firefox, and the numeric and
-#      colour prompts; and the admin console (/admin) in Chromium and Firefox.
+#      colour prompts — and embed.test.mjs, which starts `chorus serve` and
+#      the example host app (examples/embed) and embeds /p/{uid} in Chromium
+#      and Firefox; and the admin console (/admin) in Chromium and Firefox.
 # Screenshots land in tests/browser/artifacts/ (gitignored).
 # CHORUS_BIN overrides the binary, CHORUS_CHROMIUM and CHORUS_FIREFOX the browsers.
 set -euo pipefail
@@ -34,9 +36,9 @@ if [[ -z "${CHORUS_BIN:-}" ]]; then
   export CHORUS_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chorus"
 fi
 
-echo "== browser tests (Chromium: desktop, phone, the other styles, the admin console; Firefox: desktop, the admin console; in parallel)"
+echo "== browser tests (Chromium: desktop, phone, the other styles; Firefox: desktop; both: the embedded page, the admin console; in parallel)"
 rm -rf tests/browser/artifacts
 cd tests/browser
-node --test --test-concurrency=4 desktop.test.mjs phone.test.mjs styles.test.mjs firefox.test.mjs \
+node --test --test-concurrency=5 desktop.test.mjs phone.test.mjs styles.test.mjs firefox.test.mjs embed.test.mjs \
   admin.test.mjs admin-firefox.test.mjs
 echo "screenshots: tests/browser/artifacts/"

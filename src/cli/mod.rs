@@ -169,6 +169,12 @@ pub struct ServeArgs {
     /// packet [env: CHORUS_MAX_STREAMS] [default: 20000]
     #[arg(long)]
     pub max_streams: Option<usize>,
+    /// An origin (`https://app.example.com`) allowed to embed the
+    /// participant page `/p/{uid}` in a frame and hand it user tokens;
+    /// repeat for several [env: CHORUS_EMBED_ORIGINS, comma-separated]
+    /// [default: none]
+    #[arg(long = "embed-origin", value_name = "ORIGIN", value_parser = crate::config::origin::parse)]
+    pub embed_origin: Vec<String>,
     /// Secret for HS256 user tokens [env: CHORUS_USER_JWT_SECRET]
     #[arg(long)]
     pub user_jwt_secret: Option<String>,
@@ -261,6 +267,7 @@ impl ServeArgs {
             session_start_rate: self.session_start_rate,
             read_rate: self.read_rate,
             max_streams: self.max_streams,
+            embed_origins: (!self.embed_origin.is_empty()).then(|| self.embed_origin.clone()),
             auth: AuthConfig {
                 user_jwt_secret: self.user_jwt_secret.clone().map(Secret::new),
                 user_jwt_public_key: self.user_jwt_public_key.clone(),

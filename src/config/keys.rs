@@ -103,6 +103,12 @@ pub const KEYS: &[Key] = &[
         set: |l, v| put(&mut l.max_streams, number(v)),
     },
     Key {
+        file: "embed_origins",
+        env: "CHORUS_EMBED_ORIGINS",
+        flag: "--embed-origin",
+        set: |l, v| put(&mut l.embed_origins, super::origin::parse_list(v)),
+    },
+    Key {
         file: "auth.user_jwt_secret",
         env: "CHORUS_USER_JWT_SECRET",
         flag: "--user-jwt-secret",

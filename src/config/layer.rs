@@ -55,6 +55,10 @@ pub struct Layer {
     pub read_rate: Option<u32>,
     /// See [`super::Config::max_streams`].
     pub max_streams: Option<usize>,
+    /// See [`super::Config::embed_origins`]; a layer's list replaces the
+    /// one below.
+    #[serde(default, deserialize_with = "super::origin::deserialize")]
+    pub embed_origins: Option<Vec<String>>,
     /// Token keys and secrets (the `[auth]` table).
     #[serde(default)]
     pub auth: AuthConfig,

@@ -14,6 +14,7 @@
 
 pub mod keys;
 mod layer;
+pub mod origin;
 pub mod redact;
 
 use std::path::{Path, PathBuf};
@@ -95,6 +96,9 @@ pub struct Config {
     pub read_rate: u32,
     /// Most live streams this process serves at once.
     pub max_streams: usize,
+    /// Origins allowed to embed the participant page `/p/{uid}` and hand it
+    /// user tokens, as browsers write them ([`origin::parse`]).
+    pub embed_origins: Vec<String>,
     /// Token keys and secrets.
     pub auth: AuthConfig,
     /// Tuning of the storage engines.
@@ -142,6 +146,7 @@ impl Default for Config {
             session_start_rate: 30,
             read_rate: 20,
             max_streams: 20_000,
+            embed_origins: Vec::new(),
             auth: AuthConfig::default(),
             storage: StorageSettings::default(),
             http: HttpSettings::default(),
@@ -190,6 +195,9 @@ impl Config {
         self.session_start_rate = layer.session_start_rate.unwrap_or(self.session_start_rate);
         self.read_rate = layer.read_rate.unwrap_or(self.read_rate);
         self.max_streams = layer.max_streams.unwrap_or(self.max_streams);
+        if let Some(origins) = layer.embed_origins {
+            self.embed_origins = origins;
+        }
         self.auth.apply(layer.auth);
         let storage = &mut self.storage;
         if let Some(frames) = layer.sqlite.wal_frames {

@@ -119,16 +119,17 @@ fn every_key_is_read_from_its_variable_and_from_the_file() {
             | "CHORUS_PG_POOL_WAIT_MS"
             | "CHORUS_PG_CONNECT_TIMEOUT_MS"
             | "CHORUS_PG_STATEMENT_TIMEOUT_MS" => "7",
+            "CHORUS_EMBED_ORIGINS" => "https://a.example",
             name if name.starts_with("CHORUS_HTTP_") => "7",
             "CHORUS_USER_EVENT_RATE" | "CHORUS_SESSION_START_RATE" | "CHORUS_READ_RATE" => "7",
             _ => "text",
         };
         let from_env = Layer::from_env(env(&[(key.env, sample)])).unwrap();
         assert_ne!(from_env, Layer::default(), "{}", key.env);
-        let value = if sample == "text" {
-            format!("{sample:?}")
-        } else {
-            sample.to_owned()
+        let value = match sample {
+            "text" => format!("{sample:?}"),
+            "https://a.example" => format!("[{sample:?}]"),
+            _ => sample.to_owned(),
         };
         let toml = match key.file.split_once('.') {
             Some((table, k)) => format!("[{table}]\n{k} = {value}\n"),
@@ -216,4 +217,44 @@ fn user_tokens_are_verified_one_way_only() {
         Layer::default(),
     );
     assert!(zero.unwrap_err().to_string().contains("at least 1"));
+}
+
+#[test]
+fn embed_origins_come_from_the_file_the_variable_or_the_flags_checked() {
+    let f = file("embed_origins = [\"https://A.example/\", \"http://localhost:3000\"]\n");
+    let c = Config::load(Some(f.path()), env(&[]), Layer::default()).unwrap();
+    assert_eq!(
+        c.embed_origins,
+        ["https://a.example", "http://localhost:3000"]
+    );
+    let vars = env(&[(
+        "CHORUS_EMBED_ORIGINS",
+        "https://b.example:443, https://c.example",
+    )]);
+    let c = Config::load(Some(f.path()), vars, Layer::default()).unwrap();
+    assert_eq!(
+        c.embed_origins,
+        ["https://b.example", "https://c.example"],
+        "a layer's list replaces the file's"
+    );
+    let flags = Layer {
+        embed_origins: Some(vec!["https://d.example".into()]),
+        ..Layer::default()
+    };
+    let vars = env(&[("CHORUS_EMBED_ORIGINS", "https://b.example")]);
+    let c = Config::load(None, vars, flags).unwrap();
+    assert_eq!(c.embed_origins, ["https://d.example"]);
+    let bad = file("embed_origins = [\"https://a.example/path\"]\n");
+    let message = Config::load(Some(bad.path()), env(&[]), Layer::default())
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("expected an origin"), "{message}");
+    let vars = env(&[("CHORUS_EMBED_ORIGINS", "'self'")]);
+    let message = Config::load(None, vars, Layer::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.starts_with("CHORUS_EMBED_ORIGINS: expected an origin"),
+        "{message}"
+    );
 }

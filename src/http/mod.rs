@@ -5,6 +5,7 @@
 pub mod connection;
 pub mod console;
 pub mod dev;
+pub mod embed;
 pub mod error;
 pub mod error_responses;
 pub mod event_json;
@@ -82,7 +83,9 @@ pub fn api(dev: bool) -> OpenApiRouter<AppState> {
             .routes(routes!(dev::login))
             .routes(routes!(dev::prompts));
     }
-    api.merge(web::routes()).merge(console::routes())
+    api.routes(routes!(embed::page))
+        .merge(web::routes())
+        .merge(console::routes())
 }
 
 /// The whole API.

@@ -115,10 +115,10 @@ mod tests {
         // 7 fixed API paths (incl. prompt_token) + 8 event routes + stream
         // + 4 operations + 2 web; + 1 for events/export; + 3 of named
         // prompts (`…/public`, `…/public/{identifier}`, `…/start_public`);
-        // + 1 profile_pictures (who is here); + 1 for the admin console's
-        // `/admin`.
-        assert_eq!(paths(&plain), 22 + 1 + 1 + 3 + 1 + 1);
-        assert_eq!(paths(&dev), 24 + 1 + 1 + 3 + 1 + 1);
+        // + 1 for the participant page /p/{prompt_uid}; + 1 profile_pictures
+        // (who is here); + 1 for the admin console's `/admin`.
+        assert_eq!(paths(&plain), 22 + 1 + 1 + 3 + 1 + 1 + 1);
+        assert_eq!(paths(&dev), 24 + 1 + 1 + 3 + 1 + 1 + 1);
         assert!(plain["paths"].get("/api/1/dev/login").is_none());
         let join = &dev["paths"]["/api/1/interactive_prompts/events/join"]["post"];
         assert_eq!(join["security"][0]["user_token"], serde_json::json!([]));

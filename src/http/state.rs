@@ -9,6 +9,7 @@ use crate::storage::Store;
 use crate::storage::presence::FacesCache;
 use crate::stream::StreamContext;
 
+use super::embed::EmbedPage;
 use super::rate_limit::RateLimits;
 
 /// The state handlers share: one reference-counted [`Shared`], so cloning it
@@ -48,6 +49,8 @@ pub struct Shared {
     pub dev: bool,
     /// What the live stream needs (the stream route hands it each socket).
     pub stream: StreamContext,
+    /// The participant page `/p/{uid}`, for the configured embed origins.
+    pub embed: EmbedPage,
     /// This process's samples of who is here.
     pub faces: FacesCache,
 }

@@ -1,7 +1,9 @@
 //! The web client (docs/web-client.md), embedded in the binary: `GET /`
 //! serves the page, `GET /assets/{file}` its scripts and styles, and `GET
 //! /client/{file}` the modules of the JavaScript client package
-//! (`clients/js/src`), which the page's scripts import.
+//! (`clients/js/src`), which the page's scripts import. The participant
+//! page of real deployments, `/p/{prompt_uid}`, is `embed.rs`'s, built
+//! from the same scripts.
 //!
 //! The files are compiled in with `include_str!`, so the binary is the
 //! whole deployment: there is no separate web server and nothing is
@@ -45,6 +47,8 @@ pub(super) const ASSETS: &[Asset] = &[
     asset("chart.js", JS, include_str!("../../web/chart.js")),
     asset("controls.js", JS, include_str!("../../web/controls.js")),
     asset("app.js", JS, include_str!("../../web/app.js")),
+    asset("take.js", JS, include_str!("../../web/take.js")),
+    asset("embed.js", JS, include_str!("../../web/embed.js")),
     asset("icon.svg", SVG, include_str!("../../web/icon.svg")),
     // The admin console's (`/admin`, src/http/console.rs).
     asset("admin.css", CSS, include_str!("../../web/admin.css")),
@@ -184,7 +188,7 @@ async fn client_file(headers: HeaderMap, name: Result<Path<String>, PathRejectio
 }
 
 /// The file, or `304 Not Modified` when the browser holds this version.
-pub(super) fn serve(request: &HeaderMap, asset: &'static Asset) -> Response {
+pub(super) fn serve(request: &HeaderMap, asset: &Asset) -> Response {
     let etag =
         HeaderValue::from_str(&format!("\"{:016x}\"", asset.etag)).expect("hex is a valid header");
     let fresh = request

@@ -15,6 +15,7 @@ mod concurrency;
 mod config;
 mod console;
 mod demo;
+mod embed_page;
 mod events_table;
 mod export;
 mod fuzz;

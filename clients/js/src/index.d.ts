@@ -244,9 +244,14 @@ export declare class Session {
   timeline(): Promise<Timeline>;
   /** Searches the prompt's events. */
   search(query?: SearchQuery): Promise<SearchPage>;
+  /** Who is here: up to `limit` (1 … 10, default 5) people with a picture in the room at `promptTime`, the caller left out. */
+  profilePictures(promptTime: number, limit?: number): Promise<Picture[]>;
   /** Watches the room over the live stream. */
   watch(options?: WatchOptions): Watcher;
 }
+
+/** A person in the room (`profilePictures`). */
+export interface Picture { url: string; name: string }
 
 /** The route of each event type. */
 export declare const EVENT_ROUTES: Readonly<Record<EventType, string>>;

@@ -269,6 +269,24 @@ export class Session {
     });
   }
 
+  /**
+   * Who is here (docs/api.md, Who is here): up to `limit` (1 … 10) people
+   * with a picture in the room at `promptTime`, the caller left out, as
+   * `{url, name}`. Throws `InvalidArgumentError` before any request.
+   */
+  profilePictures(promptTime, limit = 5) {
+    this.expectPromptTime(promptTime, 'profilePictures');
+    if (!isInteger(limit) || limit < 1 || limit > 10) {
+      throw new InvalidArgumentError('profilePictures: limit must be an integer from 1 to 10');
+    }
+    return this.transport.request({
+      method: 'POST',
+      path: 'api/1/interactive_prompts/profile_pictures',
+      auth: 'user',
+      body: { uid: this.promptUid, jwt: this.promptToken, prompt_time: promptTime, limit },
+    }).then((body) => body.items.map((item) => item.picture));
+  }
+
   /** Watches the room over the live stream (see README: Watching). */
   watch(options = {}) {
     const watcher = new Watcher({

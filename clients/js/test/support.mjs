@@ -127,10 +127,10 @@ export async function startCluster({ extra = [] } = {}) {
 const b64url = (x) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url');
 
 /** An HS256 user token as an identity provider would mint it. */
-export function userToken(sub, { name = 'Tester', expiresIn = 3600, secret = USER_SECRET } = {}) {
+export function userToken(sub, { name = 'Tester', expiresIn = 3600, secret = USER_SECRET, picture } = {}) {
   const now = Math.floor(Date.now() / 1000);
   const head = b64url({ alg: 'HS256', typ: 'JWT' });
-  const body = b64url({ sub, given_name: name, iat: now, exp: now + expiresIn });
+  const body = b64url({ sub, given_name: name, iat: now, exp: now + expiresIn, ...(picture ? { picture } : {}) });
   const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
   return `${head}.${body}.${sig}`;
 }
