@@ -63,7 +63,7 @@ impl Application {
             store.clone(),
             pubsub.hub().clone(),
             auth.clone(),
-            config.max_streams,
+            config.stream_settings(),
             shutdown,
         );
         let ingest = Ingest::new(store.clone(), pubsub.clone());

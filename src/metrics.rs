@@ -12,6 +12,7 @@
 //! | `chorus_transaction_retries_total` | counter | `operation` (PostgreSQL 40001/40P01) |
 //! | `chorus_http_connections` | gauge | — (HTTP connections open) |
 //! | `chorus_http_connections_dropped_total` | counter | `reason` (`header_timeout`, `idle_timeout`, `request_timeout`) |
+//! | `chorus_aggregate_reads_total` | counter | — (reads of a prompt's Fenwick rows for stats and timelines) |
 //! | `chorus_open_streams` | gauge | — |
 //! | `chorus_stream_events_delivered_total` | counter | `kind` (`near_live`, `replay`) |
 //! | `chorus_stream_events_thinned_total` | counter | `reason` (`replay_sample`, `late`, `overflow`, `lagged`) |
@@ -38,6 +39,9 @@ pub const HTTP_DURATION: &str = "chorus_http_request_duration_seconds";
 pub const HTTP_CONNECTIONS: &str = "chorus_http_connections";
 /// Connections closed for being slow or idle, by reason.
 pub const HTTP_CONNECTIONS_DROPPED: &str = "chorus_http_connections_dropped_total";
+/// Reads of a prompt's Fenwick rows from the database for stats and
+/// timelines (the in-memory copies answer the rest).
+pub const AGGREGATE_READS: &str = "chorus_aggregate_reads_total";
 /// Latency of committing a transaction (a group, on SQLite).
 pub const COMMIT_DURATION: &str = "chorus_commit_duration_seconds";
 /// Requests per SQLite group commit.
@@ -117,6 +121,10 @@ fn describe() {
         HTTP_DURATION,
         metrics::Unit::Seconds,
         "HTTP request latency."
+    );
+    describe_counter!(
+        AGGREGATE_READS,
+        "Reads of a prompt's Fenwick rows from the database for stats and timelines."
     );
     describe_gauge!(HTTP_CONNECTIONS, "HTTP connections open on this process.");
     describe_counter!(

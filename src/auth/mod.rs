@@ -15,7 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use quick_cache::sync::Cache;
 
 pub use jwks::JwksSettings;
-pub use prompt::{PROMPT_AUDIENCE, PROMPT_ISSUER, PROMPT_TOKEN_SECONDS};
+pub use prompt::{PROMPT_AUDIENCE, PROMPT_ISSUER, PROMPT_TOKEN_SECONDS, PromptGrant};
 pub use user::{DEFAULT_LEEWAY_SECONDS, DEV_TOKEN_SECONDS, MAX_LEEWAY_SECONDS};
 
 use crate::domain::user::UserIdentity;
@@ -61,6 +61,9 @@ pub struct AuthSettings {
     pub user_leeway_seconds: u64,
     /// Secret for prompt tokens.
     pub prompt_secret: String,
+    /// Lifetime of the prompt tokens minted, in seconds (default
+    /// [`PROMPT_TOKEN_SECONDS`]).
+    pub prompt_token_seconds: u64,
     /// The admin bearer token.
     pub admin_token: String,
 }
@@ -105,9 +108,10 @@ pub struct Auth {
     prompt_encoding: EncodingKey,
     prompt_decoding: DecodingKey,
     prompt_validation: Validation,
+    prompt_token_seconds: u64,
     admin_token: String,
     verified_users: Cache<String, Verified<UserIdentity>>,
-    verified_prompts: Cache<String, Verified<String>>,
+    verified_prompts: Cache<String, Verified<PromptGrant>>,
 }
 
 /// Why the configured keys are unusable.
@@ -145,6 +149,7 @@ impl Auth {
             prompt_encoding: EncodingKey::from_secret(s.prompt_secret.as_bytes()),
             prompt_decoding: DecodingKey::from_secret(s.prompt_secret.as_bytes()),
             prompt_validation: prompt::validation(),
+            prompt_token_seconds: s.prompt_token_seconds,
             admin_token: s.admin_token,
             verified_users: Cache::new(VERIFIED_TOKENS),
             verified_prompts: Cache::new(VERIFIED_TOKENS),

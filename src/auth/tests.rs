@@ -19,6 +19,7 @@ const ED25519: &[u8] = include_bytes!("../../tests/keys/ed25519.pub.pem");
 
 fn settings(user_key: UserKey) -> AuthSettings {
     AuthSettings {
+        prompt_token_seconds: crate::auth::PROMPT_TOKEN_SECONDS,
         user_key,
         user_issuer: None,
         user_audience: None,

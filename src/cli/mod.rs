@@ -82,8 +82,7 @@ pub struct DatabaseArgs {
     /// A TOML configuration file (see docs/operations.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// `sqlite://PATH`, `sqlite::memory:` or `postgres://…`
-    /// [env: CHORUS_DATABASE] [default: sqlite://chorus.db]
+    /// `sqlite://PATH`, `sqlite::memory:` or `postgres://…` [env: CHORUS_DATABASE] [default: sqlite://chorus.db]
     #[arg(long)]
     pub database: Option<String>,
 }
@@ -133,24 +132,20 @@ pub struct ServeArgs {
     /// A TOML configuration file (see docs/operations.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Address to listen on (port 0 picks a free port)
-    /// [env: CHORUS_LISTEN] [default: 127.0.0.1:8080]
+    /// Address to listen on (port 0 picks a free port) [env: CHORUS_LISTEN] [default: 127.0.0.1:8080]
     #[arg(long)]
     pub listen: Option<String>,
-    /// `sqlite://PATH`, `sqlite::memory:` or `postgres://…`
-    /// [env: CHORUS_DATABASE] [default: sqlite://chorus.db]
+    /// `sqlite://PATH`, `sqlite::memory:` or `postgres://…` [env: CHORUS_DATABASE] [default: sqlite://chorus.db]
     #[arg(long)]
     pub database: Option<String>,
-    /// Redis URL for pub/sub across server processes [env: CHORUS_REDIS]
-    /// [default: in-process]
+    /// Redis URL for pub/sub across server processes [env: CHORUS_REDIS] [default: in-process]
     #[arg(long)]
     pub redis: Option<String>,
     /// Dev mode: generate missing secrets, print the admin token, enable
     /// `POST /api/1/dev/login` [env: CHORUS_DEV]
     #[arg(long)]
     pub dev: bool,
-    /// Most events per second one session may post (0 = unlimited)
-    /// [env: CHORUS_SESSION_EVENT_RATE] [default: 20]
+    /// Most events per second one session may post (0 = unlimited) [env: CHORUS_SESSION_EVENT_RATE] [default: 20]
     #[arg(long)]
     pub session_event_rate: Option<u32>,
     /// Most events per second one user may post, whatever the session
@@ -165,10 +160,18 @@ pub struct ServeArgs {
     /// token (0 = unlimited) [env: CHORUS_READ_RATE] [default: 20]
     #[arg(long)]
     pub read_rate: Option<u32>,
-    /// Most live streams this process serves at once; more get an error
-    /// packet [env: CHORUS_MAX_STREAMS] [default: 20000]
+    /// Most authorized live streams of this process [env: CHORUS_MAX_STREAMS] [default: 20000]
     #[arg(long)]
     pub max_streams: Option<usize>,
+    /// Stream sockets not yet authorized, apart from `--max-streams` [env: CHORUS_MAX_PENDING_STREAMS] [default: 1000]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pending_streams: Option<u64>,
+    /// Most live streams of one user on this process [env: CHORUS_MAX_STREAMS_PER_USER] [default: 10]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_streams_per_user: Option<u64>,
+    /// Milliseconds a stream's whole handshake may take [env: CHORUS_STREAM_HANDSHAKE_TIMEOUT_MS] [default: 5000]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stream_handshake_timeout_ms: Option<u64>,
     /// An origin (`https://app.example.com`) allowed to embed the
     /// participant page `/p/{uid}` in a frame and hand it user tokens;
     /// repeat for several [env: CHORUS_EMBED_ORIGINS, comma-separated]
@@ -208,6 +211,9 @@ pub struct ServeArgs {
     /// Secret for the prompt tokens this server mints [env: CHORUS_PROMPT_JWT_SECRET]
     #[arg(long)]
     pub prompt_jwt_secret: Option<String>,
+    /// Seconds prompt tokens last; streams close (4401) at expiry [env: CHORUS_PROMPT_TOKEN_SECONDS] [default: 1800]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub prompt_token_seconds: Option<u64>,
     /// Bearer token of the admin API [env: CHORUS_ADMIN_TOKEN]
     #[arg(long)]
     pub admin_token: Option<String>,
@@ -267,6 +273,9 @@ impl ServeArgs {
             session_start_rate: self.session_start_rate,
             read_rate: self.read_rate,
             max_streams: self.max_streams,
+            max_pending_streams: self.max_pending_streams.map(|n| n as usize),
+            max_streams_per_user: self.max_streams_per_user.map(|n| n as usize),
+            stream_handshake_timeout_ms: self.stream_handshake_timeout_ms,
             embed_origins: (!self.embed_origin.is_empty()).then(|| self.embed_origin.clone()),
             auth: AuthConfig {
                 user_jwt_secret: self.user_jwt_secret.clone().map(Secret::new),
@@ -278,6 +287,7 @@ impl ServeArgs {
                 user_jwt_issuer: self.user_jwt_issuer.clone(),
                 user_jwt_audience: self.user_jwt_audience.clone(),
                 prompt_jwt_secret: self.prompt_jwt_secret.clone().map(Secret::new),
+                prompt_token_seconds: self.prompt_token_seconds,
                 admin_token: self.admin_token.clone().map(Secret::new),
             },
             ..Layer::default()

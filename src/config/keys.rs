@@ -103,6 +103,24 @@ pub const KEYS: &[Key] = &[
         set: |l, v| put(&mut l.max_streams, number(v)),
     },
     Key {
+        file: "max_pending_streams",
+        env: "CHORUS_MAX_PENDING_STREAMS",
+        flag: "--max-pending-streams",
+        set: |l, v| put(&mut l.max_pending_streams, positive(v)),
+    },
+    Key {
+        file: "max_streams_per_user",
+        env: "CHORUS_MAX_STREAMS_PER_USER",
+        flag: "--max-streams-per-user",
+        set: |l, v| put(&mut l.max_streams_per_user, positive(v)),
+    },
+    Key {
+        file: "stream_handshake_timeout_ms",
+        env: "CHORUS_STREAM_HANDSHAKE_TIMEOUT_MS",
+        flag: "--stream-handshake-timeout-ms",
+        set: |l, v| put(&mut l.stream_handshake_timeout_ms, positive(v)),
+    },
+    Key {
         file: "embed_origins",
         env: "CHORUS_EMBED_ORIGINS",
         flag: "--embed-origin",
@@ -161,6 +179,12 @@ pub const KEYS: &[Key] = &[
         env: "CHORUS_PROMPT_JWT_SECRET",
         flag: "--prompt-jwt-secret",
         set: |l, v| put(&mut l.auth.prompt_jwt_secret, Ok(Secret::new(v))),
+    },
+    Key {
+        file: "auth.prompt_token_seconds",
+        env: "CHORUS_PROMPT_TOKEN_SECONDS",
+        flag: "--prompt-token-seconds",
+        set: |l, v| put(&mut l.auth.prompt_token_seconds, positive(v)),
     },
     Key {
         file: "auth.admin_token",

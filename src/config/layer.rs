@@ -55,6 +55,15 @@ pub struct Layer {
     pub read_rate: Option<u32>,
     /// See [`super::Config::max_streams`].
     pub max_streams: Option<usize>,
+    /// See [`super::Config::max_pending_streams`].
+    #[serde(default, deserialize_with = "positive")]
+    pub max_pending_streams: Option<usize>,
+    /// See [`super::Config::max_streams_per_user`].
+    #[serde(default, deserialize_with = "positive")]
+    pub max_streams_per_user: Option<usize>,
+    /// See [`super::Config::stream_handshake_timeout_ms`].
+    #[serde(default, deserialize_with = "positive")]
+    pub stream_handshake_timeout_ms: Option<u64>,
     /// See [`super::Config::embed_origins`]; a layer's list replaces the
     /// one below.
     #[serde(default, deserialize_with = "super::origin::deserialize")]

@@ -23,11 +23,13 @@ use std::time::Duration;
 pub use layer::{Layer, Secret};
 
 use crate::auth::{
-    AuthSettings, DEFAULT_LEEWAY_SECONDS, JwksSettings, MAX_LEEWAY_SECONDS, UserKey, jwks,
+    AuthSettings, DEFAULT_LEEWAY_SECONDS, JwksSettings, MAX_LEEWAY_SECONDS, PROMPT_TOKEN_SECONDS,
+    UserKey, jwks,
 };
 use crate::http::rate_limit::RateSettings;
 use crate::http::serve::HttpSettings;
 use crate::storage::StorageSettings;
+use crate::stream::StreamSettings;
 
 /// Why the configuration is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -94,8 +96,14 @@ pub struct Config {
     /// Most stats, timeline and search requests per second per prompt
     /// token (0 = unlimited).
     pub read_rate: u32,
-    /// Most live streams this process serves at once.
+    /// Most live streams this process serves at once (authorized ones).
     pub max_streams: usize,
+    /// Most stream sockets still in their handshake at once.
+    pub max_pending_streams: usize,
+    /// Most live streams one user holds at once in this process.
+    pub max_streams_per_user: usize,
+    /// Milliseconds a stream's whole handshake may take.
+    pub stream_handshake_timeout_ms: u64,
     /// Origins allowed to embed the participant page `/p/{uid}` and hand it
     /// user tokens, as browsers write them ([`origin::parse`]).
     pub embed_origins: Vec<String>,
@@ -130,6 +138,8 @@ pub struct AuthConfig {
     pub user_jwt_audience: Option<String>,
     /// HS256 secret of the prompt tokens this server mints.
     pub prompt_jwt_secret: Option<Secret>,
+    /// Lifetime of the prompt tokens this server mints, in seconds.
+    pub prompt_token_seconds: Option<u64>,
     /// Bearer token of the admin API.
     pub admin_token: Option<Secret>,
 }
@@ -146,6 +156,9 @@ impl Default for Config {
             session_start_rate: 30,
             read_rate: 20,
             max_streams: 20_000,
+            max_pending_streams: 1_000,
+            max_streams_per_user: 10,
+            stream_handshake_timeout_ms: 5_000,
             embed_origins: Vec::new(),
             auth: AuthConfig::default(),
             storage: StorageSettings::default(),
@@ -195,6 +208,15 @@ impl Config {
         self.session_start_rate = layer.session_start_rate.unwrap_or(self.session_start_rate);
         self.read_rate = layer.read_rate.unwrap_or(self.read_rate);
         self.max_streams = layer.max_streams.unwrap_or(self.max_streams);
+        self.max_pending_streams = layer
+            .max_pending_streams
+            .unwrap_or(self.max_pending_streams);
+        self.max_streams_per_user = layer
+            .max_streams_per_user
+            .unwrap_or(self.max_streams_per_user);
+        self.stream_handshake_timeout_ms = layer
+            .stream_handshake_timeout_ms
+            .unwrap_or(self.stream_handshake_timeout_ms);
         if let Some(origins) = layer.embed_origins {
             self.embed_origins = origins;
         }
@@ -261,18 +283,36 @@ impl Config {
                 message: format!("at most {MAX_LEEWAY_SECONDS}, got {leeway}"),
             });
         }
+        let prompt_token_seconds = a.prompt_token_seconds.unwrap_or(PROMPT_TOKEN_SECONDS);
+        if prompt_token_seconds == 0 {
+            return Err(ConfigError::OutOfRange {
+                name: "CHORUS_PROMPT_TOKEN_SECONDS",
+                message: "at least 1".into(),
+            });
+        }
         Ok(AuthSettings {
             user_key,
             user_issuer: a.user_jwt_issuer.clone(),
             user_audience: a.user_jwt_audience.clone(),
             user_leeway_seconds: leeway,
             prompt_secret: or_generate(&a.prompt_jwt_secret, "CHORUS_PROMPT_JWT_SECRET")?,
+            prompt_token_seconds,
             admin_token: or_generate(&a.admin_token, "CHORUS_ADMIN_TOKEN")?,
         })
     }
 }
 
 impl Config {
+    /// The limits of the stream endpoint.
+    pub fn stream_settings(&self) -> StreamSettings {
+        StreamSettings {
+            max_streams: self.max_streams,
+            max_pending: self.max_pending_streams,
+            max_per_user: self.max_streams_per_user,
+            handshake_timeout: Duration::from_millis(self.stream_handshake_timeout_ms),
+        }
+    }
+
     /// The JWKS at `url`, fetched as often as configured.
     fn jwks_settings(&self, url: &str) -> Result<JwksSettings, ConfigError> {
         let a = &self.auth;
@@ -313,6 +353,7 @@ impl AuthConfig {
             user_jwt_issuer,
             user_jwt_audience,
             prompt_jwt_secret,
+            prompt_token_seconds,
             admin_token,
         } = over;
         self.user_jwt_secret = user_jwt_secret.or(self.user_jwt_secret.take());
@@ -326,6 +367,7 @@ impl AuthConfig {
         self.user_jwt_issuer = user_jwt_issuer.or(self.user_jwt_issuer.take());
         self.user_jwt_audience = user_jwt_audience.or(self.user_jwt_audience.take());
         self.prompt_jwt_secret = prompt_jwt_secret.or(self.prompt_jwt_secret.take());
+        self.prompt_token_seconds = prompt_token_seconds.or(self.prompt_token_seconds);
         self.admin_token = admin_token.or(self.admin_token.take());
     }
 }

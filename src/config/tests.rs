@@ -110,6 +110,10 @@ fn every_key_is_read_from_its_variable_and_from_the_file() {
             "CHORUS_DEV" => "true",
             "CHORUS_SESSION_EVENT_RATE"
             | "CHORUS_MAX_STREAMS"
+            | "CHORUS_MAX_PENDING_STREAMS"
+            | "CHORUS_PROMPT_TOKEN_SECONDS"
+            | "CHORUS_MAX_STREAMS_PER_USER"
+            | "CHORUS_STREAM_HANDSHAKE_TIMEOUT_MS"
             | "CHORUS_SQLITE_WAL_FRAMES"
             | "CHORUS_PG_POOL_SIZE"
             | "CHORUS_USER_JWKS_REFRESH_SECONDS"

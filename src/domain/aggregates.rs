@@ -147,6 +147,27 @@ pub fn effects(duration_seconds: i64, state: &SessionState, kind: EventKind, t: 
     }
 }
 
+/// The aggregate updates of one session's events, given in acceptance
+/// order: everything the session contributed to its prompt's rows, which
+/// is what erasing the session takes back. A session's effects depend on
+/// its own events only (an answer replaces the same session's earlier
+/// one; a leave takes back the same session's press), so removing whole
+/// sessions leaves every other session's contribution as it was.
+pub fn session_effects(
+    duration_seconds: i64,
+    events: impl IntoIterator<Item = (EventKind, f64)>,
+) -> Vec<Effects> {
+    let mut state = SessionState::default();
+    events
+        .into_iter()
+        .map(|(kind, t)| {
+            let fx = effects(duration_seconds, &state, kind, t);
+            state.apply(kind, t);
+            fx
+        })
+        .collect()
+}
+
 /// The aggregate rows of one prompt, as stored or as recomputed.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct PromptAggregates {

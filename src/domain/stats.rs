@@ -202,6 +202,11 @@ impl FenwickArrays {
         arrays
     }
 
+    /// The integers held, over every array (for memory budgets).
+    pub fn values(&self) -> usize {
+        self.arrays.values().map(Vec::len).sum()
+    }
+
     /// Adds `delta` at array position `idx` of `category`'s tree.
     pub fn add(&mut self, category: Category, idx: u32, delta: i64) {
         let n = self.bins.count();

@@ -20,6 +20,8 @@ pub mod kind {
     pub const NOT_FOUND: &str = "not_found";
     /// 404 of stats, timeline and search: the token's prompt is gone.
     pub const PROMPT_NOT_FOUND: &str = "interactive_prompt_not_found";
+    /// 404 of `DELETE /api/1/users/{sub}`: no user with that `sub`.
+    pub const USER_NOT_FOUND: &str = "user_not_found";
     /// 404 of the named prompt routes and `start_public`: no such
     /// identifier, or it was deleted.
     pub const PUBLIC_PROMPT_NOT_FOUND: &str = "public_prompt_not_found";

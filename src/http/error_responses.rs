@@ -86,6 +86,8 @@ error_responses! {
     /// 404 of search and timeline.
     SearchPromptNotFound: "The token's prompt does not exist (`interactive_prompt_not_found`).",
         [kind::PROMPT_NOT_FOUND];
+    /// 404 of erasing a user.
+    UserNotFound: "No user with this `sub` (`user_not_found`).", [kind::USER_NOT_FOUND];
     /// 404 of the named prompt routes and `start_public`.
     PublicPromptNotFound: "No named prompt with this identifier, or it was deleted (`public_prompt_not_found`).",
         [kind::PUBLIC_PROMPT_NOT_FOUND];

@@ -39,8 +39,12 @@ pub async fn live(
     let ctx = state.stream.clone();
     // Small buffers: clients send three small packets, and each server
     // packet is flushed as it is sent; 128 KiB defaults would cost a
-    // premiere's thousands of viewers far more than their events do.
+    // premiere's thousands of viewers far more than their events do. A
+    // frame is refused by its header when larger than a packet may be, so
+    // no socket, authorized or not, makes the server buffer more (the
+    // default would reserve 16 MiB on a header's word).
     ws.max_message_size(MAX_PACKET_BYTES)
+        .max_frame_size(MAX_PACKET_BYTES)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| serve(socket, ctx))

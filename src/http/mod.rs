@@ -28,6 +28,7 @@ pub mod search_request;
 pub mod serve;
 pub mod state;
 pub mod stats;
+pub mod users;
 pub mod web;
 
 use axum::Json;
@@ -70,6 +71,7 @@ pub fn api(dev: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(stats::timeline))
         .routes(routes!(search::search))
         .routes(routes!(faces::profile_pictures))
+        .routes(routes!(users::erase))
         .routes(routes!(live::live))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

@@ -221,7 +221,8 @@ pub async fn start_public(
     // the next call makes another (rare; the caller sees one 404).
     let instance = s.store.named_instance(&identifier).await?;
     let instance = instance.ok_or_else(|| not_found(&identifier))?;
+    let sub = user.sub.clone();
     let started = s.store.start_session(&instance.uid, user).await?;
     let started = started.ok_or_else(|| not_found(&identifier))?;
-    Ok(session_started(&s, &started))
+    Ok(session_started(&s, &started, &sub))
 }

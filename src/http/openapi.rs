@@ -36,13 +36,14 @@ use super::state::AppState;
         responses(
             Unauthorized, Forbidden, PromptNotFound, StatsNotFound, SearchPromptNotFound,
             EventConflict, PayloadTooLarge, Unprocessable, Unavailable, NotAnUpgrade,
-            UpgradeRequired, TooManyRequests, NoSuchAsset, PublicPromptNotFound,
+            UpgradeRequired, TooManyRequests, NoSuchAsset, PublicPromptNotFound, UserNotFound,
         ),
     ),
     modifiers(&SecuritySchemes),
     tags(
         (name = "prompts", description = "Prompts (admin) and sessions (users)."),
         (name = "events", description = "Posting and searching events."),
+        (name = "users", description = "Users (admin): erasing one."),
         (name = "stats", description = "Aggregates from the Fenwick trees."),
         (name = "stream", description = "The live WebSocket stream."),
         (name = "operations", description = "Health, readiness, metrics, this document."),
@@ -116,9 +117,10 @@ mod tests {
         // + 4 operations + 2 web; + 1 for events/export; + 3 of named
         // prompts (`…/public`, `…/public/{identifier}`, `…/start_public`);
         // + 1 for the participant page /p/{prompt_uid}; + 1 profile_pictures
-        // (who is here); + 1 for the admin console's `/admin`.
-        assert_eq!(paths(&plain), 22 + 1 + 1 + 3 + 1 + 1 + 1);
-        assert_eq!(paths(&dev), 24 + 1 + 1 + 3 + 1 + 1 + 1);
+        // (who is here); + 1 for the admin console's `/admin`; + 1 for
+        // DELETE /api/1/users/{sub} (erase).
+        assert_eq!(paths(&plain), 22 + 1 + 1 + 3 + 1 + 1 + 1 + 1);
+        assert_eq!(paths(&dev), 24 + 1 + 1 + 3 + 1 + 1 + 1 + 1);
         assert!(plain["paths"].get("/api/1/dev/login").is_none());
         let join = &dev["paths"]["/api/1/interactive_prompts/events/join"]["post"];
         assert_eq!(join["security"][0]["user_token"], serde_json::json!([]));

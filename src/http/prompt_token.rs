@@ -15,7 +15,6 @@ use super::error_responses::*;
 use super::extract::{Admin, Drained};
 use super::reply;
 use super::state::AppState;
-use crate::auth::PROMPT_TOKEN_SECONDS;
 
 /// `200` of `POST /api/1/interactive_prompts/{uid}/prompt_token`.
 #[derive(Serialize, ToSchema)]
@@ -52,7 +51,7 @@ pub async fn mint(
     let record = s.store.prompt(&uid).await?.ok_or_else(not_found)?;
     let jwt = s.auth.mint_prompt_token(&record.uid);
     let body = PromptToken {
-        expires_in: PROMPT_TOKEN_SECONDS,
+        expires_in: s.auth.prompt_token_seconds(),
         jwt: &jwt,
         uid: &record.uid,
     };

@@ -200,13 +200,14 @@ pub async fn start_session(
     State(s): State<AppState>,
     JsonBody(body): JsonBody<StartSession>,
 ) -> Result<Response, ApiError> {
-    limit_session_starts(&s, &user.sub)?;
+    let sub = user.sub.clone();
+    limit_session_starts(&s, &sub)?;
     let started = s
         .store
         .start_session(&body.interactive_prompt_uid, user)
         .await?
         .ok_or_else(prompt_not_found)?;
-    Ok(session_started(&s, &started))
+    Ok(session_started(&s, &started, &sub))
 }
 
 /// The per-user limit on sessions started (docs/operations.md, "Limits").
@@ -217,9 +218,10 @@ pub fn limit_session_starts(s: &AppState, sub: &str) -> Result<(), ApiError> {
         .map_err(|wait| super::rate_limit::refused("sessions started by this user", wait))
 }
 
-/// The `201` of a started session, with a prompt token minted for its prompt.
-pub fn session_started(s: &AppState, started: &StartedSession) -> Response {
-    let jwt = s.auth.mint_prompt_token(&started.prompt.uid);
+/// The `201` of a started session, with a prompt token minted for its
+/// prompt and the user `sub` (the stream counts each user's streams by it).
+pub fn session_started(s: &AppState, started: &StartedSession, sub: &str) -> Response {
+    let jwt = s.auth.mint_prompt_token_for(&started.prompt.uid, sub);
     let body = SessionStarted {
         duration_seconds: started.prompt.duration_seconds,
         jwt: &jwt,

@@ -7,6 +7,7 @@
 
 pub mod aggregates;
 mod audit;
+pub mod erasure;
 pub mod listing;
 mod migration3;
 pub mod migration4;
@@ -284,6 +285,14 @@ impl Store {
         query: listing::ListQuery,
     ) -> Result<listing::PromptPage, StorageError> {
         dispatch!(self, s => s.prompt_page(query).await)
+    }
+
+    /// Erases the user `sub` (docs/api.md, "Data ownership"): their
+    /// events, sessions and user row, with every aggregate and total they
+    /// contributed to corrected, in one transaction; `None` when there is
+    /// no such user.
+    pub async fn erase_user(&self, sub: &str) -> Result<Option<erasure::Erasure>, StorageError> {
+        dispatch!(self, s => s.erase_user(sub).await)
     }
 
     /// The named prompt `identifier` (deleted or not) with its newest instance.

@@ -83,6 +83,22 @@ impl ReplayBuckets {
     }
 }
 
+impl ReplayBuckets {
+    /// Drops the buckets of `prompt_uid` loaded so far, so none is served
+    /// again (after an erasure removed events of the prompt).
+    pub fn forget(&self, prompt_uid: &str) {
+        let cache = self
+            .by_prompt
+            .lock()
+            .expect("replay buckets")
+            .get(prompt_uid)
+            .and_then(Weak::upgrade);
+        if let Some(cache) = cache {
+            cache.slots.lock().expect("bucket cache").clear();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

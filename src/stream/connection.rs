@@ -1,5 +1,5 @@
-//! One viewer's connection: a stream permit, the [`handshake`], then a
-//! loop that each tick reads what was published, loads the replay buckets
+//! One viewer's connection: a pending slot, the [`handshake`] within its
+//! deadline (which gives the stream its slot), then a loop that each tick reads what was published, loads the replay buckets
 //! coming due, and sends the viewer's batch; until the prompt is over, the
 //! client leaves, or the server drains (docs/stream-protocol.md, "Endings").
 
@@ -12,11 +12,10 @@ use serde_json::json;
 use super::StreamContext;
 use super::buckets::{BucketCache, LoadedBucket};
 use super::handshake::{Ready, Refusal, handshake};
-use super::packets;
+use super::packets::{self, EARLIEST_PROMPT_TIME};
 use super::socket::{Incoming, Outgoing, close, send};
 use super::viewer::{Viewer, thinned};
 use crate::domain::prompt::PromptRecord;
-use crate::metrics as m;
 use crate::pubsub::{LiveEvent, Subscription};
 use crate::storage::StorageError;
 
@@ -26,21 +25,23 @@ pub const TICK: Duration = Duration::from_millis(100);
 pub const LATENCY_EVERY: Duration = Duration::from_secs(2);
 /// Seconds after `duration + lookback` at which the stream closes.
 pub const END_GRACE_SECONDS: f64 = 10.0;
+/// The close code of a stream whose prompt token expired
+/// (docs/stream-protocol.md, "Endings"): the client needs a fresh token.
+pub const TOKEN_EXPIRED: u16 = 4401;
 
-/// Counts an open stream in `chorus_open_streams` while alive.
-struct OpenStream;
-
-impl OpenStream {
-    fn new() -> Self {
-        metrics::gauge!(m::OPEN_STREAMS).increment(1.0);
-        OpenStream
-    }
+/// The wall-clock instant by which a stream ends whatever its clock says:
+/// the time a viewer starting at the earliest prompt time a sync may report
+/// takes to reach `end`, plus a second. The clock's own end comes first
+/// for every sync the handshake accepts; this bounds the stream even so.
+pub fn wall_end(now: Instant, end: f64) -> Instant {
+    now + Duration::from_secs_f64((end - EARLIEST_PROMPT_TIME).max(0.0) + 1.0)
 }
 
-impl Drop for OpenStream {
-    fn drop(&mut self) {
-        metrics::gauge!(m::OPEN_STREAMS).decrement(1.0);
-    }
+/// The instant a prompt token valid through Unix second `valid_until`
+/// expires.
+pub fn token_end(now: Instant, valid_until: u64) -> Instant {
+    let left = (valid_until + 1) as f64 - crate::domain::clock::now();
+    now + Duration::from_secs_f64(left.clamp(0.0, 1e9))
 }
 
 /// Serves one connection until it ends: `sink` and `incoming` are the
@@ -50,21 +51,34 @@ where
     Si: Sink<Outgoing> + Unpin,
     St: Stream<Item = Incoming> + Unpin,
 {
-    let Ok(_permit) = ctx.permits.clone().try_acquire_owned() else {
-        let message = "this server is at its stream limit; try again shortly";
-        let packet = packets::error_packet(503, "too_many_streams", message);
-        let _ = send(&mut sink, packet).await;
-        return close(&mut sink, 1013, "too many streams").await;
+    let Some(pending) = ctx.admission.pending() else {
+        return refuse_busy(&mut sink).await;
     };
-    let _open = OpenStream::new();
-    match handshake(&mut sink, &mut incoming, &ctx).await {
+    let timeout = ctx.admission.settings().handshake_timeout;
+    let shaking = handshake(&mut sink, &mut incoming, &ctx, pending);
+    let shaken = tokio::time::timeout(timeout, shaking)
+        .await
+        .unwrap_or(Err(Refusal::Gone));
+    match shaken {
         Ok(ready) => run(sink, incoming, ctx, ready).await,
         Err(Refusal::Error(code, kind, message)) => {
             let _ = send(&mut sink, packets::error_packet(code, kind, &message)).await;
             close(&mut sink, 1008, "handshake refused").await;
         }
+        Err(Refusal::Busy) => refuse_busy(&mut sink).await,
         Err(Refusal::Gone) => close(&mut sink, 1008, "handshake not completed").await,
     }
+}
+
+/// Refuses a socket because the process is at its stream limit.
+async fn refuse_busy<Si: Sink<Outgoing> + Unpin>(sink: &mut Si) {
+    let message = "this server is at its stream limit; try again shortly";
+    let _ = send(
+        sink,
+        packets::error_packet(503, "too_many_streams", message),
+    )
+    .await;
+    close(sink, 1013, "too many streams").await
 }
 
 /// What one tick asks of the connection.
@@ -87,17 +101,23 @@ where
         opts,
         clock,
         mut subscription,
+        grant,
+        slot: _slot,
     } = ready;
     let mut viewer = Viewer::new(opts, clock, prompt.duration_seconds, Instant::now());
     let mut shutdown = ctx.shutdown.clone();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut next_latency = Instant::now() + LATENCY_EVERY;
+    let now = Instant::now();
+    let mut next_latency = now + LATENCY_EVERY;
+    let end = prompt.duration_seconds as f64 + viewer.opts.lookback + END_GRACE_SECONDS;
     let mut connection = Connection {
         ctx: &ctx,
         prompt: &prompt,
         buckets: ctx.buckets.of(&prompt.uid),
-        end: prompt.duration_seconds as f64 + viewer.opts.lookback + END_GRACE_SECONDS,
+        end,
+        wall_end: wall_end(now, end),
+        token_end: token_end(now, grant.valid_until),
     };
     loop {
         // Published events are read at each tick rather than as they come:
@@ -132,6 +152,10 @@ struct Connection<'a> {
     buckets: Arc<BucketCache>,
     /// The viewer's prompt time at which the stream closes.
     end: f64,
+    /// The instant at which it closes whatever the viewer's clock says.
+    wall_end: Instant,
+    /// The instant its prompt token expires.
+    token_end: Instant,
 }
 
 impl Connection<'_> {
@@ -146,8 +170,11 @@ impl Connection<'_> {
     ) -> Step {
         let now = Instant::now();
         let p = viewer.clock.at(now);
-        if p > self.end {
+        if p > self.end || now >= self.wall_end {
             return Step::Close(1000, "prompt finished");
+        }
+        if now >= self.token_end {
+            return Step::Close(TOKEN_EXPIRED, "prompt token expired");
         }
         let ((), missed) = subscription.feed.read(|events| viewer.on_published(events));
         thinned("lagged", missed as usize);

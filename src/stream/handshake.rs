@@ -1,25 +1,29 @@
 //! The handshake (docs/stream-protocol.md, "Handshake"): `authorize`, then
 //! the clock sync (`sync_request` → `sync_response`), then `auth_response`.
+//! The caller bounds the whole of it in time
+//! ([`super::admission::StreamSettings::handshake_timeout`]); the stream
+//! takes its slot ([`super::admission`]) once the token is verified.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::{Sink, Stream, StreamExt};
 use serde_json::json;
 
 use super::StreamContext;
+use super::admission::{Full, PendingSlot, StreamSlot};
 use super::clock::PromptClock;
 use super::packets::{self, Authorize, ClientPacket, SyncResponse};
 use super::socket::{Incoming, Outgoing, send};
+use crate::auth::PromptGrant;
 use crate::domain::prompt::PromptRecord;
 use crate::pubsub::Subscription;
-
-/// How long each handshake packet may take to arrive.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a handshake failed.
 pub enum Refusal {
     /// Send an error packet (code, type, message), then close.
     Error(u16, &'static str, String),
+    /// The process is at its stream limit: `too_many_streams`, then close 1013.
+    Busy,
     /// The client went away or was too slow; just close.
     Gone,
 }
@@ -38,6 +42,10 @@ pub struct Ready {
     pub clock: PromptClock,
     /// Its prompt's published events, from before the clock started.
     pub subscription: Subscription,
+    /// What its prompt token grants (the user, the expiry).
+    pub grant: PromptGrant,
+    /// Its place among the process's streams, held while it is open.
+    pub slot: StreamSlot,
 }
 
 async fn next_packet<S: Stream<Item = Incoming> + Unpin>(
@@ -56,9 +64,7 @@ async fn next_packet<S: Stream<Item = Incoming> + Unpin>(
             }
         }
     };
-    let text = tokio::time::timeout(HANDSHAKE_TIMEOUT, read)
-        .await
-        .map_err(|_| Refusal::Gone)??;
+    let text = read.await?;
     serde_json::from_str(&text).map_err(|e| unprocessable(format!("malformed packet: {e}")))
 }
 
@@ -76,11 +82,16 @@ fn data_of<T: serde::de::DeserializeOwned>(
         .map_err(|e| unprocessable(format!("malformed {expected} data: {e}")))
 }
 
-/// The prompt a valid `authorize` names, if it is live.
-async fn authorized_prompt(ctx: &StreamContext, opts: &Authorize) -> Result<PromptRecord, Refusal> {
+/// The prompt a valid `authorize` names, if it is live, and what its
+/// token grants.
+async fn authorized_prompt(
+    ctx: &StreamContext,
+    opts: &Authorize,
+) -> Result<(PromptRecord, PromptGrant), Refusal> {
     opts.validate().map_err(unprocessable)?;
-    ctx.auth
-        .verify_prompt_for(&opts.jwt, &opts.interactive_prompt_uid)
+    let grant = ctx
+        .auth
+        .verify_prompt_grant_for(&opts.jwt, &opts.interactive_prompt_uid)
         .map_err(|_| {
             Refusal::Error(
                 403,
@@ -89,7 +100,7 @@ async fn authorized_prompt(ctx: &StreamContext, opts: &Authorize) -> Result<Prom
             )
         })?;
     match ctx.store.prompt(&opts.interactive_prompt_uid).await {
-        Ok(Some(p)) if p.deleted_at.is_none() => Ok(p),
+        Ok(Some(p)) if p.deleted_at.is_none() => Ok((p, grant)),
         Ok(_) => Err(Refusal::Error(
             404,
             "not_found",
@@ -106,18 +117,41 @@ async fn authorized_prompt(ctx: &StreamContext, opts: &Authorize) -> Result<Prom
     }
 }
 
-/// Runs the handshake on a new connection.
+/// A stream slot for an authorized viewer, in place of its pending one.
+fn admit(
+    ctx: &StreamContext,
+    pending: PendingSlot,
+    grant: &PromptGrant,
+) -> Result<StreamSlot, Refusal> {
+    ctx.admission
+        .admit(pending, grant.user.as_deref())
+        .map_err(|full| match full {
+            Full::Server => Refusal::Busy,
+            Full::User => Refusal::Error(
+                429,
+                "too_many_user_streams",
+                format!(
+                    "you already have {} streams open on this server; close one first",
+                    ctx.admission.settings().max_per_user
+                ),
+            ),
+        })
+}
+
+/// Runs the handshake on a new connection holding the `pending` slot.
 pub async fn handshake<Si, St>(
     sink: &mut Si,
     incoming: &mut St,
     ctx: &StreamContext,
+    pending: PendingSlot,
 ) -> Result<Ready, Refusal>
 where
     Si: Sink<Outgoing> + Unpin,
     St: Stream<Item = Incoming> + Unpin,
 {
     let opts: Authorize = data_of(next_packet(incoming).await?, "authorize")?;
-    let prompt = authorized_prompt(ctx, &opts).await?;
+    let (prompt, grant) = authorized_prompt(ctx, &opts).await?;
+    let slot = admit(ctx, pending, &grant)?;
     // Subscribe before the clock starts so nothing published from here on is missed.
     let subscription = ctx.hub.subscribe(&prompt.uid);
     send(sink, packets::server_packet("sync_request", json!({})))
@@ -126,7 +160,8 @@ where
     let sync_sent = Instant::now();
     let sync: SyncResponse = data_of(next_packet(incoming).await?, "sync_response")?;
     let arrived = Instant::now();
-    sync.validate().map_err(unprocessable)?;
+    let latest = prompt.duration_seconds as f64 + opts.lookback;
+    sync.validate(latest).map_err(unprocessable)?;
     send(sink, packets::server_packet("auth_response", json!({})))
         .await
         .map_err(|_| Refusal::Gone)?;
@@ -135,5 +170,7 @@ where
         opts,
         clock: PromptClock::new(sync_sent, arrived, sync),
         subscription,
+        grant,
+        slot,
     })
 }

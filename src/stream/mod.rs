@@ -15,7 +15,9 @@
 //!   sends, the endings; generic over the socket ([`socket`]).
 //! * [`clock`], [`pacing`], [`replay`], [`packets`] — the pure pieces.
 //! * [`buckets`] — replay buckets loaded once and shared by a prompt's viewers.
+//! * [`admission`] — the slots: pending sockets, streams, each user's streams.
 
+pub mod admission;
 pub mod buckets;
 pub mod clock;
 pub mod connection;
@@ -28,12 +30,13 @@ pub mod viewer;
 
 use std::sync::Arc;
 
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use crate::auth::Auth;
 use crate::pubsub::Hub;
 use crate::storage::Store;
 
+pub use admission::StreamSettings;
 pub use connection::serve;
 pub use socket::{Incoming, Outgoing};
 
@@ -49,8 +52,8 @@ pub struct StreamContext {
     pub hub: Hub,
     /// Verifies the prompt token of `authorize`.
     pub auth: Arc<Auth>,
-    /// One permit per open stream (`max_streams`).
-    pub permits: Arc<Semaphore>,
+    /// The slots of pending sockets and of streams.
+    pub admission: Arc<admission::Admission>,
     /// Becomes `true` when the server starts draining (streams close with 1001).
     pub shutdown: watch::Receiver<bool>,
     /// Replay buckets shared by the viewers of each prompt.
@@ -58,19 +61,19 @@ pub struct StreamContext {
 }
 
 impl StreamContext {
-    /// A context serving at most `max_streams` streams at once.
+    /// A context serving streams within the limits of `settings`.
     pub fn new(
         store: Store,
         hub: Hub,
         auth: Arc<Auth>,
-        max_streams: usize,
+        settings: StreamSettings,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         StreamContext {
             store,
             hub,
             auth,
-            permits: Arc::new(Semaphore::new(max_streams)),
+            admission: Arc::new(admission::Admission::new(settings)),
             shutdown,
             buckets: buckets::ReplayBuckets::default(),
         }

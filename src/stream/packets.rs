@@ -10,6 +10,9 @@ use crate::domain::uid;
 pub const MAX_BANDWIDTH: u32 = 5000;
 /// Most seconds of lookback or lookahead.
 pub const MAX_WINDOW_SECONDS: f64 = 10.0;
+/// The earliest prompt time a client may report in its clock sync: a
+/// client buffers media before it starts, but not for a minute.
+pub const EARLIEST_PROMPT_TIME: f64 = -60.0;
 
 /// A client packet: `{"type", "data"}`.
 #[derive(Debug, Deserialize)]
@@ -71,13 +74,21 @@ pub struct SyncResponse {
 }
 
 impl SyncResponse {
-    /// Checks the timestamps are finite and ordered.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the timestamps are finite, ordered, and times a real client
+    /// of this prompt can report: from [`EARLIEST_PROMPT_TIME`] to `latest`
+    /// (the prompt's `duration + lookback`).
+    pub fn validate(&self, latest: f64) -> Result<(), String> {
         if !self.receive_timestamp.is_finite() || !self.transmit_timestamp.is_finite() {
             return Err("timestamps must be finite numbers".into());
         }
         if self.transmit_timestamp < self.receive_timestamp {
             return Err("transmit_timestamp must not be before receive_timestamp".into());
+        }
+        if self.receive_timestamp < EARLIEST_PROMPT_TIME || self.transmit_timestamp > latest {
+            return Err(format!(
+                "timestamps must be prompt times from {EARLIEST_PROMPT_TIME} to {latest} \
+                 (the prompt's duration plus lookback)"
+            ));
         }
         Ok(())
     }
@@ -139,5 +150,26 @@ mod tests {
         let mut bad = a;
         bad.lookahead = 10.5;
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn sync_times_must_be_ones_a_client_of_the_prompt_can_report() {
+        let sync = |receive_timestamp, transmit_timestamp| SyncResponse {
+            receive_timestamp,
+            transmit_timestamp,
+        };
+        for ok in [sync(-60.0, -59.0), sync(0.0, 0.0), sync(29.0, 31.5)] {
+            assert!(ok.validate(31.5).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            sync(-1e15, -1e15),
+            sync(-60.5, 0.0),
+            sync(31.0, 32.0),
+            sync(1e15, 1e15),
+            sync(f64::NAN, 0.0),
+            sync(2.0, 1.0),
+        ] {
+            assert!(bad.validate(31.5).is_err(), "{bad:?}");
+        }
     }
 }

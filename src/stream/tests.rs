@@ -10,8 +10,8 @@ use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::connection::END_GRACE_SECONDS;
-use super::{Incoming, Outgoing, StreamContext, serve};
+use super::connection::{END_GRACE_SECONDS, TOKEN_EXPIRED, token_end, wall_end};
+use super::{Incoming, Outgoing, StreamContext, StreamSettings, serve};
 use crate::auth::{Auth, AuthSettings, UserKey};
 use crate::domain::event::{EventKind, StoredEvent};
 use crate::domain::prompt::Prompt;
@@ -42,6 +42,7 @@ async fn connect(max_streams: usize) -> Client {
     let record = store.create_prompt(prompt, DURATION).await.unwrap();
     let auth = Arc::new(
         Auth::new(AuthSettings {
+            prompt_token_seconds: crate::auth::PROMPT_TOKEN_SECONDS,
             user_key: UserKey::Secret("u".into()),
             user_issuer: None,
             user_audience: None,
@@ -53,7 +54,11 @@ async fn connect(max_streams: usize) -> Client {
     );
     let (drain, shutdown) = watch::channel(false);
     let hub = Hub::default();
-    let ctx = StreamContext::new(store, hub.clone(), auth.clone(), max_streams, shutdown);
+    let settings = StreamSettings {
+        max_streams,
+        ..StreamSettings::default()
+    };
+    let ctx = StreamContext::new(store, hub.clone(), auth.clone(), settings, shutdown);
     let (to_server, incoming) = unbounded();
     let (sink, from_server) = unbounded();
     tokio::spawn(serve(sink, incoming, ctx));
@@ -185,11 +190,52 @@ async fn the_clock_sync_decides_which_published_events_are_near_live() {
 }
 
 #[tokio::test]
-async fn a_viewer_past_the_end_of_the_prompt_is_closed_with_1000() {
+async fn clock_answers_no_client_of_the_prompt_could_give_are_refused() {
+    for at in [-1e15, -60.5, DURATION as f64 + 1.5, 1e15] {
+        let mut c = connect(4).await;
+        c.authorize(&c.jwt.clone(), 1.0);
+        assert_eq!(c.packet().await["type"], "sync_request");
+        c.send(
+            "sync_response",
+            json!({"receive_timestamp": at, "transmit_timestamp": at}),
+        );
+        let (error, closed) = c.refusal().await;
+        assert_eq!(error["code"], 422, "{at}: {error}");
+        assert_eq!(closed, Outgoing::Close(1008, "handshake refused"));
+    }
+}
+
+#[test]
+fn the_wall_clock_bounds_a_stream_from_the_earliest_sync() {
+    let now = std::time::Instant::now();
+    let end = DURATION as f64 + 1.0 + END_GRACE_SECONDS;
+    let bound = wall_end(now, end).duration_since(now).as_secs_f64();
+    assert!((bound - (end + 60.0 + 1.0)).abs() < 1e-6, "{bound}");
+    let in_5s = crate::domain::clock::now() as u64 + 5;
+    let left = token_end(now, in_5s).duration_since(now).as_secs_f64();
+    assert!((5.0..=6.0).contains(&left), "{left}");
+    assert_eq!(token_end(now, 0), now, "an expired token ends at once");
+}
+
+#[tokio::test]
+async fn a_stream_ends_with_4401_when_its_prompt_token_expires() {
     let mut c = connect(4).await;
-    let past_the_end = DURATION as f64 + 1.0 + END_GRACE_SECONDS + 1.0;
-    c.handshake(past_the_end, 1.0).await;
-    assert_eq!(c.next().await, Outgoing::Close(1000, "prompt finished"));
+    // Expired 4 s ago: within the 5 s leeway for one more second.
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = json!({"sub": c.prompt_uid, "iss": "chorus", "aud": "chorus-interactive-prompt",
+        "iat": now - 10, "exp": now - 4});
+    let key = jsonwebtoken::EncodingKey::from_secret(b"p");
+    c.jwt = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+    c.handshake(0.0, 1.0).await;
+    loop {
+        match c.next().await {
+            Outgoing::Close(code, reason) => {
+                assert_eq!((code, reason), (TOKEN_EXPIRED, "prompt token expired"));
+                break;
+            }
+            Outgoing::Text(_) => continue,
+        }
+    }
 }
 
 #[tokio::test]
@@ -212,8 +258,9 @@ async fn draining_closes_with_1001_and_late_packets_with_1008() {
 }
 
 #[tokio::test]
-async fn a_full_server_refuses_with_too_many_streams() {
+async fn a_full_server_refuses_with_too_many_streams_once_authorized() {
     let mut c = connect(0).await;
+    c.authorize(&c.jwt.clone(), 1.0);
     let (error, closed) = c.refusal().await;
     assert_eq!(
         (error["code"].as_u64(), error["type"].as_str()),

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
+mod erasure;
 mod oracle;
 use oracle::*;
 

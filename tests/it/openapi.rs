@@ -153,6 +153,14 @@ async fn served_responses_match_the_schemas_of_the_generated_document() {
     let gone = app.http.delete(app.url(&format!("{PROMPTS}/ip_nothing")));
     let reply = app.send(gone.bearer_auth(ADMIN_TOKEN)).await;
     doc.check(Method::DELETE, &format!("{PROMPTS}/{{uid}}"), 404, &reply);
+    // Erasing a user (tests/it/erasure.rs): what was removed, then 404.
+    let erase = app.url(&format!("/api/1/users/{}", s.sub));
+    for status in [200, 404] {
+        let reply = app
+            .send(app.http.delete(&erase).bearer_auth(ADMIN_TOKEN))
+            .await;
+        doc.check(Method::DELETE, "/api/1/users/{sub}", status, &reply);
+    }
 
     // And the check bites: a wrong type, a missing member, an undocumented
     // error `type`.

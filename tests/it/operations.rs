@@ -294,7 +294,9 @@ async fn streams_beyond_the_limit_get_a_clear_error() {
     let prompt = app.create_prompt(press_prompt(), 60).await;
     let s = app.start_session(&prompt, "v").await;
     let _first = Viewer::join(&app, authorize(&s, 10, 1.0, 1.0, true), 0.0).await;
+    // The limit counts authorized streams: the refusal follows `authorize`.
     let mut second = connect(&app).await;
+    send(&mut second, authorize(&s, 10, 1.0, 1.0, true)).await;
     let packet = next_packet(&mut second).await;
     assert_eq!(packet["success"], false);
     assert_eq!(packet["data"]["type"], "too_many_streams");

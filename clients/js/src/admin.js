@@ -284,7 +284,12 @@ export class PromptReader {
       // Read at each connection, so a reconnection uses a fresh token.
       get promptToken() { return reader.promptToken; },
       durationSeconds: this.durationSeconds,
-    }, { ...options, own: false });
+    }, {
+      // Past its token's expiry (close 4401) the watch goes on with a fresh one.
+      renewToken: async () => { await reader.refreshToken(); return reader.promptToken; },
+      ...options,
+      own: false,
+    });
     const timer = setInterval(() => { this.refreshToken().catch(() => {}); }, TOKEN_REFRESH_MS);
     watcher.finished.then(() => clearInterval(timer));
     return watcher;

@@ -34,6 +34,18 @@ export class NetworkError extends ChorusError {
   }
 }
 
+/**
+ * The live stream was closed because its prompt token expired (close code
+ * 4401): a fresh token is needed — start a new session, or give `watch` a
+ * `renewToken` function.
+ */
+export class PromptTokenExpiredError extends ChorusError {
+  /** @param {string} message */
+  constructor(message) {
+    super(message, { type: 'prompt_token_expired' });
+  }
+}
+
 /** The server answered with an error: `status` plus its `{type, message}`. */
 export class ApiError extends ChorusError {
   /**

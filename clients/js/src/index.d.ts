@@ -276,6 +276,13 @@ export interface WatchOptions {
   maxDrift?: number;
   /** At most one re-sync per this many seconds of prompt time (default 10). */
   minResyncSeconds?: number;
+  /**
+   * Called when the server closes the stream because the prompt token
+   * expired (close 4401): return a fresh prompt token for the same prompt
+   * (e.g. from a new session) and the watch reconnects with it. Without
+   * it, the watch fails with `PromptTokenExpiredError`.
+   */
+  renewToken?: () => string | Promise<string>;
 }
 
 /** The state of a watch. */
@@ -357,6 +364,8 @@ export declare class ChorusError extends Error {
 export declare class InvalidArgumentError extends ChorusError { readonly type: 'invalid_argument' }
 /** No answer from any server after every retry. */
 export declare class NetworkError extends ChorusError { readonly type: 'network_error' }
+/** The stream's prompt token expired (close 4401); pass `watch` a `renewToken` to carry on. */
+export declare class PromptTokenExpiredError extends ChorusError { readonly type: 'prompt_token_expired' }
 /** The server answered with an error. */
 export declare class ApiError extends ChorusError {
   readonly status: number;

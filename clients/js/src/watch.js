@@ -2,7 +2,7 @@
 // delivery of each event at the viewer's prompt time, re-sync on drift,
 // reconnects with backoff that resume where they left off, deduplicated.
 
-import { InvalidArgumentError, apiError } from './errors.js';
+import { InvalidArgumentError, PromptTokenExpiredError, apiError } from './errors.js';
 import { startClock } from './clock.js';
 import { backoffDelay } from './retry.js';
 import { EventQueue } from './pending.js';
@@ -16,6 +16,8 @@ const TICK_MS = 250;
 const RECONNECT = { baseDelayMs: 250, maxDelayMs: 10_000 };
 /** Error codes after which reconnecting cannot help. */
 const FATAL = new Set([401, 403, 404, 422]);
+/** The close code of a stream whose prompt token expired (docs/stream-protocol.md, Endings). */
+const TOKEN_EXPIRED_CLOSE = 4401;
 
 const DEFAULTS = Object.freeze({
   bandwidth: 50, lookback: 1.5, lookahead: 1.5, replay: true, maxDrift: 0.5, minResyncSeconds: 10, own: true,
@@ -38,6 +40,7 @@ function checkOptions(options) {
   if (o.clock !== undefined && typeof o.clock !== 'function') {
     throw new InvalidArgumentError('watch: clock must be a function returning the prompt time in seconds');
   }
+  if (o.renewToken !== undefined && typeof o.renewToken !== 'function') throw new InvalidArgumentError('watch: renewToken must be a function returning (a promise of) a fresh prompt token');
   for (const name of ['maxDrift', 'minResyncSeconds']) {
     if (typeof o[name] !== 'number' || !(o[name] > 0)) throw new InvalidArgumentError(`watch: ${name} must be a positive number`);
   }
@@ -89,6 +92,7 @@ export class Watcher {
     this.lastResync = -Infinity;
     this.current = null;
     this.candidate = null;
+    this.renewedToken = undefined; // the token `renewToken` gave last, in place of the target's
     this.timer = null;
     this.reconnectTimer = null;
     this.state = 'connecting';
@@ -169,7 +173,7 @@ export class Watcher {
     conn.timer = setTimeout(() => { if (!conn.authorized) this.closeSocket(conn, 4000); }, HANDSHAKE_TIMEOUT_MS);
     conn.ws.onopen = () => this.sendPacket(conn, 'authorize', {
       interactive_prompt_uid: this.target.promptUid,
-      jwt: this.target.promptToken,
+      jwt: this.renewedToken ?? this.target.promptToken,
       bandwidth: this.options.bandwidth,
       lookback: this.options.lookback,
       lookahead: this.options.lookahead,
@@ -259,6 +263,8 @@ export class Watcher {
     this.current = null;
     if (fatal) {
       this.finish({ reason: 'failed', error: fatal });
+    } else if (code === TOKEN_EXPIRED_CLOSE) {
+      this.renewToken();
     } else if (code === 1000 && conn.authorized) {
       // The server is done: our clock passed the end.
       this.finish({ reason: 'ended' });
@@ -286,6 +292,31 @@ export class Watcher {
     this.reconnectTimer = setTimeout(() => { this.reconnectTimer = null; this.connect(); }, delay);
   }
 
+  /**
+   * The prompt token expired: the app's `renewToken` gives a fresh one and
+   * the watch reconnects with it; without one, the watch fails with
+   * `PromptTokenExpiredError`.
+   */
+  async renewToken() {
+    const expired = new PromptTokenExpiredError('the prompt token expired; start a new session (or pass watch a renewToken) to keep watching');
+    if (this.candidate) this.retire(this.candidate);
+    this.candidate = null;
+    if (!this.options.renewToken) return this.finish({ reason: 'failed', error: expired });
+    this.emitStatus('reconnecting', expired);
+    let token;
+    try {
+      token = await this.options.renewToken();
+    } catch (e) {
+      token = e;
+    }
+    if (this.done) return;
+    if (typeof token !== 'string' || !token) return this.finish({ reason: 'failed', error: token instanceof Error ? token : expired });
+    // A target whose token follows its owner's (the admin's reader) is left to do so.
+    if (token !== this.target.promptToken) this.renewedToken = token;
+    this.counts.reconnects++;
+    this.connect();
+  }
+
   retire(conn) {
     conn.retired = true;
     this.closeSocket(conn, 1000);
@@ -293,11 +324,7 @@ export class Watcher {
 
   closeSocket(conn, code) {
     clearTimeout(conn.timer);
-    try {
-      conn.ws.close(code);
-    } catch {
-      // already closing
-    }
+    try { conn.ws.close(code); } catch { /* already closing */ }
   }
 
   // --- delivery ---

@@ -8,6 +8,7 @@
 mod audit;
 mod batch;
 mod connect;
+mod erase;
 mod events;
 mod named;
 mod presence;
@@ -230,6 +231,7 @@ impl PostgresStore {
         let (pool, prompt) = (self.pool.clone(), prompt.clone());
         let slot = self.cache.figures.slot(&prompt.id);
         slot.get(move || async move {
+            metrics::counter!(crate::metrics::AGGREGATE_READS).increment(1);
             let arrays = reads::fenwick_arrays(&pool.get().await?, &prompt).await?;
             Ok(read_cache::Figures::new(arrays))
         })

@@ -30,8 +30,13 @@ use crate::storage::aggregates::PendingAggregates;
 const MAX_SESSIONS: usize = 250_000;
 /// Most prompts whose Fenwick arrays are kept.
 const MAX_HOT_TREES: usize = 64;
-/// Largest prompt (in bins) whose arrays are kept.
-const MAX_HOT_BINS: u32 = 1 << 16;
+/// Largest prompt (in bins) whose arrays are kept: every prompt (86,400 s
+/// make 131,071 bins), so that no timeline is rebuilt from the database on
+/// every request.
+const MAX_HOT_BINS: u32 = 1 << 17;
+/// Most integers kept over all prompts' arrays (64 MiB); past it the kept
+/// arrays are dropped and read again as asked for.
+const MAX_HOT_VALUES: usize = 1 << 23;
 
 /// A user's row as stored.
 #[derive(Debug, Clone)]
@@ -112,7 +117,8 @@ impl Hot {
         }
         let arrays = FenwickArrays::from_rows(stored, bins);
         let mut trees = self.trees.write().expect("hot trees");
-        if trees.len() >= MAX_HOT_TREES {
+        let held: usize = trees.values().map(|(_, a)| a.values()).sum();
+        if trees.len() >= MAX_HOT_TREES || held + arrays.values() > MAX_HOT_VALUES {
             trees.clear();
         }
         trees.insert(prompt.id, (committed, arrays));

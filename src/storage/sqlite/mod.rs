@@ -9,6 +9,7 @@ pub mod backup;
 mod cache;
 mod connection;
 mod durability;
+mod erase;
 mod export;
 mod named;
 mod presence;
@@ -227,6 +228,7 @@ impl SqliteStore {
         let prompt = prompt.clone();
         self.writer.spawn_job(move |c, ctx| {
             if !ctx.hot.has_trees(prompt.id) {
+                metrics::counter!(crate::metrics::AGGREGATE_READS).increment(1);
                 let stored = reads::stored_aggregates(c, prompt.id)?;
                 ctx.hot.load_trees(&prompt, &stored, ctx.committed);
             }
@@ -242,6 +244,7 @@ impl SqliteStore {
         }
         self.warm_trees(prompt);
         let prompt = prompt.clone();
+        metrics::counter!(crate::metrics::AGGREGATE_READS).increment(1);
         self.read(move |c| reads::stats(c, &prompt, bin)).await
     }
 
@@ -252,6 +255,7 @@ impl SqliteStore {
         }
         self.warm_trees(prompt);
         let prompt = prompt.clone();
+        metrics::counter!(crate::metrics::AGGREGATE_READS).increment(1);
         self.read(move |c| reads::timeline(c, &prompt)).await
     }
 

@@ -5,7 +5,7 @@ import {
   Client, Session, Watcher, startClock, binning, devLogin, devPrompts, DEFAULT_RETRY, EVENT_ROUTES,
   ChorusError, InvalidArgumentError, NetworkError, ApiError, AuthError, ForbiddenError, UnauthorizedError,
   NotFoundError, EventRuleError, SessionHasSameEventAtSameTimeError, SessionAlreadyEndedError,
-  TooManyRequestsError, ServiceUnavailableError,
+  TooManyRequestsError, ServiceUnavailableError, PromptTokenExpiredError,
   type ChorusEvent, type Stats, type Timeline, type SearchPage, type StartedSession, type WatchEnd, type WatchStatus,
 } from '../../src/index.js';
 
@@ -59,6 +59,9 @@ export async function everyCall(): Promise<void> {
   off();
   const end: WatchEnd = await watcher.finished;
   const counts: number = watcher.stats.delivered + watcher.stats.pending;
+  // A long watch carries on past its prompt token's expiry with a fresh token.
+  const renewed: Watcher = session.watch({ renewToken: async () => (await client.startSession('ip_x')).promptToken });
+  renewed.stop();
 
   const login = await devLogin('http://127.0.0.1:8080', 'Ada');
   const token: string = login.user_jwt;
@@ -70,6 +73,7 @@ export async function everyCall(): Promise<void> {
 
 export function describe(e: unknown): string {
   if (e instanceof InvalidArgumentError) return `bad argument: ${e.message}`;
+  if (e instanceof PromptTokenExpiredError) return 'start a new session to keep watching';
   if (e instanceof SessionHasSameEventAtSameTimeError || e instanceof SessionAlreadyEndedError) return e.type;
   if (e instanceof EventRuleError) return `refused by a rule (${e.status})`;
   if (e instanceof TooManyRequestsError) return `slow down for ${e.retryAfter ?? 1} s`;
@@ -93,6 +97,8 @@ export function mistakes(session: Session, client: Client): void {
   session.watch({ replay: 'yes' });
   // @ts-expect-error startSession takes the prompt's uid
   client.startSession({ uid: 'ip_x' });
+  // @ts-expect-error renewToken returns a token, not a session
+  session.watch({ renewToken: async () => client.startSession('ip_x') });
   // @ts-expect-error a watcher has no 'message' event
   session.watch().on('message', () => {});
 }
