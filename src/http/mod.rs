@@ -6,6 +6,7 @@ pub mod connection;
 pub mod console;
 pub mod dev;
 pub mod embed;
+pub mod embed_page;
 pub mod error;
 pub mod error_responses;
 pub mod event_json;
