@@ -12,10 +12,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use super::asset::serve;
 use super::error::{ApiError, kind};
 use super::error_responses::NoSuchAsset;
 use super::state::AppState;
-use super::web::serve;
 
 /// Longest prompt uid the page is served for.
 const MAX_UID_LEN: usize = 100;

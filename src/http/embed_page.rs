@@ -9,7 +9,7 @@
 
 use axum::http::HeaderValue;
 
-use super::web::{Asset, HTML, asset};
+use super::asset::{Asset, HTML, asset};
 
 /// The page's template; the placeholder becomes the allowed origins.
 const TEMPLATE: &str = include_str!("../../web/embed.html");

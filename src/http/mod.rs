@@ -2,6 +2,7 @@
 //! as extractors, and wire types that are both what a handler serializes
 //! and what `/openapi.json` describes.
 
+mod asset;
 pub mod connection;
 pub mod console;
 pub mod dev;
