@@ -21,6 +21,9 @@
 //! * [`ingest`], [`stats`], [`premiere`], [`replay`], [`popular`] — the
 //!   scenarios, each in three steps: plan, drive, report; [`shared`] —
 //!   what the stream scenarios share.
+//! * [`proxy`] — a helper, not a scenario: a TCP proxy adding a fixed delay
+//!   each way, to put a network round trip between a server and its
+//!   PostgreSQL or Redis.
 //!
 //! Every load loop is bounded in time and targets loopback addresses only.
 
@@ -34,6 +37,7 @@ pub mod histogram;
 pub mod ingest;
 pub mod popular;
 pub mod premiere;
+pub mod proxy;
 pub mod replay;
 pub mod report;
 pub mod script;
@@ -57,6 +61,10 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         Scenario::Popular(a) => popular::run(&args.target, a).await?,
         Scenario::FrameServer(a) => {
             frames::serve(a).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Scenario::Proxy(a) => {
+            proxy::serve(a).await?;
             return Ok(ExitCode::SUCCESS);
         }
     };
