@@ -7,6 +7,7 @@
 
 pub mod aggregates;
 mod audit;
+pub mod dialect;
 pub mod erasure;
 pub mod listing;
 mod migration3;
