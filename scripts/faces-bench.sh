@@ -45,7 +45,7 @@ start
 small_uid=$(create) large_uid=$(create)
 stop
 echo "filling $small_uid with $small sessions and $large_uid with $large (setup)"
-sqlite3 "$db" <<SQL
+sqlite3 "$db" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $large)

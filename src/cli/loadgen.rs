@@ -77,6 +77,10 @@ pub enum Scenario {
     /// the machine's ceiling for the stream scenarios.
     #[command(hide = true)]
     FrameServer(FrameServerArgs),
+    /// A TCP proxy that delays every byte by a fixed time each way: a
+    /// network round trip between a server and PostgreSQL or Redis on one
+    /// machine.
+    Proxy(ProxyArgs),
 }
 
 /// Options of the `ingest` scenario.
@@ -204,4 +208,21 @@ pub struct FrameServerArgs {
     /// Bytes of one event item.
     #[arg(long, default_value_t = 200)]
     pub item_bytes: usize,
+}
+
+/// Options of `chorus loadgen proxy`.
+#[derive(Debug, Clone, Args)]
+pub struct ProxyArgs {
+    /// Address to listen on (loopback; port 0 picks one, printed on the
+    /// first line).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// Address each connection is forwarded to (loopback), e.g. PostgreSQL's
+    /// `127.0.0.1:5432`.
+    #[arg(long)]
+    pub to: String,
+    /// Milliseconds every byte is held back, in each direction: a round
+    /// trip through the proxy takes at least twice this.
+    #[arg(long, default_value_t = 0.5)]
+    pub delay_ms: f64,
 }

@@ -21,6 +21,9 @@
 //! * [`ingest`], [`stats`], [`premiere`], [`replay`] — the scenarios, each
 //!   in three steps: plan, drive, report; [`shared`] — what the stream
 //!   scenarios share.
+//! * [`proxy`] — a helper, not a scenario: a TCP proxy adding a fixed delay
+//!   each way, to put a network round trip between a server and its
+//!   PostgreSQL or Redis.
 //!
 //! Every load loop is bounded in time and targets loopback addresses only.
 
@@ -33,6 +36,7 @@ pub mod frames;
 pub mod histogram;
 pub mod ingest;
 pub mod premiere;
+pub mod proxy;
 pub mod replay;
 pub mod report;
 pub mod script;
@@ -55,6 +59,10 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         Scenario::Replay(a) => replay::run(&args.target, a).await?,
         Scenario::FrameServer(a) => {
             frames::serve(a).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Scenario::Proxy(a) => {
+            proxy::serve(a).await?;
             return Ok(ExitCode::SUCCESS);
         }
     };

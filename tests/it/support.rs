@@ -60,6 +60,14 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
+/// The binary the tests run: this build's, or the one named by
+/// `CHORUS_TEST_SERVER_BIN` (benchmarks run a release server under the
+/// debug test harness: `CHORUS_TEST_SERVER_BIN=target/release/chorus`).
+pub fn server_bin() -> String {
+    std::env::var("CHORUS_TEST_SERVER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_chorus").to_owned())
+}
+
 /// Redis URL for the PostgreSQL runs.
 pub fn redis_url() -> String {
     std::env::var("CHORUS_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -133,7 +141,7 @@ pub fn spawn_with_env(
         }
         _ => vec![],
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chorus"))
+    let mut child = Command::new(server_bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
         .args(redis)
         .args(extra)
@@ -402,7 +410,7 @@ impl TestApp {
 
     /// Runs `chorus <cmd> --database <this database>`; returns exit code and stdout.
     pub fn run_command(&self, cmd: &str) -> (i32, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_chorus"))
+        let out = Command::new(server_bin())
             .args([cmd, "--database", &self.database])
             .env("RUST_LOG", "warn")
             .output()
