@@ -47,6 +47,11 @@ pub(super) const ASSETS: &[Asset] = &[
         JS,
         include_str!("../../web/admin-watch.js"),
     ),
+    asset(
+        "admin-named.js",
+        JS,
+        include_str!("../../web/admin-named.js"),
+    ),
 ];
 
 /// Everything under `/client/`: the client package's modules.
