@@ -22,7 +22,8 @@ use std::time::Instant;
 
 use chorus::domain::clock::now;
 use chorus::domain::uid;
-use chorus::storage::schema::{Dialect, migrations};
+use chorus::storage::dialect::Dialect;
+use chorus::storage::schema::migrations;
 use chorus::storage::sqlite::{CACHE_PRAGMAS, PRAGMAS};
 use rand::Rng;
 use rusqlite::{Connection, params};

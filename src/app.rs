@@ -75,7 +75,7 @@ impl Application {
             limits: Arc::new(RateLimits::new(&config.rate_settings())),
             dev: config.dev,
             stream,
-            embed: http::embed::EmbedPage::new(&config.embed_origins),
+            embed: http::embed_page::EmbedPage::new(&config.embed_origins),
             faces: Default::default(),
             timelines: http::timeline_cache::TimelineCache::new(
                 (config.timeline_cache_mib as usize).saturating_mul(1 << 20),

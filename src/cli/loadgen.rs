@@ -73,10 +73,17 @@ pub enum Scenario {
     Premiere(PremiereArgs),
     /// Stream viewers replaying a prompt with a long stored history.
     Replay(ReplayArgs),
+    /// Replay-bucket reads on a popular prompt, on a small one beside it,
+    /// and on a small one alone in its database.
+    Popular(PopularArgs),
     /// (internal) Serve pre-serialized event batches to WebSocket viewers:
     /// the machine's ceiling for the stream scenarios.
     #[command(hide = true)]
     FrameServer(FrameServerArgs),
+    /// A TCP proxy that delays every byte by a fixed time each way: a
+    /// network round trip between a server and PostgreSQL or Redis on one
+    /// machine.
+    Proxy(ProxyArgs),
 }
 
 /// Options of the `ingest` scenario.
@@ -195,6 +202,28 @@ pub struct ReplayArgs {
     pub fill_database: Option<PathBuf>,
 }
 
+/// Options of the `popular` scenario.
+#[derive(Debug, Clone, Args)]
+pub struct PopularArgs {
+    /// Sessions of the small prompt (ten events each), stored beside the
+    /// popular one, and of its twin alone in a database of its own.
+    #[arg(long, default_value_t = 1000)]
+    pub small_sessions: u64,
+    /// Sessions of the popular prompt (ten events each).
+    #[arg(long, default_value_t = 100_000)]
+    pub popular_sessions: u64,
+    /// Events per one-second bucket on every prompt, k (sets their
+    /// durations: events ÷ k seconds).
+    #[arg(long, default_value_t = 100)]
+    pub bucket_events: u64,
+    /// Seconds each prompt is read for in each round.
+    #[arg(long, default_value_t = 1.0)]
+    pub phase_seconds: f64,
+    /// Rounds; each reads every prompt for `--phase-seconds` in turn.
+    #[arg(long, default_value_t = 6)]
+    pub rounds: usize,
+}
+
 /// Options of the internal frame server.
 #[derive(Debug, Clone, Args)]
 pub struct FrameServerArgs {
@@ -204,4 +233,21 @@ pub struct FrameServerArgs {
     /// Bytes of one event item.
     #[arg(long, default_value_t = 200)]
     pub item_bytes: usize,
+}
+
+/// Options of `chorus loadgen proxy`.
+#[derive(Debug, Clone, Args)]
+pub struct ProxyArgs {
+    /// Address to listen on (loopback; port 0 picks one, printed on the
+    /// first line).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// Address each connection is forwarded to (loopback), e.g. PostgreSQL's
+    /// `127.0.0.1:5432`.
+    #[arg(long)]
+    pub to: String,
+    /// Milliseconds every byte is held back, in each direction: a round
+    /// trip through the proxy takes at least twice this.
+    #[arg(long, default_value_t = 0.5)]
+    pub delay_ms: f64,
 }

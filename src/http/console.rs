@@ -15,8 +15,8 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::asset::{Asset, HTML, asset, serve};
 use super::state::AppState;
-use super::web::{Asset, HTML, asset, serve};
 
 /// The console's page.
 const PAGE: Asset = asset("admin.html", HTML, include_str!("../../web/admin.html"));

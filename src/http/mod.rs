@@ -2,10 +2,12 @@
 //! as extractors, and wire types that are both what a handler serializes
 //! and what `/openapi.json` describes.
 
+mod asset;
 pub mod connection;
 pub mod console;
 pub mod dev;
 pub mod embed;
+pub mod embed_page;
 pub mod error;
 pub mod error_responses;
 pub mod event_json;

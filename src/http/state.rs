@@ -9,7 +9,7 @@ use crate::storage::Store;
 use crate::storage::presence::FacesCache;
 use crate::stream::StreamContext;
 
-use super::embed::EmbedPage;
+use super::embed_page::EmbedPage;
 use super::rate_limit::RateLimits;
 
 /// The state handlers share: one reference-counted [`Shared`], so cloning it

@@ -10,7 +10,7 @@
 //! per-prompt one exists, and every insert paid for it (BENCHMARKS.md,
 //! "The events table at scale").
 
-use super::schema::Dialect;
+use super::dialect::Dialect;
 
 /// The statements of migration 3 in `dialect`.
 pub fn statements(dialect: Dialect) -> String {

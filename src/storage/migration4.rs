@@ -13,7 +13,7 @@
 //!   same cover [`crate::domain::presence::cover`] computes, written as a
 //!   recursive query.
 
-use super::schema::Dialect;
+use super::dialect::Dialect;
 
 /// The statements of migration 4.
 pub fn statements(dialect: Dialect) -> String {

@@ -14,7 +14,7 @@
 //! It reads only tables of migration 1, so it applies whichever other
 //! migrations ran before it.
 
-use super::schema::Dialect;
+use super::dialect::Dialect;
 
 /// The statements of migration 5.
 pub fn programme(dialect: Dialect) -> String {

@@ -7,6 +7,7 @@
 
 pub mod aggregates;
 mod audit;
+pub mod dialect;
 pub mod erasure;
 pub mod listing;
 mod migration3;
@@ -215,8 +216,7 @@ impl Store {
         dispatch!(self, s => s.stats(prompt, bin).await)
     }
 
-    /// Stats of every bin of a prompt, with the version of the in-memory
-    /// figures they come from (None: read from the database).
+    /// Every bin's stats, and the version of the in-memory figures (None: read from the database).
     pub async fn timeline(
         &self,
         p: &PromptRecord,

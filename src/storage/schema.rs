@@ -6,14 +6,7 @@
 //! oldest first, so a database made by an older version is upgraded in place
 //! (and migrations developed side by side may land in either order).
 
-/// Which SQL dialect to render.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// SQLite.
-    Sqlite,
-    /// PostgreSQL.
-    Postgres,
-}
+use super::dialect::Dialect;
 
 /// Table recording applied migrations.
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS chorus_migrations(version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)";

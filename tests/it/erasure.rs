@@ -272,7 +272,8 @@ async fn fill_session(
 /// BENCHMARKS.md, "Erasing a user": a user with 10,000 events across 100
 /// prompts erased while 16 other users keep posting. Not a pass/fail test:
 /// `cargo test --test it erasure_benchmark -- --ignored --nocapture`
-/// (on either engine, `CHORUS_TEST_ENGINE`).
+/// (on either engine, `CHORUS_TEST_ENGINE`; a release server with
+/// `CHORUS_TEST_SERVER_BIN=target/release/chorus`).
 #[tokio::test]
 #[ignore]
 async fn erasure_benchmark() {

@@ -159,32 +159,38 @@ async fn random_requests_match_an_independent_model_of_the_rules_and_aggregates(
     eprintln!("model seed {seed} (set CHORUS_MODEL_SEED to vary)");
     let mut rng = StdRng::seed_from_u64(seed);
     let app = spawn_app_with(&["--session-event-rate", "0"]).await;
-    let mut model = Model {
-        prompts: vec![],
-        sessions: vec![],
-    };
-    for i in 0..8 {
-        let (body, style) = random_prompt(&mut rng, i % 4);
-        let duration = [1, 2, 3, 5, 7, 8, 9, 13, 16, 20][rng.random_range(0..10)];
-        let uid = app.create_prompt(body, duration).await;
-        let (jwt, deleted) = (String::new(), false);
-        model.prompts.push(MPrompt {
-            uid,
-            jwt,
-            style,
-            duration,
-            deleted,
-        });
-        for _ in 0..5 {
-            start(&app, &mut model, i, rng.random_range(0..USERS)).await;
-        }
-    }
+    let mut model = populated(&app, &mut rng, &[1, 2, 3, 5, 7, 8, 9, 13, 16, 20]).await;
     walk(&app, &mut model, &mut rng).await;
     for pi in 0..model.prompts.len() {
         verify(&app, &model, pi).await;
     }
     let (code, out) = app.run_command("check");
     assert_eq!(code, 0, "{out}");
+}
+
+/// Eight random prompts (two of each style), each `duration` one of
+/// `durations`, with five sessions of random users each.
+pub(crate) async fn populated(app: &TestApp, rng: &mut StdRng, durations: &[i64]) -> Model {
+    let mut model = Model {
+        prompts: vec![],
+        sessions: vec![],
+    };
+    for i in 0..8 {
+        let (body, style) = random_prompt(rng, i % 4);
+        let duration = durations[rng.random_range(0..durations.len())];
+        let uid = app.create_prompt(body, duration).await;
+        model.prompts.push(MPrompt {
+            uid,
+            jwt: String::new(),
+            style,
+            duration,
+            deleted: false,
+        });
+        for _ in 0..5 {
+            start(app, &mut model, i, rng.random_range(0..USERS)).await;
+        }
+    }
+    model
 }
 
 /// Posts random requests, asserting each answer is the model's; deletes

@@ -6,10 +6,8 @@
 //! the stored one.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -31,53 +29,6 @@ pub fn token_with(sub: &str, claims: Value) -> String {
     .unwrap()
 }
 
-/// Starts a session of `prompt_uid` with the user token `token` of `sub`.
-pub async fn start_with_token(
-    app: &TestApp,
-    prompt_uid: &str,
-    sub: &str,
-    token: String,
-) -> Session {
-    let (status, body) = app
-        .send(
-            app.http
-                .post(app.url("/api/1/interactive_prompts/start_session"))
-                .bearer_auth(&token)
-                .json(&json!({"interactive_prompt_uid": prompt_uid})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    Session {
-        prompt_uid: prompt_uid.to_owned(),
-        session_uid: body["session_uid"].as_str().unwrap().to_owned(),
-        jwt: body["jwt"].as_str().unwrap().to_owned(),
-        user_token: token,
-        sub: sub.to_owned(),
-    }
-}
-
-/// The `icon` of every published message of `prompt_uid` on Redis, by uid.
-async fn subscribe(prompt_uid: &str) -> Arc<Mutex<HashMap<String, Value>>> {
-    let client = redis::Client::open(redis_url()).unwrap();
-    let mut pubsub = client.get_async_pubsub().await.unwrap();
-    pubsub
-        .subscribe(format!("ps:interactive_prompts:{prompt_uid}:events"))
-        .await
-        .unwrap();
-    let seen = Arc::new(Mutex::new(HashMap::new()));
-    let into = seen.clone();
-    tokio::spawn(async move {
-        let mut messages = pubsub.into_on_message();
-        while let Some(msg) = messages.next().await {
-            let payload: String = msg.get_payload().unwrap();
-            let v: Value = serde_json::from_str(&payload).unwrap();
-            let uid = v["uid"].as_str().unwrap().to_owned();
-            into.lock().unwrap().insert(uid, v["icon"].clone());
-        }
-    });
-    seen
-}
-
 const GOOD: &str = "https://cdn.example.com/faces/ada.png?size=64";
 
 #[tokio::test]
@@ -85,7 +36,7 @@ async fn good_pictures_become_every_events_icon_and_bad_ones_are_ignored() {
     let app = spawn_app().await;
     let prompt = app.create_prompt(numeric_prompt(), 30).await;
     let published = match engine() {
-        Engine::Postgres => Some(subscribe(&prompt).await),
+        Engine::Postgres => Some(published_on_redis(&prompt).await),
         Engine::Sqlite => None,
     };
     let long = format!("https://e.com/{}", "a".repeat(2048));
@@ -112,7 +63,9 @@ async fn good_pictures_become_every_events_icon_and_bad_ones_are_ignored() {
     let mut expected: HashMap<String, Value> = HashMap::new();
     let mut sessions = Vec::new();
     for (i, (sub, claims, icon)) in users.iter().enumerate() {
-        let s = start_with_token(&app, &prompt, sub, token_with(sub, claims.clone())).await;
+        let s = app
+            .start_session_with_token(&prompt, sub, token_with(sub, claims.clone()))
+            .await;
         for (route, t, data) in [
             ("join", 0.5 * i as f64, json!({})),
             ("like", 1.0 + i as f64, json!({})),
@@ -157,8 +110,8 @@ async fn good_pictures_become_every_events_icon_and_bad_ones_are_ignored() {
     if let Some(published) = published {
         let published = published.lock().unwrap().clone();
         assert_eq!(published.len(), expected.len(), "{published:?}");
-        for (uid, icon) in published {
-            assert_eq!(icon, expected[&uid], "message of {uid}");
+        for (uid, message) in published {
+            assert_eq!(message["icon"], expected[&uid], "message of {uid}");
         }
     }
 }
@@ -168,17 +121,21 @@ async fn a_picture_is_kept_like_the_name_and_shows_on_old_events_too() {
     let app = spawn_app().await;
     let prompt = app.create_prompt(numeric_prompt(), 30).await;
     // No picture at first.
-    let first = start_with_token(&app, &prompt, "gus", token_with("gus", json!({}))).await;
+    let first = app
+        .start_session_with_token(&prompt, "gus", token_with("gus", json!({})))
+        .await;
     let (_, join) = app.post_event(&first, "join", 0.0, json!({})).await;
     assert_eq!(join["icon"], Value::Null);
     // A later token with a picture: new and old events show it.
     let later = token_with("gus", json!({"picture": GOOD}));
-    let second = start_with_token(&app, &prompt, "gus", later).await;
+    let second = app.start_session_with_token(&prompt, "gus", later).await;
     let (_, join) = app.post_event(&second, "join", 1.0, json!({})).await;
     assert_eq!(join["icon"], GOOD);
     // Tokens without one, or with a bad one, keep it.
     for claims in [json!({}), json!({"picture": "http://e.com/x.png"})] {
-        let s = start_with_token(&app, &prompt, "gus", token_with("gus", claims)).await;
+        let s = app
+            .start_session_with_token(&prompt, "gus", token_with("gus", claims))
+            .await;
         let (status, join) = app.post_event(&s, "join", 2.0, json!({})).await;
         assert_eq!(status, StatusCode::CREATED, "{join}");
         assert_eq!(join["icon"], GOOD);
@@ -191,13 +148,9 @@ async fn a_picture_is_kept_like_the_name_and_shows_on_old_events_too() {
     assert!(items.iter().all(|i| i["icon"] == GOOD), "{page}");
     // A new picture replaces the old one.
     let newer = "https://cdn.example.com/faces/gus-2.png";
-    let s = start_with_token(
-        &app,
-        &prompt,
-        "gus",
-        token_with("gus", json!({"picture": newer})),
-    )
-    .await;
+    let s = app
+        .start_session_with_token(&prompt, "gus", token_with("gus", json!({"picture": newer})))
+        .await;
     let (_, join) = app.post_event(&s, "join", 4.0, json!({})).await;
     assert_eq!(join["icon"], newer);
 }

@@ -1,12 +1,14 @@
 //! Stats and timelines on PostgreSQL come from each process's cache
 //! (docs/scaling.md, "Stats and timelines on PostgreSQL"): a process sees
 //! its own events at once and other processes' events, rebuilds and any
-//! other change to the stored figures within the staleness bound.
+//! other change to the stored figures (a rebuild, an erased user) within
+//! the staleness bound.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::erasure::erase;
 use crate::support::*;
 
 /// The staleness bound of docs/scaling.md, and a margin for the request.
@@ -72,4 +74,23 @@ async fn stats_of_one_process_reflect_the_other_s_events_and_a_rebuild_within_th
     tokio::time::sleep(BOUND).await;
     assert_eq!(likes(&a, &s).await.0, 6);
     assert_eq!(likes(&b, &s).await.0, 6);
+
+    // A user erased through one process is gone from both within the bound.
+    let other = b.start_session(&prompt, "stays").await;
+    assert_eq!(b.post_event(&other, "join", 0.5, json!({})).await.0, 201);
+    for t in [2.5, 4.5] {
+        assert_eq!(b.post_event(&other, "like", t, json!({})).await.0, 201);
+    }
+    tokio::time::sleep(BOUND).await;
+    assert_eq!(likes(&a, &other).await.0, 8);
+    let (status, body) = erase(&a, "liker").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["events"], 7, "a join and six likes");
+    tokio::time::sleep(BOUND).await;
+    for app in [&a, &b] {
+        let (n, timeline) = likes(app, &other).await;
+        assert_eq!(n, 2);
+        let so_far = timeline.as_array().unwrap().last().unwrap().as_i64();
+        assert_eq!(so_far, Some(2), "likes so far at the end: {timeline}");
+    }
 }

@@ -60,6 +60,14 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
+/// The binary the tests run: this build's, or the one named by
+/// `CHORUS_TEST_SERVER_BIN` (benchmarks run a release server under the
+/// debug test harness: `CHORUS_TEST_SERVER_BIN=target/release/chorus`).
+pub fn server_bin() -> String {
+    std::env::var("CHORUS_TEST_SERVER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_chorus").to_owned())
+}
+
 /// Redis URL for the PostgreSQL runs.
 pub fn redis_url() -> String {
     std::env::var("CHORUS_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -133,7 +141,7 @@ pub fn spawn_with_env(
         }
         _ => vec![],
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chorus"))
+    let mut child = Command::new(server_bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
         .args(redis)
         .args(extra)
@@ -310,7 +318,18 @@ impl TestApp {
         sub: &str,
         name: Option<&str>,
     ) -> Session {
-        let token = user_token(sub, name);
+        self.start_session_with_token(prompt_uid, sub, user_token(sub, name))
+            .await
+    }
+
+    /// Starts a session of `prompt_uid` with `token`, a user token of `sub`;
+    /// panics unless 201.
+    pub async fn start_session_with_token(
+        &self,
+        prompt_uid: &str,
+        sub: &str,
+        token: String,
+    ) -> Session {
         let (status, body) = self
             .send(
                 self.http
@@ -391,7 +410,7 @@ impl TestApp {
 
     /// Runs `chorus <cmd> --database <this database>`; returns exit code and stdout.
     pub fn run_command(&self, cmd: &str) -> (i32, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_chorus"))
+        let out = Command::new(server_bin())
             .args([cmd, "--database", &self.database])
             .env("RUST_LOG", "warn")
             .output()
@@ -418,4 +437,30 @@ pub fn color_prompt() -> Value {
 /// A word prompt with four options.
 pub fn word_prompt() -> Value {
     json!({"style": "word", "text": "Pick a word", "options": ["calm", "joy", "fear", "awe"]})
+}
+
+/// Every message published for `prompt_uid` on Redis from now on, by event
+/// uid (collected in the background for as long as the test runs).
+pub async fn published_on_redis(
+    prompt_uid: &str,
+) -> std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Value>>> {
+    use futures::StreamExt;
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut pubsub = client.get_async_pubsub().await.unwrap();
+    pubsub
+        .subscribe(format!("ps:interactive_prompts:{prompt_uid}:events"))
+        .await
+        .unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    let into = seen.clone();
+    tokio::spawn(async move {
+        let mut messages = pubsub.into_on_message();
+        while let Some(msg) = messages.next().await {
+            let payload: String = msg.get_payload().unwrap();
+            let v: Value = serde_json::from_str(&payload).unwrap();
+            let uid = v["uid"].as_str().unwrap().to_owned();
+            into.lock().unwrap().insert(uid, v);
+        }
+    });
+    seen
 }

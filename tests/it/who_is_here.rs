@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::check_rebuild::{chorus, line_of};
-use crate::pictures::{start_with_token, token_with};
+use crate::pictures::token_with;
 use crate::raw_db::Db;
 use crate::support::*;
 
@@ -83,7 +83,9 @@ async fn post_plan(app: &TestApp, prompt: &str, people: &[Person]) -> Session {
             claims["picture"] = json!(url);
         }
         for &(join, leave) in &p.sessions {
-            let s = start_with_token(app, prompt, &p.sub, token_with(&p.sub, claims.clone())).await;
+            let s = app
+                .start_session_with_token(prompt, &p.sub, token_with(&p.sub, claims.clone()))
+                .await;
             let mut events = vec![("join", join)];
             events.extend(leave.map(|l| ("leave", l)));
             for (route, t) in events {
@@ -140,7 +142,8 @@ fn subs(answer: &Value, people: &[Person]) -> Vec<String> {
 /// A caller who never joined (not in the room), with a picture.
 async fn viewer(app: &TestApp, prompt: &str, sub: &str) -> Session {
     let claims = json!({"picture": format!("https://cdn.example.com/{sub}.png")});
-    start_with_token(app, prompt, sub, token_with(sub, claims)).await
+    app.start_session_with_token(prompt, sub, token_with(sub, claims))
+        .await
 }
 
 #[tokio::test]
@@ -332,7 +335,8 @@ async fn check_rebuild_and_migration_4_keep_the_presence_rows_true() {
     for p in &people_again {
         if let Some(url) = &p.picture {
             let claims = json!({"given_name": format!("Name {}", p.sub), "picture": url});
-            start_with_token(&app, &prompt, &p.sub, token_with(&p.sub, claims)).await;
+            app.start_session_with_token(&prompt, &p.sub, token_with(&p.sub, claims))
+                .await;
         }
     }
     for step in 0..=DURATION / 2 {

@@ -45,7 +45,7 @@ impl Borrow<Session> for &mut LockedSession {
 pub async fn append_events(
     c: &impl GenericClient,
     events: &[&NewEvent],
-) -> Result<super::batch::Written<Result<StoredEvent, Violation>>, StorageError> {
+) -> Result<(Vec<Result<StoredEvent, Violation>>, PendingAggregates), StorageError> {
     let prompts = reads::prompts_of(c, events.iter().map(|e| e.prompt_uid.as_str())).await?;
     let mut sessions = lock_sessions(c, events).await?;
     let mut pending = PendingAggregates::default();

@@ -30,8 +30,9 @@ use crate::domain::search::SearchQuery;
 use crate::domain::stats::{Stats, Timeline};
 use crate::domain::user::UserIdentity;
 use crate::storage::audit::{Mode, audit};
+use crate::storage::dialect::Dialect;
 use crate::storage::listing::{ListQuery, PromptPage};
-use crate::storage::schema::{self, Dialect};
+use crate::storage::schema;
 use crate::storage::{
     PromptCheck, QueryPlan, SearchPage, StartedSession, StorageError, search_sql,
 };

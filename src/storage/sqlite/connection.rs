@@ -5,7 +5,8 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::storage::StorageError;
-use crate::storage::schema::{self, Dialect};
+use crate::storage::dialect::Dialect;
+use crate::storage::schema;
 
 /// Pragmas every connection runs: WAL for concurrent readers, foreign
 /// keys on. Commits do not wait for the disk themselves: the writer's

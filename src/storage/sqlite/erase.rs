@@ -4,7 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::writer::JobCtx;
+use super::job::JobCtx;
 use crate::storage::StorageError;
 use crate::storage::erasure::{self, Erasure, UserSession};
 use crate::storage::rows::decode_kind;

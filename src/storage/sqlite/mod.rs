@@ -11,6 +11,7 @@ mod connection;
 mod durability;
 mod erase;
 mod export;
+mod job;
 mod named;
 mod presence;
 mod reads;

@@ -35,24 +35,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::cache::{Hot, WriterCache};
 use super::durability::{self, Committed, Completion, Durability, SyncFn};
+use super::job::JobCtx;
 use crate::storage::StorageError;
 use crate::storage::aggregates::PendingAggregates;
-
-/// What a job may use besides the connection.
-pub struct JobCtx<'a> {
-    /// Aggregate deltas; add them only once every statement succeeded.
-    pub agg: &'a mut PendingAggregates,
-    /// The writer's private cache.
-    pub cache: &'a mut WriterCache,
-    /// The cache shared with readers.
-    pub hot: &'a Hot,
-    /// How many groups have committed before this job's: rows read now
-    /// hold their writes and no later group's (see [`Hot::load_trees`]).
-    pub committed: u64,
-    /// Set by a job that rewrote aggregates wholesale: every cache is
-    /// dropped after the group.
-    pub invalidate: bool,
-}
 
 /// Most jobs committed together.
 pub const MAX_BATCH: usize = 2048;

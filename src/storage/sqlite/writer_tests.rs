@@ -10,7 +10,8 @@ use rusqlite::Connection;
 
 use super::super::cache::Hot;
 use super::super::durability::SyncFn;
-use super::{JobCtx, Writer};
+use super::super::job::JobCtx;
+use super::Writer;
 use crate::storage::StorageError;
 
 fn writer(sync: Option<SyncFn>) -> Writer {

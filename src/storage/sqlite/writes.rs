@@ -3,8 +3,8 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::cache::CachedUser;
+use super::job::JobCtx;
 use super::reads;
-use super::writer::JobCtx;
 use crate::domain::aggregates::PromptAggregates;
 use crate::domain::clock::now;
 use crate::domain::event::{NewEvent, StoredEvent};

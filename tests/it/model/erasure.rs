@@ -49,26 +49,7 @@ async fn erasing_random_users_leaves_exactly_the_figures_of_the_remaining_events
     eprintln!("erasure seed {seed} (set CHORUS_MODEL_SEED to vary)");
     let mut rng = StdRng::seed_from_u64(seed);
     let app = spawn_app_with(&["--session-event-rate", "0"]).await;
-    let mut model = Model {
-        prompts: vec![],
-        sessions: vec![],
-    };
-    for i in 0..8 {
-        let (body, style) = random_prompt(&mut rng, i % 4);
-        let duration = [2, 3, 5, 7, 8, 9, 13, 16][rng.random_range(0..8)];
-        let uid = app.create_prompt(body, duration).await;
-        let (jwt, deleted) = (String::new(), false);
-        model.prompts.push(MPrompt {
-            uid,
-            jwt,
-            style,
-            duration,
-            deleted,
-        });
-        for _ in 0..5 {
-            start(&app, &mut model, i, rng.random_range(0..USERS)).await;
-        }
-    }
+    let mut model = populated(&app, &mut rng, &[2, 3, 5, 7, 8, 9, 13, 16]).await;
     walk(&app, &mut model, &mut rng).await;
     // Viewers replay every prompt before the erasure, so this process has
     // the first buckets of each loaded.
