@@ -1,9 +1,13 @@
-// The console's form for a new prompt: one per style, each field's problem
-// shown at that field — found before sending by the package's checkPrompt
-// (the server's own rules and field paths), or, should the server still
-// refuse, its message placed at the field its 422 names.
+// The console's prompt form: a new prompt, or a named prompt's definition
+// (its identifier and renewal period besides), one per style. Each field's
+// problem is shown at that field — found before sending by the package's
+// checks (checkPrompt, checkNamedPrompt: the server's own rules and field
+// paths), or, should the server still refuse, its message placed at the
+// field its 422 names.
 
-import { AuthError, UnprocessableEntityError, checkPrompt, fieldOf } from '/client/index.js';
+import {
+  AuthError, NotFoundError, UnprocessableEntityError, checkNamedPrompt, checkPrompt, fieldOf,
+} from '/client/index.js';
 
 const DEFAULT_COLORS = ['#3D5A6C', '#E07A5F', '#81B29A'];
 const DEFAULT_WORDS = ['calm', 'curious'];
@@ -19,13 +23,18 @@ export class CreateForm {
   /**
    * @param {import('/client/admin.js').AdminClient} admin
    * @param {HTMLFormElement} formEl
-   * @param {{created: (record: object) => void, refused: (e: Error) => void}} on
+   * @param {{created: (record: object) => void, saved: (definition: object) => void,
+   *   refused: (e: Error) => void}} on
    */
   constructor(admin, formEl, on) {
     this.admin = admin;
     this.form = formEl;
     this.on = on;
     this.sending = false;
+    /** null: a new prompt; else the named prompt's form, `{identifier}` (null when new). */
+    this.named = null;
+    /** Bumped at each reset, so a late answer of an earlier load is dropped. */
+    this.generation = 0;
     this.q = (sel) => formEl.querySelector(sel);
     formEl.addEventListener('submit', (e) => { e.preventDefault(); this.submit(); });
     for (const r of formEl.querySelectorAll('input[name="style"]')) r.addEventListener('change', () => this.showStyle());
@@ -42,14 +51,66 @@ export class CreateForm {
     return this.q('input[name="style"]:checked').value;
   }
 
-  /** A fresh form: numeric, default values, no messages. */
+  /** A fresh form for a new prompt: numeric, default values, no messages. */
   reset() {
+    this.named = null;
+    this.blank();
+  }
+
+  blank() {
+    this.generation++;
     this.form.reset();
     this.q('#f-text').value = '';
     this.setEntries('colors', DEFAULT_COLORS);
     this.setEntries('options', DEFAULT_WORDS);
     this.clearAll();
     this.showStyle();
+    for (const box of this.form.querySelectorAll('.named-fields')) box.hidden = this.named === null;
+    const identifier = this.q('#f-identifier');
+    identifier.readOnly = Boolean(this.named && this.named.identifier);
+    identifier.value = (this.named && this.named.identifier) || '';
+    this.q('#create-submit').textContent = this.named ? 'Save' : 'Create';
+  }
+
+  /**
+   * The form of a named prompt: a new one (`identifier` null), or the
+   * definition of `identifier`, read from the server and filled in.
+   */
+  async editNamed(identifier) {
+    this.named = { identifier };
+    this.blank();
+    if (identifier === null) return;
+    const generation = this.generation;
+    const button = this.q('#create-submit');
+    button.disabled = true;
+    let definition;
+    try {
+      definition = await this.admin.getNamedPrompt(identifier);
+    } catch (e) {
+      if (generation !== this.generation) return;
+      if (e instanceof AuthError) return this.on.refused(e);
+      this.notice(e instanceof NotFoundError ? `There is no named prompt ${identifier}.` : `Could not read it: ${e.message}`);
+      return;
+    } finally {
+      if (generation === this.generation) button.disabled = false;
+    }
+    if (generation === this.generation) this.fill(definition);
+  }
+
+  /** Fills the fields from a definition `{prompt, duration_seconds, expires_seconds}`. */
+  fill({ prompt, duration_seconds: duration, expires_seconds: expires }) {
+    this.q(`input[name="style"][value="${CSS.escape(prompt.style)}"]`).checked = true;
+    this.showStyle();
+    this.q('#f-text').value = prompt.text;
+    if (prompt.style === 'numeric') {
+      for (const k of ['min', 'max', 'step']) this.q(`#f-${k}`).value = String(prompt[k]);
+    } else if (prompt.style === 'color') {
+      this.setEntries('colors', prompt.colors);
+    } else if (prompt.style === 'word') {
+      this.setEntries('options', prompt.options);
+    }
+    this.q('#f-duration').value = String(duration);
+    this.q('#f-expires').value = String(expires);
   }
 
   showStyle() {
@@ -129,7 +190,14 @@ export class CreateForm {
     } else if (prompt.style === 'word') {
       prompt.options = this.entries('options');
     }
-    return { prompt, duration_seconds: integer(this.q('#f-duration').value) };
+    const body = { prompt, duration_seconds: integer(this.q('#f-duration').value) };
+    if (this.named) body.expires_seconds = integer(this.q('#f-expires').value);
+    return body;
+  }
+
+  /** The named prompt's identifier as typed (outer spaces aside). */
+  identifier() {
+    return this.q('#f-identifier').value.trim();
   }
 
   clearField(field) {
@@ -155,8 +223,13 @@ export class CreateForm {
       el.hidden = false;
       return;
     }
+    this.notice(`${field}: ${message}`);
+  }
+
+  /** A message above the button. */
+  notice(text) {
     const notice = this.q('#create-error');
-    notice.textContent = `${field}: ${message}`;
+    notice.textContent = text;
     notice.hidden = false;
   }
 
@@ -164,7 +237,9 @@ export class CreateForm {
     if (this.sending) return;
     this.clearAll();
     const body = this.body();
-    const problems = checkPrompt(body);
+    const named = this.named;
+    const identifier = named && this.identifier();
+    const problems = named ? checkNamedPrompt(identifier, body) : checkPrompt(body);
     if (problems.length) {
       // Nothing is sent: each problem is said at its field.
       for (const p of problems) this.say(p.field, p.message);
@@ -175,8 +250,8 @@ export class CreateForm {
     const button = this.q('#create-submit');
     button.disabled = true;
     try {
-      const record = await this.admin.createPrompt(body);
-      this.on.created(record);
+      if (named) this.on.saved(await this.admin.putNamedPrompt(identifier, body));
+      else this.on.created(await this.admin.createPrompt(body));
     } catch (e) {
       this.refusal(e);
     } finally {
@@ -191,15 +266,13 @@ export class CreateForm {
       this.on.refused(e);
       return;
     }
-    const named = e instanceof UnprocessableEntityError ? fieldOf(e) : null;
-    if (named) {
-      this.say(named.field, named.message);
+    const at = e instanceof UnprocessableEntityError ? fieldOf(e) : null;
+    if (at) {
+      this.say(at.field, at.message);
       this.focusFirstProblem();
       return;
     }
-    const notice = this.q('#create-error');
-    notice.textContent = `The server refused the prompt: ${e.message}`;
-    notice.hidden = false;
+    this.notice(`The server refused the prompt: ${e.message}`);
   }
 
   focusFirstProblem() {

@@ -21,6 +21,45 @@ export function when(seconds) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
+/** Seconds as the largest whole unit: `7 d`, `36 h`, `90 min`, `45 s`. */
+export function period(seconds) {
+  for (const [unit, n] of [['d', 86_400], ['h', 3600], ['min', 60]]) {
+    if (seconds >= n && seconds % n === 0) return `${seconds / n} ${unit}`;
+  }
+  return `${seconds} s`;
+}
+
+/** A delete must be confirmed with a second click within this many seconds. */
+const CONFIRM_SECONDS = 5;
+
+/**
+ * Makes `button` call `action` on a second click within a few seconds of
+ * the first, which only asks "Click again to delete" (no browser dialog).
+ * Returns a function that withdraws a pending question.
+ */
+export function confirmClick(button, action) {
+  const label = button.textContent;
+  let timer = null;
+  const withdraw = () => {
+    if (timer === null) return;
+    clearTimeout(timer);
+    timer = null;
+    button.textContent = label;
+    button.classList.remove('confirm');
+  };
+  button.onclick = () => {
+    if (timer === null) {
+      button.textContent = 'Click again to delete';
+      button.classList.add('confirm');
+      timer = setTimeout(withdraw, CONFIRM_SECONDS * 1000);
+      return;
+    }
+    withdraw();
+    action();
+  };
+  return withdraw;
+}
+
 export class PromptList {
   /**
    * @param {import('/client/admin.js').AdminClient} admin

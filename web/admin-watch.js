@@ -10,14 +10,12 @@ import { AuthError } from '/client/index.js';
 import { Room, clockText } from './room.js';
 import { styleLabel } from './controls.js';
 import { drawChart } from './chart.js';
-import { when } from './admin-list.js';
+import { confirmClick, when } from './admin-list.js';
 
 /** Seconds between refreshes of the chart and of who is taking it. */
 const REFRESH_SECONDS = 3;
 /** What the console's stream asks for: enough events to see the room move. */
 const STREAM = { bandwidth: 30, lookback: 2, lookahead: 2 };
-/** A delete must be confirmed with a second click within this many seconds. */
-const CONFIRM_SECONDS = 5;
 
 const $ = (id) => document.getElementById(id);
 
@@ -66,7 +64,7 @@ export class Watch {
     $('watch-text').textContent = r.prompt.text;
     this.showMeta();
     $('all-answered-label').textContent = r.prompt.style === 'press' ? 'presses' : 'with an answer at the end';
-    $('delete').onclick = () => this.deleteClicked();
+    this.withdrawDelete = confirmClick($('delete'), () => this.deleteNow());
     if (r.deletedAt !== null) {
       $('delete').textContent = 'Deleted';
       $('delete').disabled = true;
@@ -117,7 +115,7 @@ export class Watch {
     const room = new Room(r.prompt, null, {
       users: $('users'), likes: $('likes'), answered: $('answered'), answeredLabel: $('answered-label'),
       distribution: $('distribution'), flow: $('flow'),
-    });
+    }, { pictures: false }); // the console's policy loads no other site's images: initials only
     const watcher = r.watch({ ...STREAM, clock });
     watcher.on('events', (items) => room.addEvents(items));
     watcher.on('status', (s) => { $('flow').dataset.state = s.state; });
@@ -183,24 +181,10 @@ export class Watch {
     }
   }
 
-  /** The first click asks for a second; the second deletes. */
-  async deleteClicked() {
+  /** Deletes the prompt (its button's second click). */
+  async deleteNow() {
     const button = $('delete');
     if (this.reader.deletedAt !== null) return;
-    if (!this.confirming) {
-      this.confirming = true;
-      button.textContent = 'Click again to delete';
-      button.classList.add('confirm');
-      this.confirmTimer = setTimeout(() => {
-        this.confirming = false;
-        button.textContent = 'Delete';
-        button.classList.remove('confirm');
-      }, CONFIRM_SECONDS * 1000);
-      return;
-    }
-    clearTimeout(this.confirmTimer);
-    this.confirming = false;
-    button.classList.remove('confirm');
     button.disabled = true;
     try {
       const record = await this.admin.deletePrompt(this.uid);
@@ -209,7 +193,6 @@ export class Watch {
       button.textContent = 'Deleted';
     } catch (e) {
       button.disabled = false;
-      button.textContent = 'Delete';
       this.fail(e);
     }
   }
@@ -217,7 +200,7 @@ export class Watch {
   stop() {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
-    clearTimeout(this.confirmTimer);
+    if (this.withdrawDelete) this.withdrawDelete();
     if (this.round) this.round.watcher.stop();
     this.round = null;
     const link = $('download-link');

@@ -1,5 +1,5 @@
 // The admin console (docs/console.md): sign in with the admin token, list,
-// create and delete prompts, and watch one live. Everything goes through
+// create and delete prompts, watch one live, and manage named prompts. Everything goes through
 // the client package's AdminClient (clients/js, served at /client/), the
 // same one operators' scripts use.
 
@@ -7,20 +7,31 @@ import { AdminClient, ForbiddenError, UnauthorizedError, NetworkError } from '/c
 import { PromptList } from './admin-list.js';
 import { CreateForm } from './admin-form.js';
 import { Watch } from './admin-watch.js';
+import { NamedList } from './admin-named.js';
 
 const $ = (id) => document.getElementById(id);
+/** A part of the address, decoded (as typed when it cannot be). */
+const decode = (part) => { try { return decodeURIComponent(part); } catch { return part; } };
 /** Where the token is kept: this tab's sessionStorage, never localStorage. */
 const TOKEN_KEY = 'chorus.admin.token';
-const VIEWS = ['signin', 'list', 'create', 'watch'];
+const VIEWS = ['signin', 'list', 'named', 'create', 'watch'];
 
 let admin = null;
 let list = null;
 let form = null;
 let watch = null;
+let named = null;
+/** The list the watch and the form go back to: `#/` or `#/named`. */
+let home = '#/';
 
 function show(view) {
   for (const v of VIEWS) $(v).hidden = v !== view;
   $('sign-out').hidden = view === 'signin';
+  $('nav').hidden = view === 'signin';
+  for (const [id, section] of [['nav-prompts', '#/'], ['nav-named', '#/named']]) {
+    if (section === home) $(id).setAttribute('aria-current', 'page');
+    else $(id).removeAttribute('aria-current');
+  }
 }
 
 /** An AdminClient for `token`; fetch is looked up at each call. */
@@ -88,6 +99,7 @@ function start(client) {
     // Signed in again: the same views, the new client.
     list.admin = admin;
     form.admin = admin;
+    named.admin = admin;
     route();
     return;
   }
@@ -101,6 +113,16 @@ function start(client) {
       location.hash = '#/';
       list.highlight = record.uid;
     },
+    saved: (definition) => {
+      named.highlight = definition.identifier;
+      location.hash = '#/named';
+    },
+    refused: onRefused,
+  });
+  named = new NamedList(admin, {
+    rows: $('named-rows'), error: $('named-error'), empty: $('named-empty'),
+    open: (uid) => { location.hash = `#/prompt/${encodeURIComponent(uid)}`; },
+    edit: (identifier) => { location.hash = `#/named/edit/${encodeURIComponent(identifier)}`; },
     refused: onRefused,
   });
   route();
@@ -118,35 +140,54 @@ function stopWatching() {
   watch = null;
 }
 
-/** Shows the view the address names: `#/`, `#/new` or `#/prompt/{uid}`. */
+/**
+ * Shows the view the address names: `#/`, `#/new`, `#/prompt/{uid}`,
+ * `#/named`, `#/named/new` or `#/named/edit/{identifier}`.
+ */
 function route() {
   if (!admin) return;
   stopWatching();
   const hash = location.hash;
   const prompt = /^#\/prompt\/([^/]+)$/.exec(hash);
+  const edit = /^#\/named\/edit\/([^/]+)$/.exec(hash);
   if (prompt) {
     show('watch');
-    watch = new Watch(admin, decodeURIComponent(prompt[1]), {
-      back: () => { location.hash = '#/'; },
+    watch = new Watch(admin, decode(prompt[1]), {
+      back: () => { location.hash = home; },
       refused: onRefused,
     });
-    return;
-  }
-  if (hash === '#/new') {
+  } else if (hash === '#/new') {
+    home = '#/';
     show('create');
+    $('create-title').textContent = 'New prompt';
     form.reset();
-    return;
+  } else if (hash === '#/named/new' || edit) {
+    home = '#/named';
+    show('create');
+    const identifier = edit ? decode(edit[1]) : null;
+    $('create-title').textContent = identifier === null ? 'New named prompt' : `Named prompt ${identifier}`;
+    form.editNamed(identifier);
+  } else if (hash === '#/named') {
+    home = '#/named';
+    show('named');
+    named.load();
+  } else {
+    home = '#/';
+    show('list');
+    list.load();
   }
-  show('list');
-  list.load();
+  $('create-back').textContent = home === '#/named' ? '← Named prompts' : '← Prompts';
+  $('watch-back').textContent = $('create-back').textContent;
 }
 
 $('signin-form').addEventListener('submit', (e) => { signIn(e).catch((err) => console.error(err)); });
 $('sign-out').addEventListener('click', signOut);
 $('new-prompt').addEventListener('click', () => { location.hash = '#/new'; });
-$('create-back').addEventListener('click', () => { location.hash = '#/'; });
-$('watch-back').addEventListener('click', () => { location.hash = '#/'; });
+$('new-named').addEventListener('click', () => { location.hash = '#/named/new'; });
+$('create-back').addEventListener('click', () => { location.hash = home; });
+$('watch-back').addEventListener('click', () => { location.hash = home; });
 $('refresh').addEventListener('click', () => list && list.load());
+$('named-refresh').addEventListener('click', () => named && named.load());
 window.addEventListener('hashchange', route);
 
 const saved = sessionStorage.getItem(TOKEN_KEY);

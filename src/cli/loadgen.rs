@@ -73,6 +73,9 @@ pub enum Scenario {
     Premiere(PremiereArgs),
     /// Stream viewers replaying a prompt with a long stored history.
     Replay(ReplayArgs),
+    /// Replay-bucket reads on a popular prompt, on a small one beside it,
+    /// and on a small one alone in its database.
+    Popular(PopularArgs),
     /// (internal) Serve pre-serialized event batches to WebSocket viewers:
     /// the machine's ceiling for the stream scenarios.
     #[command(hide = true)]
@@ -197,6 +200,28 @@ pub struct ReplayArgs {
     /// (`sqlite://PATH`; the server must be stopped meanwhile).
     #[arg(long)]
     pub fill_database: Option<PathBuf>,
+}
+
+/// Options of the `popular` scenario.
+#[derive(Debug, Clone, Args)]
+pub struct PopularArgs {
+    /// Sessions of the small prompt (ten events each), stored beside the
+    /// popular one, and of its twin alone in a database of its own.
+    #[arg(long, default_value_t = 1000)]
+    pub small_sessions: u64,
+    /// Sessions of the popular prompt (ten events each).
+    #[arg(long, default_value_t = 100_000)]
+    pub popular_sessions: u64,
+    /// Events per one-second bucket on every prompt, k (sets their
+    /// durations: events ÷ k seconds).
+    #[arg(long, default_value_t = 100)]
+    pub bucket_events: u64,
+    /// Seconds each prompt is read for in each round.
+    #[arg(long, default_value_t = 1.0)]
+    pub phase_seconds: f64,
+    /// Rounds; each reads every prompt for `--phase-seconds` in turn.
+    #[arg(long, default_value_t = 6)]
+    pub rounds: usize,
 }
 
 /// Options of the internal frame server.

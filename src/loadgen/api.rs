@@ -189,6 +189,29 @@ pub async fn stats(
     .await
 }
 
+/// `POST …/events/search` for the one-second bucket `[bucket, bucket + 1)`
+/// of the token's prompt in `(prompt_time, uid)` order, 5,000 a page, from
+/// `sort` (null for the first page): the replay bucket's query, as the
+/// stream loads it, plus the page's limit.
+pub async fn search_bucket(
+    conn: &mut Conn,
+    prompt_jwt: &str,
+    bucket: i64,
+    sort: &Value,
+) -> Result<Response, super::client::ClientError> {
+    let range = json!({"operator": "bte", "value": [bucket, bucket + 1]});
+    let mut body = json!({"filters": {"prompt_time": range}, "limit": 5000});
+    if !sort.is_null() {
+        body["sort"] = sort.clone();
+    }
+    conn.post(
+        "/api/1/interactive_prompts/events/search",
+        Some(prompt_jwt),
+        body.to_string(),
+    )
+    .await
+}
+
 /// One stored event as search lists it: `(session uid, prompt time,
 /// created_at)`.
 pub type StoredAt = (String, f64, f64);

@@ -18,9 +18,9 @@
 //!   pre-serialized frames), so figures can be reported as ratios.
 //! * [`fill`] — setup only: a long stored history written through the
 //!   library before the server starts.
-//! * [`ingest`], [`stats`], [`premiere`], [`replay`] — the scenarios, each
-//!   in three steps: plan, drive, report; [`shared`] — what the stream
-//!   scenarios share.
+//! * [`ingest`], [`stats`], [`premiere`], [`replay`], [`popular`] — the
+//!   scenarios, each in three steps: plan, drive, report; [`shared`] —
+//!   what the stream scenarios share.
 //! * [`proxy`] — a helper, not a scenario: a TCP proxy adding a fixed delay
 //!   each way, to put a network round trip between a server and its
 //!   PostgreSQL or Redis.
@@ -35,6 +35,7 @@ pub mod fill;
 pub mod frames;
 pub mod histogram;
 pub mod ingest;
+pub mod popular;
 pub mod premiere;
 pub mod proxy;
 pub mod replay;
@@ -57,6 +58,7 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         Scenario::Stats(a) => stats::run(&args.target, a).await?,
         Scenario::Premiere(a) => premiere::run(&args.target, a).await?,
         Scenario::Replay(a) => replay::run(&args.target, a).await?,
+        Scenario::Popular(a) => popular::run(&args.target, a).await?,
         Scenario::FrameServer(a) => {
             frames::serve(a).await?;
             return Ok(ExitCode::SUCCESS);

@@ -218,6 +218,20 @@ pub fn rss_of(pid: u32) -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// CPU time of process `pid` so far (user plus system, every thread,
+/// including those that have ended), in seconds: `/proc/PID/stat` counts
+/// clock ticks of `USER_HZ`, which is 100 on Linux.
+pub fn cpu_of(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which may hold spaces: state is the
+    // 3rd field of the line, utime the 14th, stime the 15th.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
 impl Drop for Target {
     fn drop(&mut self) {
         for child in &mut self.children {

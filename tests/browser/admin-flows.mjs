@@ -4,7 +4,10 @@
 // message), create a prompt of each style with and without validation
 // errors (caught before sending, or refused by the server and shown at the
 // field), watch a prompt while the crowd takes it and while the test posts
-// events, download its CSV and compare it with the API's export, delete it.
+// events, download its CSV and compare it with the API's export, delete it;
+// and manage named prompts: define one of each style (errors caught before
+// sending and refused by the server, each at its field), change one, see
+// its current instance once a user starts it and watch it, delete one.
 
 import assert from 'node:assert/strict';
 import { WAIT } from './support.mjs';
@@ -19,6 +22,24 @@ async function api(base, method, path, token, body) {
   const text = await response.text();
   assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
   return response.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text;
+}
+
+/**
+ * From now on, alters the page's `method` requests to paths ending in
+ * `pathEnd` on their way out: `src` is run with `request` = `{url, body}`
+ * (the body parsed) and may change either, as if the server's rules were
+ * stricter than the page's. `window.rewrite = null` stops it.
+ */
+function alterRequests(page, method, pathEnd, src) {
+  return page.evaluate(([m, end, code]) => {
+    const alter = new Function('request', code);
+    window.rewrite = (url, init) => {
+      if (init.method !== m || !new URL(url, location.href).pathname.endsWith(end)) return null;
+      const request = { url: String(url), body: JSON.parse(init.body) };
+      alter(request);
+      return window.originalFetch(request.url, { ...init, body: JSON.stringify(request.body) });
+    };
+  }, [method, pathEnd, src]);
 }
 
 /** Records every request the page's scripts send (the console calls `fetch` at each request). */
@@ -157,15 +178,7 @@ export async function serverRefusals(b) {
     ['prompt.step', (body) => { body.prompt.step = 2; }, /^must be 1, got 2$/],
   ];
   for (const [field, change, message] of cases) {
-    await page.evaluate((src) => {
-      const alter = new Function('body', src);
-      window.rewrite = (url, init) => {
-        if (init.method !== 'POST' || !String(url).endsWith('/api/1/interactive_prompts')) return null;
-        const body = JSON.parse(init.body);
-        alter(body);
-        return window.originalFetch(url, { ...init, body: JSON.stringify(body) });
-      };
-    }, `(${change.toString()})(body)`);
+    await alterRequests(page, 'POST', '/api/1/interactive_prompts', `(${change.toString()})(request.body)`);
     await basics(page, 'numeric', 'Refused by the server', 30);
     await page.click('#create-submit');
     await visibleError(page, field).waitFor();
@@ -272,6 +285,163 @@ export async function deleteWatched(b, demo, uid) {
   });
   await page.locator(`#prompt-rows tr.deleted[data-uid="${uid}"]`).waitFor();
   await b.shot('admin-deleted');
+}
+
+/** The named prompts as the console lists them. */
+const namedRows = (page) => page.evaluate(() => [...document.querySelectorAll('#named-rows tr')].map((tr) => ({
+  identifier: tr.dataset.identifier,
+  style: tr.dataset.style,
+  version: Number(tr.querySelector('.version').textContent),
+  expires: tr.querySelector('.expires').textContent,
+  current: tr.querySelector('.open-current')?.textContent ?? null,
+})));
+
+/** The named prompts as the API lists them, in the console's terms. */
+async function namedListed(demo, expiresText) {
+  const { items } = await api(demo.base, 'GET', '/api/1/interactive_prompts/public', demo.adminToken);
+  return items.map((n) => ({
+    identifier: n.identifier, style: n.prompt.style, version: n.version, expires: expiresText[n.expires_seconds], current: n.current_uid,
+  }));
+}
+
+/** Fills the named prompt form's identifier (when new) and renewal period. */
+async function namedBasics(page, identifier, style, text, seconds, expires) {
+  if (identifier !== null) await page.fill('#f-identifier', identifier);
+  await basics(page, style, text, seconds);
+  await page.fill('#f-expires', String(expires));
+}
+
+/** Saves the named prompt form and waits for the list with `identifier` marked. */
+async function saved(page, identifier) {
+  await page.click('#create-submit');
+  await page.locator(`#named-rows tr.fresh[data-identifier="${identifier}"]`).waitFor();
+}
+
+/**
+ * Named prompts through the console: defined (one of each style, across a
+ * create and a change), each field's problem shown at that field before
+ * anything is sent and the server's refusals at the field they name;
+ * listed as the API lists them; the current instance, once a user starts
+ * it, opened in the watch view; deleted.
+ */
+export async function namedPrompts(b, demo) {
+  const { page } = b;
+  await page.click('#nav-named');
+  await page.locator('#named-empty').waitFor();
+  await page.click('#new-named');
+  await page.locator('#f-identifier').waitFor();
+  assert.equal(await page.textContent('#create-title'), 'New named prompt');
+  await recordRequests(page);
+
+  // Problems the page can see: said at their fields, nothing sent.
+  await namedBasics(page, 'Mood Check', 'numeric', '  ', 30, 30);
+  await page.click('#create-submit');
+  assert.match(await visibleError(page, 'identifier').textContent(), /^must be 1 to 64 characters of a-z, 0-9 and -$/);
+  assert.match(await visibleError(page, 'prompt.text').textContent(), /after trimming, got 0$/);
+  assert.match(await visibleError(page, 'expires_seconds').textContent(), /^must be a whole number of at least 60$/);
+  assert.deepEqual(await sent(page), [], 'an invalid definition is never sent');
+  await b.shot('admin-named-errors');
+
+  // The server's refusals, the request altered on its way out: at the field they name.
+  await namedBasics(page, 'mood-check', 'numeric', 'Named: how is your mood?', 30, 3600);
+  const refusals = [
+    ['identifier', "request.url = request.url.replace(/[^/]+$/, 'Mood')", /^must be 1 to 64 characters of a-z, 0-9 and -, got "Mood"$/],
+    ['expires_seconds', 'request.body.expires_seconds = 59', /^must be at least 60, got 59$/],
+    ['prompt.max', 'request.body.prompt.max = 30', /^max − min must be at most 10/],
+  ];
+  for (const [field, src, message] of refusals) {
+    await alterRequests(page, 'PUT', '/mood-check', src);
+    await page.click('#create-submit');
+    await visibleError(page, field).waitFor();
+    assert.match(await visibleError(page, field).textContent(), message, field);
+    await page.evaluate(() => { window.rewrite = null; });
+  }
+  await b.shot('admin-named-server-refusal');
+  assert.equal((await sent(page)).length, refusals.length, 'one request per refusal');
+
+  // Defined: numeric, press and word; then the numeric one changed to colours.
+  await saved(page, 'mood-check');
+  await page.click('#new-named');
+  await namedBasics(page, 'hold-on', 'press', 'Named: hold while it swells', 20, 86400);
+  await saved(page, 'hold-on');
+  await page.click('#new-named');
+  await namedBasics(page, 'pick-word', 'word', 'Named: one word for today', 25, 600);
+  await saved(page, 'pick-word');
+  const expiresText = { 3600: '1 h', 86400: '1 d', 600: '10 min' };
+  assert.deepEqual(await namedRows(page), await namedListed(demo, expiresText), 'the list is the API listing');
+  assert.deepEqual((await namedRows(page)).map((r) => [r.identifier, r.style, r.version, r.expires, r.current]), [
+    ['hold-on', 'press', 1, '1 d', null], ['mood-check', 'numeric', 1, '1 h', null], ['pick-word', 'word', 1, '10 min', null],
+  ]);
+
+  await page.click('#named-rows tr[data-identifier="mood-check"] .edit');
+  await page.waitForFunction(() => document.querySelector('#f-text').value === 'Named: how is your mood?', undefined, { timeout: WAIT });
+  const filled = await page.evaluate(() => ({
+    identifier: document.querySelector('#f-identifier').value,
+    readOnly: document.querySelector('#f-identifier').readOnly,
+    style: document.querySelector('#create-form input[name="style"]:checked').value,
+    duration: document.querySelector('#f-duration').value,
+    expires: document.querySelector('#f-expires').value,
+  }));
+  assert.deepEqual(filled, { identifier: 'mood-check', readOnly: true, style: 'numeric', duration: '30', expires: '3600' });
+  await basics(page, 'color', 'Named: which colour is your mood?', 30);
+  await page.fill('#f-colors li:nth-child(3) input', 'blue');
+  await page.click('#create-submit');
+  assert.match(await visibleError(page, 'prompt.colors[2]').textContent(), /must be a colour like #A1B2C3, got "blue"/);
+  await page.fill('#f-colors li:nth-child(3) input', '#2244aa');
+  await saved(page, 'mood-check');
+  const changed = await api(demo.base, 'GET', '/api/1/interactive_prompts/public/mood-check', demo.adminToken);
+  assert.equal(changed.version, 2);
+  assert.deepEqual(changed.prompt.colors, ['#3D5A6C', '#E07A5F', '#2244AA']);
+  assert.equal(changed.expires_seconds, 3600);
+
+  // A user starts it: its instance is current, opened in the watch view.
+  const { user_jwt: user } = await api(demo.base, 'POST', '/api/1/dev/login', null, { name: 'Nia Named' });
+  const started = await api(demo.base, 'POST', '/api/1/interactive_prompts/start_public', user, { identifier: 'mood-check' });
+  await page.click('#named-refresh');
+  const row = `#named-rows tr[data-identifier="mood-check"]`;
+  await page.locator(`${row} .open-current`).waitFor();
+  assert.equal(await page.textContent(`${row} .open-current`), started.uid);
+  assert.equal(await page.textContent(`${row} .version`), '2');
+  await page.locator(`${row} .until`).waitFor();
+  assert.match(await page.textContent(`${row} .until`), /^until \d{4}-\d\d-\d\d \d\d:\d\d$/);
+  assert.deepEqual(await namedRows(page), await namedListed(demo, expiresText), 'the list is the API listing');
+  await b.shot('admin-named-list');
+  await page.click(`${row} .open-current`);
+  await page.locator('#watch-text:not(:empty)').waitFor();
+  assert.equal(await page.textContent('#watch-text'), 'Named: which colour is your mood?');
+  assert.match(await page.textContent('#watch-meta'), new RegExp(`^${started.uid} · 30 s · `));
+  await page.locator('#chart svg').waitFor();
+  assert.equal(await page.textContent('#watch-back'), '← Named prompts');
+  await page.click('#watch-back');
+  await page.locator(`${row} .open-current`).waitFor();
+
+  // Deleted (two clicks): gone from the list and from the API.
+  await page.click('#named-rows tr[data-identifier="pick-word"] .delete');
+  assert.equal(await page.textContent('#named-rows tr[data-identifier="pick-word"] .delete'), 'Click again to delete');
+  await page.click('#named-rows tr[data-identifier="pick-word"] .delete');
+  await page.locator('#named-rows tr[data-identifier="pick-word"]').waitFor({ state: 'detached' });
+  const response = await fetch(new URL('/api/1/interactive_prompts/public/pick-word', demo.base), {
+    headers: { authorization: `bearer ${demo.adminToken}` },
+  });
+  assert.equal(response.status, 404, 'deleted on the server');
+  assert.deepEqual((await namedRows(page)).map((r) => r.identifier), ['hold-on', 'mood-check']);
+  await page.click('#nav-prompts');
+  await page.locator('#list').waitFor();
+}
+
+/** Every flow of the console, in order, in `browser` against `demo`. */
+export async function adminConsole(browser, demo) {
+  const b = await browser.tab('admin');
+  await signIn(b, demo);
+  await expectListing(b, demo);
+  const uids = await createPrompts(b);
+  await serverRefusals(b);
+  await namedPrompts(b, demo);
+  await watchCrowd(b, demo);
+  await watchOwn(b, demo, uids.numeric);
+  await downloadCsv(b, demo, uids.numeric);
+  await deleteWatched(b, demo, uids.numeric);
+  assert.deepEqual(unexpected(browser.problems), []);
 }
 
 /** Problems of the page but the refusals the flows provoke on purpose (a wrong token, altered prompts). */

@@ -1,27 +1,16 @@
 // The other two styles at a desktop viewport, taken side by side in two
 // tabs: the 1–10 scale and the colour swatches.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expectChart, expectRoomEvents, openBrowser, startDemo, startPrompt, waitNumber, waitOwnInFlow } from './support.mjs';
+import { demoAndBrowser, expectChart, expectRoomEvents, openBrowser, startPrompt, waitNumber, waitOwnInFlow } from './support.mjs';
 
-let demo;
-let browser;
-
-before(async () => {
-  demo = await startDemo(['--crowd', '8']);
-  browser = await openBrowser('desktop');
-});
-
-after(async () => {
-  await browser?.close();
-  demo?.stop();
-});
+const ctx = demoAndBrowser(['--crowd', '8'], () => openBrowser('desktop'));
 
 /** Takes a prompt of `style`, picking option `index`; checks the room counts it. */
 async function takeChoice(b, style, index) {
   const { page } = b;
-  await startPrompt(b, demo.base, style, `Kim ${style}`);
+  await startPrompt(b, ctx.demo.base, style, `Kim ${style}`);
   const control = page.locator(`#controls [data-index="${index}"]`);
   const cell = `#distribution [data-index="${index}"]`;
   await control.click();
@@ -37,10 +26,10 @@ async function takeChoice(b, style, index) {
 }
 
 test('desktop: the numeric scale and the colour swatches, taken side by side', { timeout: 150_000 }, async () => {
-  const numeric = await browser.tab('numeric');
-  const color = await browser.tab('color');
+  const numeric = await ctx.browser.tab('numeric');
+  const color = await ctx.browser.tab('color');
   // A rare rating early on (the scale starts low) and the last colour.
   await Promise.all([takeChoice(numeric, 'numeric', 9), takeChoice(color, 'color', 5)]);
   assert.equal(await numeric.page.textContent('#distribution .col.mine .name'), '10');
-  assert.deepEqual(browser.problems, []);
+  assert.deepEqual(ctx.browser.problems, []);
 });

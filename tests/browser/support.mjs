@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,6 +47,24 @@ export async function startDemo(extra = []) {
     adminToken: token[1],
     stop() { child.kill('SIGTERM'); },
   };
+}
+
+/**
+ * The set-up of a test file: before its tests, a `chorus demo` started
+ * with `args` and a browser opened by `open()`; after them, both closed.
+ * → `{demo, browser}`, filled in once the file's `before` hooks have run.
+ */
+export function demoAndBrowser(args, open) {
+  const ctx = { demo: null, browser: null };
+  before(async () => {
+    ctx.demo = await startDemo(args);
+    ctx.browser = await open();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    ctx.demo?.stop();
+  });
+  return ctx;
 }
 
 /** Headless Debian Chromium with a fresh profile, at a desktop or phone viewport. */

@@ -192,6 +192,55 @@ async fn replay_at_tiny_scale_replays_a_filled_prompt() {
     assert_clean(&report);
 }
 
+#[tokio::test]
+async fn popular_at_tiny_scale_reads_back_what_it_filled() {
+    // Popular fills two SQLite databases before their servers start, so
+    // it spawns its own servers.
+    let out = Command::new(env!("CARGO_BIN_EXE_chorus"))
+        .args(["loadgen", "--spawn", "popular"])
+        .args(["--small-sessions", "20", "--popular-sessions", "200"])
+        .args([
+            "--bucket-events",
+            "10",
+            "--phase-seconds",
+            "0.2",
+            "--rounds",
+            "2",
+        ])
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run chorus loadgen");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (name, sessions) in [("small", 20.0), ("popular", 200.0), ("alone", 20.0)] {
+        let key = |what: &str| format!("{name} prompt {what}");
+        assert_eq!(figure(&report, &key("sessions")), sessions, "{report}");
+        let events = sessions * 10.0;
+        assert_eq!(figure(&report, &key("events filled")), events, "{report}");
+        assert_eq!(
+            figure(&report, &key("events read back")),
+            events,
+            "{report}"
+        );
+        assert!(figure(&report, &key("reads")) > 0.0, "{report}");
+        // Ten events a session spread evenly: ten in every bucket.
+        let per_read: f64 = line(&report, &key("reads"))
+            .rsplit_once('(')
+            .and_then(|(_, n)| n.split_whitespace().next()?.parse().ok())
+            .expect("events a read");
+        assert!((9.0..=11.0).contains(&per_read), "{report}");
+        assert!(samples(&report, &key("read latency")) > 0, "{report}");
+    }
+    for ratio in ["popular ÷ small", "small beside popular ÷ alone"] {
+        assert!(line(&report, ratio).contains("median"), "{report}");
+    }
+    assert_clean(&report);
+}
+
 /// A `chorus loadgen proxy` child, killed on drop.
 struct DelayProxy {
     /// `127.0.0.1:PORT`
