@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -171,6 +172,7 @@ class PrivateRedis:
     def stop(self):
         self.proc.terminate()
         self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def sample(groups):
