@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark table of BENCHMARKS.md, reproduced (10 to 15 minutes on the
+# The benchmark table of BENCHMARKS.md, reproduced (13 to 19 minutes on the
 # 2-core machine, more when it runs slow). Not a test: it never fails on a
 # figure, only on a scenario that cannot run. Every scenario spawns its own
 # server(s) on 127.0.0.1 and measures the machine's ceiling for the same
@@ -9,6 +9,8 @@
 #   bash scripts/bench.sh            # everything (SQLite, then PostgreSQL + Redis)
 #   BENCH_ONLY=sqlite bash scripts/bench.sh
 #   BENCH_SCALE=0.1 bash scripts/bench.sh   # a quick pass at a tenth of the scale
+#   BENCH_RTT_MS=2 bash scripts/bench.sh     # PostgreSQL + Redis again at a 2 ms round trip
+#                                            # (default 1; 0 runs them only on the loopback)
 #
 # Reports go to target/bench/<scenario>.txt; a summary is printed at the end.
 set -euo pipefail
@@ -57,23 +59,53 @@ fi
 if [[ "$only" == all || "$only" == postgres ]]; then
   . scripts/services.sh
   pg_admin="${CHORUS_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
-  fresh_pg() {
+  host_port() { sed -E 's|^[a-z]+://([^@/]*@)?([^/?]*).*|\2|' <<<"$1"; }
+  fresh_pg() { # a fresh database, its URL pointing at $1 (host:port)
     local name="chorus_bench_$RANDOM$RANDOM"
     psql "$pg_admin" -qc "CREATE DATABASE $name" >/dev/null
-    echo "${pg_admin%/*}/$name"
+    local url="${pg_admin%/*}/$name"
+    echo "${url/$(host_port "$url")/$1}"
   }
-  pg=(--spawn --processes 2 --redis "$CHORUS_TEST_REDIS")
-  run pg-ingest "${pg[@]}" --database "$(fresh_pg)" ingest --seconds "$(n 20)" --connections 256 --users "$(n 8192)"
-  run pg-stats "${pg[@]}" --database "$(fresh_pg)" stats --seconds "$(n 15)" --connections 64 --clients 2048
-  run pg-premiere "${pg[@]}" --database "$(fresh_pg)" premiere --seconds "$(n 30)" --viewers "$(n 5000)" \
-    --event-rate "$(n 1000)" --participants "$(n 200)" --bandwidth 100
-  run pg-replay "${pg[@]}" --database "$(fresh_pg)" replay --seconds "$(n 30)" --viewers "$(n 2000)" \
-    --history "$(n 20000)" --duration 600 --bandwidth 50
+  pg_scenarios() { # report prefix, PostgreSQL host:port, Redis URL
+    local p=$1 at=$2
+    local pg=(--spawn --processes 2 --redis "$3")
+    run "$p-ingest" "${pg[@]}" --database "$(fresh_pg "$at")" ingest --seconds "$(n 20)" --connections 256 --users "$(n 8192)"
+    run "$p-stats" "${pg[@]}" --database "$(fresh_pg "$at")" stats --seconds "$(n 15)" --connections 64 --clients 2048
+    run "$p-premiere" "${pg[@]}" --database "$(fresh_pg "$at")" premiere --seconds "$(n 30)" --viewers "$(n 5000)" \
+      --event-rate "$(n 1000)" --participants "$(n 200)" --bandwidth 100
+    run "$p-replay" "${pg[@]}" --database "$(fresh_pg "$at")" replay --seconds "$(n 30)" --viewers "$(n 2000)" \
+      --history "$(n 20000)" --duration 600 --bandwidth 50
+  }
+  pg_scenarios pg "$(host_port "$pg_admin")" "$CHORUS_TEST_REDIS"
+  # The same again with a network round trip of BENCH_RTT_MS (default 1;
+  # 0 skips it) between the servers and PostgreSQL and Redis: a proxy of
+  # ours in front of each holds every byte back half of it each way (this
+  # kernel has no netem). The load generator still talks to the servers
+  # directly.
+  rtt="${BENCH_RTT_MS:-1}"
+  if [[ $rtt != 0 ]]; then
+    proxies=()
+    trap '((${#proxies[@]})) && kill "${proxies[@]}" 2>/dev/null' EXIT
+    proxy() { # variable, host:port: starts a proxy to host:port, sets the variable to its host:port
+      local log="$out/proxy-${2//[:.]/_}.log"
+      "$bin" loadgen proxy --to "$2" --delay-ms "$(python3 -c "print($rtt / 2)")" >"$log" 2>&1 &
+      proxies+=($!)
+      until grep -q "^proxy listening on" "$log"; do
+        kill -0 "$!" 2>/dev/null || { cat "$log"; exit 1; }
+        sleep 0.1
+      done
+      printf -v "$1" '%s' "$(sed -E -n 's/^proxy listening on ([^,]*),.*/\1/p' "$log")"
+    }
+    proxy pg_at "$(host_port "$pg_admin")"
+    proxy redis_at "$(host_port "$CHORUS_TEST_REDIS")"
+    echo "== round trip ${rtt} ms: PostgreSQL through $pg_at, Redis through $redis_at" | tee "$out/rtt.cmd"
+    pg_scenarios "pg-rtt$rtt" "$pg_at" "${CHORUS_TEST_REDIS/$(host_port "$CHORUS_TEST_REDIS")/$redis_at}"
+  fi
 fi
 
 echo
 echo "== summary (target/bench/*.txt)"
-grep -H -E "^(accepted events/s|stats requests/s|deliveries/s|event latency|stats latency|post→receive latency|commit→receive latency|server memory per viewer|received / due share per viewer|viewers below 90 % of bandwidth|viewers behind their clock|(small|popular|alone) prompt (read latency|server CPU per read)|popular ÷ small|small beside popular ÷ alone|unexpected errors) *:" "$out"/*.txt |
+grep -H -E "^(accepted events/s|posted events accepted|stats requests/s|deliveries/s|event latency|stats latency|post→receive latency|commit→receive latency|server memory per viewer|received / due share per viewer|viewers below 90 % of bandwidth|viewers behind their clock|(small|popular|alone) prompt (read latency|server CPU per read)|popular ÷ small|small beside popular ÷ alone|unexpected errors) *:" "$out"/*.txt |
   sed -e "s|^$out/||" -e 's/\.txt:/: /'
 if [[ -f "$out/sqlite-floor.txt" ]]; then
   echo "SQLite alone (sqlite-floor.txt):" && tail -n +2 "$out/sqlite-floor.txt"

@@ -77,6 +77,9 @@ impl Application {
             stream,
             embed: http::embed_page::EmbedPage::new(&config.embed_origins),
             faces: Default::default(),
+            timelines: http::timeline_cache::TimelineCache::new(
+                (config.timeline_cache_mib as usize).saturating_mul(1 << 20),
+            ),
         });
         let listener = bind(&config.listen)
             .await

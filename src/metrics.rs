@@ -13,6 +13,8 @@
 //! | `chorus_http_connections` | gauge | — (HTTP connections open) |
 //! | `chorus_http_connections_dropped_total` | counter | `reason` (`header_timeout`, `idle_timeout`, `request_timeout`) |
 //! | `chorus_aggregate_reads_total` | counter | — (reads of a prompt's Fenwick rows for stats and timelines) |
+//! | `chorus_timeline_cache_total` | counter | `result` (`hit`, `miss`, `unversioned`) |
+//! | `chorus_timeline_cache_bytes` | gauge | — (timeline bodies kept) |
 //! | `chorus_open_streams` | gauge | — |
 //! | `chorus_stream_events_delivered_total` | counter | `kind` (`near_live`, `replay`) |
 //! | `chorus_stream_events_thinned_total` | counter | `reason` (`replay_sample`, `late`, `overflow`, `lagged`) |
@@ -42,6 +44,10 @@ pub const HTTP_CONNECTIONS_DROPPED: &str = "chorus_http_connections_dropped_tota
 /// Reads of a prompt's Fenwick rows from the database for stats and
 /// timelines (the in-memory copies answer the rest).
 pub const AGGREGATE_READS: &str = "chorus_aggregate_reads_total";
+/// Timeline requests, by whether a kept body answered them.
+pub const TIMELINE_CACHE: &str = "chorus_timeline_cache_total";
+/// Bytes of timeline bodies kept.
+pub const TIMELINE_CACHE_BYTES: &str = "chorus_timeline_cache_bytes";
 /// Latency of committing a transaction (a group, on SQLite).
 pub const COMMIT_DURATION: &str = "chorus_commit_duration_seconds";
 /// Requests per SQLite group commit.
@@ -126,6 +132,11 @@ fn describe() {
         AGGREGATE_READS,
         "Reads of a prompt's Fenwick rows from the database for stats and timelines."
     );
+    describe_counter!(
+        TIMELINE_CACHE,
+        "Timeline requests: answered by a kept body (hit), built and kept (miss), or built from the database (unversioned)."
+    );
+    describe_gauge!(TIMELINE_CACHE_BYTES, "Bytes of timeline bodies kept.");
     describe_gauge!(HTTP_CONNECTIONS, "HTTP connections open on this process.");
     describe_counter!(
         HTTP_CONNECTIONS_DROPPED,

@@ -115,7 +115,7 @@ export class Watch {
     const room = new Room(r.prompt, null, {
       users: $('users'), likes: $('likes'), answered: $('answered'), answeredLabel: $('answered-label'),
       distribution: $('distribution'), flow: $('flow'),
-    });
+    }, { pictures: false }); // the console's policy loads no other site's images: initials only
     const watcher = r.watch({ ...STREAM, clock });
     watcher.on('events', (items) => room.addEvents(items));
     watcher.on('status', (s) => { $('flow').dataset.state = s.state; });

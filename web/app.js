@@ -5,8 +5,10 @@
 import { Client, devLogin, devPrompts } from '/client/index.js';
 import { styleLabel } from './controls.js';
 import { Take } from './take.js';
+import { buildTakeView } from './take-view.js';
 
 const $ = (id) => document.getElementById(id);
+buildTakeView($('take'));
 let current = null;
 
 function show(view) {

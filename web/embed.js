@@ -8,8 +8,10 @@
 
 import { Client, AuthError, NotFoundError } from '/client/index.js';
 import { Take, showError } from './take.js';
+import { buildTakeView } from './take-view.js';
 
 const $ = (id) => document.getElementById(id);
+buildTakeView($('take'), { list: false });
 
 /** The origins the server allows to hand over tokens (from its page). */
 const ALLOWED = ($meta('chorus-embed-origins') || '').split(' ').filter(Boolean);

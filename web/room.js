@@ -1,11 +1,12 @@
 // The room: live totals for the current moment, interpolated smoothly
-// between stats bins, and the flow of everyone's events at their prompt times.
+// between stats bins, and the flow of everyone's events at their prompt
+// times, each with its person's face (faces.js).
 
 import { choices } from './controls.js';
+import { face } from './faces.js';
 
 const FLOW_ITEMS = 30;
 const SMOOTHING_SECONDS = 0.18;
-const AVATAR_COLORS = ['#3d5a6c', '#e07a5f', '#81b29a', '#c9a24a', '#9c89b8', '#5b8e7d', '#d1495b', '#6f96a8'];
 
 /** The numbers of one stats answer, as a flat vector the room can interpolate. */
 function vector(prompt, s) {
@@ -31,12 +32,6 @@ function el(tag, className, text) {
   return e;
 }
 
-function hash(s) {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
-  return Math.abs(h);
-}
-
 /** `m:ss` */
 export function clockText(seconds) {
   const s = Math.max(0, Math.floor(seconds));
@@ -44,8 +39,16 @@ export function clockText(seconds) {
 }
 
 export class Room {
-  constructor(prompt, sessionUid, dom) {
+  /**
+   * @param prompt the prompt
+   * @param sessionUid the participant's own session (null for a watcher)
+   * @param dom the elements the room fills
+   * @param options `pictures: false` shows initials only (a page whose
+   *   policy loads no other site's images)
+   */
+  constructor(prompt, sessionUid, dom, { pictures = true } = {}) {
     this.prompt = prompt;
+    this.pictures = pictures;
     this.sessionUid = sessionUid;
     this.dom = dom;
     this.options = choices(prompt);
@@ -185,8 +188,7 @@ export class Room {
     const li = el('li', me ? 'me' : '');
     li.dataset.evtype = e.evtype;
     li.dataset.sub = e.user_sub;
-    const avatar = el('span', 'avatar', name.slice(0, 1).toUpperCase());
-    avatar.style.background = AVATAR_COLORS[hash(e.session_uid) % AVATAR_COLORS.length];
+    const avatar = face(this.names.get(e.session_uid) || name, e.user_sub || e.session_uid, this.pictures ? e.icon : null);
     const who = el('span', 'who-name', name);
     const what = el('span', 'what');
     const index = e.data && (e.data.index ?? (e.data.rating !== undefined ? e.data.rating - this.prompt.min : undefined));

@@ -1,11 +1,13 @@
 // Taking one prompt: the prompt clock from 0 to its duration, the
-// controls, the room and, after the end, the chart of the whole prompt.
+// controls, the room with a few of the people here (faces.js) and, after
+// the end, the chart of the whole prompt.
 // Used by the dev page (app.js) and by the participant page of real
 // deployments (embed.js), on the take view both pages share.
 
 import { Room, clockText } from './room.js';
 import { buildControls, styleLabel } from './controls.js';
 import { drawChart } from './chart.js';
+import { FACES_SHOWN, Faces } from './faces.js';
 
 const $ = (id) => document.getElementById(id);
 const STREAM = { bandwidth: 20, lookback: 1.5, lookahead: 1.5 };
@@ -51,6 +53,8 @@ export class Take {
       distribution: $('distribution'), flow: $('flow'),
     });
     const s = this.session;
+    // Who is here, every few seconds: asked on the side, never waited for.
+    this.faces = new Faces($('faces'), (t) => s.profilePictures(Math.round(Math.min(t, this.duration) * 1000) / 1000, FACES_SHOWN));
     this.controls = buildControls($('controls'), this.prompt, {
       choose: (i) => this.choose(i),
       press: (down) => { if (!this.ended) this.send((t) => (down ? s.pressStart(t) : s.pressEnd(t))); },
@@ -132,6 +136,7 @@ export class Take {
     const f = Math.min(1, t / this.bins.width - bin);
     this.room.frame(this.stats.get(bin) || this.stats.get(bin - 1), this.stats.get(bin + 1), f);
     this.room.tick(t);
+    this.faces.tick(t);
     $('remaining').textContent = clockText(Math.ceil(this.duration - t));
     $('progress-bar').style.width = `${((t / this.duration) * 100).toFixed(2)}%`;
     if (t >= this.duration && !this.ended) this.end();

@@ -3,8 +3,9 @@
 // (host-page.html), with Node ≥ 20 and nothing to install:
 //
 // * it is the identity provider: an RSA key, published as a JWKS at
-//   /jwks.json, signs RS256 user tokens (`sub`, `given_name`, `iss`,
-//   `aud`, 10 minutes) that POST /token hands to the signed-in user;
+//   /jwks.json, signs RS256 user tokens (`sub`, `given_name`, `picture`
+//   when the user has one, `iss`, `aud`, 10 minutes) that POST /token
+//   hands to the signed-in user;
 // * its page (host-page.html, served at /) frames Chorus's page, answers
 //   each `chorus:token-needed` with a fresh token, and moves on at
 //   `chorus:finished`.
@@ -43,13 +44,15 @@ export function makeKeys() {
 const b64url = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /**
- * An RS256 user token for `user` ({sub, name}) signed with `keys`, valid
- * from `now` (seconds) for `lifetimeSeconds`.
+ * An RS256 user token for `user` ({sub, name, picture?}: `picture` an
+ * https URL, which Chorus shows as the user's face) signed with `keys`,
+ * valid from `now` (seconds) for `lifetimeSeconds`.
  */
 export function mintToken(keys, user, { issuer, lifetimeSeconds = 600, now = Math.floor(Date.now() / 1000) } = {}) {
   const header = { alg: 'RS256', typ: 'JWT', kid: keys.kid };
   const claims = {
     sub: user.sub, given_name: user.name, iss: issuer, aud: AUDIENCE, iat: now, exp: now + lifetimeSeconds,
+    ...(user.picture ? { picture: user.picture } : {}),
   };
   const signed = `${b64url(header)}.${b64url(claims)}`;
   return `${signed}.${sign('sha256', Buffer.from(signed), keys.privateKey).toString('base64url')}`;

@@ -141,25 +141,24 @@ pub struct ServeArgs {
     /// Redis URL for pub/sub across server processes [env: CHORUS_REDIS] [default: in-process]
     #[arg(long)]
     pub redis: Option<String>,
-    /// Dev mode: generate missing secrets, print the admin token, enable
-    /// `POST /api/1/dev/login` [env: CHORUS_DEV]
+    /// Dev mode: generate missing secrets, print the admin token, enable `POST /api/1/dev/login` [env: CHORUS_DEV]
     #[arg(long)]
     pub dev: bool,
     /// Most events per second one session may post (0 = unlimited) [env: CHORUS_SESSION_EVENT_RATE] [default: 20]
     #[arg(long)]
     pub session_event_rate: Option<u32>,
-    /// Most events per second one user may post, whatever the session
-    /// (0 = unlimited) [env: CHORUS_USER_EVENT_RATE] [default: 50]
+    /// Most events per second one user may post, whatever the session (0 = unlimited) [env: CHORUS_USER_EVENT_RATE] [default: 50]
     #[arg(long)]
     pub user_event_rate: Option<u32>,
-    /// Most sessions one user may start per minute (0 = unlimited)
-    /// [env: CHORUS_SESSION_START_RATE] [default: 30]
+    /// Most sessions one user may start per minute (0 = unlimited) [env: CHORUS_SESSION_START_RATE] [default: 30]
     #[arg(long)]
     pub session_start_rate: Option<u32>,
-    /// Most stats, timeline and search requests per second per prompt
-    /// token (0 = unlimited) [env: CHORUS_READ_RATE] [default: 20]
+    /// Most stats, timeline, search and profile-picture requests per second per user (0 = unlimited) [env: CHORUS_READ_RATE] [default: 20]
     #[arg(long)]
     pub read_rate: Option<u32>,
+    /// MiB of timeline answers kept in memory (0 = none) [env: CHORUS_TIMELINE_CACHE_MIB] [default: 64]
+    #[arg(long)]
+    pub timeline_cache_mib: Option<u64>,
     /// Most authorized live streams of this process [env: CHORUS_MAX_STREAMS] [default: 20000]
     #[arg(long)]
     pub max_streams: Option<usize>,
@@ -272,6 +271,7 @@ impl ServeArgs {
             user_event_rate: self.user_event_rate,
             session_start_rate: self.session_start_rate,
             read_rate: self.read_rate,
+            timeline_cache_mib: self.timeline_cache_mib,
             max_streams: self.max_streams,
             max_pending_streams: self.max_pending_streams.map(|n| n as usize),
             max_streams_per_user: self.max_streams_per_user.map(|n| n as usize),

@@ -97,6 +97,12 @@ pub const KEYS: &[Key] = &[
         set: |l, v| put(&mut l.read_rate, number(v)),
     },
     Key {
+        file: "timeline_cache_mib",
+        env: "CHORUS_TIMELINE_CACHE_MIB",
+        flag: "--timeline-cache-mib",
+        set: |l, v| put(&mut l.timeline_cache_mib, number(v)),
+    },
+    Key {
         file: "max_streams",
         env: "CHORUS_MAX_STREAMS",
         flag: "--max-streams",

@@ -53,6 +53,8 @@ pub struct Layer {
     pub session_start_rate: Option<u32>,
     /// See [`super::Config::read_rate`].
     pub read_rate: Option<u32>,
+    /// See [`super::Config::timeline_cache_mib`].
+    pub timeline_cache_mib: Option<u64>,
     /// See [`super::Config::max_streams`].
     pub max_streams: Option<usize>,
     /// See [`super::Config::max_pending_streams`].

@@ -93,9 +93,11 @@ pub struct Config {
     pub user_event_rate: u32,
     /// Most sessions one user may start per minute (0 = unlimited).
     pub session_start_rate: u32,
-    /// Most stats, timeline and search requests per second per prompt
-    /// token (0 = unlimited).
+    /// Most reads (stats, timeline, search, who is here) per second per
+    /// user, whatever prompt tokens they hold (0 = unlimited).
     pub read_rate: u32,
+    /// MiB of timeline answers this process keeps (0 = none kept).
+    pub timeline_cache_mib: u64,
     /// Most live streams this process serves at once (authorized ones).
     pub max_streams: usize,
     /// Most stream sockets still in their handshake at once.
@@ -155,6 +157,7 @@ impl Default for Config {
             user_event_rate: 50,
             session_start_rate: 30,
             read_rate: 20,
+            timeline_cache_mib: crate::http::timeline_cache::DEFAULT_MIB,
             max_streams: 20_000,
             max_pending_streams: 1_000,
             max_streams_per_user: 10,
@@ -207,6 +210,7 @@ impl Config {
         self.user_event_rate = layer.user_event_rate.unwrap_or(self.user_event_rate);
         self.session_start_rate = layer.session_start_rate.unwrap_or(self.session_start_rate);
         self.read_rate = layer.read_rate.unwrap_or(self.read_rate);
+        self.timeline_cache_mib = layer.timeline_cache_mib.unwrap_or(self.timeline_cache_mib);
         self.max_streams = layer.max_streams.unwrap_or(self.max_streams);
         self.max_pending_streams = layer
             .max_pending_streams

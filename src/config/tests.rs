@@ -110,6 +110,7 @@ fn every_key_is_read_from_its_variable_and_from_the_file() {
             "CHORUS_DEV" => "true",
             "CHORUS_SESSION_EVENT_RATE"
             | "CHORUS_MAX_STREAMS"
+            | "CHORUS_TIMELINE_CACHE_MIB"
             | "CHORUS_MAX_PENDING_STREAMS"
             | "CHORUS_PROMPT_TOKEN_SECONDS"
             | "CHORUS_MAX_STREAMS_PER_USER"

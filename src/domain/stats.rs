@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use serde::ser::SerializeMap;
+use serde::ser::{SerializeMap, SerializeSeq};
 
 use super::aggregates::{Category, PromptAggregates};
 use super::bins::Bins;
@@ -99,6 +99,56 @@ impl Stats {
     }
 }
 
+/// Several series of one value per bin, written bin by bin: for each bin
+/// a map from each series' label to its value (numeric prompts: the
+/// ratings) or an array of the values (colours, words). Held as columns,
+/// so that building it allocates one vector per series, not one per bin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerBin {
+    bins: usize,
+    /// The labels, one per series; None: each bin is written as an array.
+    labels: Option<Vec<String>>,
+    series: Vec<Vec<i64>>,
+}
+
+impl PerBin {
+    /// The values of `bin`, one per series.
+    pub fn at(&self, bin: usize) -> Vec<i64> {
+        self.series.iter().map(|s| s[bin]).collect()
+    }
+}
+
+/// One bin of a [`PerBin`].
+struct OneBin<'a>(&'a PerBin, usize);
+
+impl Serialize for OneBin<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let OneBin(per, bin) = *self;
+        match &per.labels {
+            Some(labels) => {
+                let mut map = s.serialize_map(Some(labels.len()))?;
+                for (label, series) in labels.iter().zip(&per.series) {
+                    map.serialize_entry(label.as_str(), &series[bin])?;
+                }
+                map.end()
+            }
+            None => {
+                let mut seq = s.serialize_seq(Some(per.series.len()))?;
+                for series in &per.series {
+                    seq.serialize_element(&series[bin])?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+impl Serialize for PerBin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((0..self.bins).map(|bin| OneBin(self, bin)))
+    }
+}
+
 /// The stats of every bin at once, as arrays indexed by bin.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Timeline {
@@ -111,15 +161,15 @@ pub struct Timeline {
     /// Likes so far, per bin.
     pub likes: Vec<i64>,
     /// Numeric prompts: per bin, answers per rating.
-    pub numeric_active: Option<Vec<RatingCounts>>,
+    pub numeric_active: Option<PerBin>,
     /// Press prompts: per bin, sessions pressing.
     pub press_active: Option<Vec<i64>>,
     /// Press prompts: per bin, presses so far.
     pub press: Option<Vec<i64>>,
     /// Colour prompts: per bin, answers per colour.
-    pub color_active: Option<Vec<Vec<i64>>>,
+    pub color_active: Option<PerBin>,
     /// Word prompts: per bin, answers per option.
-    pub word_active: Option<Vec<Vec<i64>>>,
+    pub word_active: Option<PerBin>,
 }
 
 impl Timeline {
@@ -131,59 +181,49 @@ impl Timeline {
         mut sums: impl FnMut(Category) -> Vec<i64>,
     ) -> Self {
         let n = bins.count() as usize;
-        let per_bin = |series: Vec<Vec<i64>>| -> Vec<Vec<i64>> {
-            (0..n)
-                .map(|b| series.iter().map(|s| s[b]).collect())
-                .collect()
+        let mut per_bin = |labels: Option<Vec<String>>, categories: Vec<Category>| PerBin {
+            bins: n,
+            labels,
+            series: categories.into_iter().map(&mut sums).collect(),
         };
-        let mut t = Timeline {
+        let (mut numeric_active, mut color_active, mut word_active) = (None, None, None);
+        let (mut press_active, mut press) = (None, None);
+        match prompt {
+            Prompt::Numeric { min, max, .. } => {
+                let labels = (*min..=*max).map(|r| r.to_string()).collect();
+                let categories = (*min..=*max).map(Category::NumericActive).collect();
+                numeric_active = Some(per_bin(Some(labels), categories));
+            }
+            Prompt::Press { .. } => {
+                press_active = Some(sums(Category::PressActive));
+                press = Some(sums(Category::Press));
+            }
+            Prompt::Color { colors, .. } => {
+                let categories = (0..colors.len() as i64).map(Category::ColorActive);
+                color_active = Some(per_bin(None, categories.collect()));
+            }
+            Prompt::Word { options, .. } => {
+                let categories = (0..options.len() as i64).map(Category::WordActive);
+                word_active = Some(per_bin(None, categories.collect()));
+            }
+        }
+        Timeline {
             bin_width: bins.width(),
             bins: bins.count(),
             users: sums(Category::Users),
             likes: sums(Category::Likes),
-            numeric_active: None,
-            press_active: None,
-            press: None,
-            color_active: None,
-            word_active: None,
-        };
-        match prompt {
-            Prompt::Numeric { min, max, .. } => {
-                let series: Vec<(i64, Vec<i64>)> = (*min..=*max)
-                    .map(|r| (r, sums(Category::NumericActive(r))))
-                    .collect();
-                t.numeric_active = Some(
-                    (0..n)
-                        .map(|b| RatingCounts(series.iter().map(|(r, s)| (*r, s[b])).collect()))
-                        .collect(),
-                );
-            }
-            Prompt::Press { .. } => {
-                t.press_active = Some(sums(Category::PressActive));
-                t.press = Some(sums(Category::Press));
-            }
-            Prompt::Color { colors, .. } => {
-                t.color_active = Some(per_bin(
-                    (0..colors.len() as i64)
-                        .map(|i| sums(Category::ColorActive(i)))
-                        .collect(),
-                ))
-            }
-            Prompt::Word { options, .. } => {
-                t.word_active = Some(per_bin(
-                    (0..options.len() as i64)
-                        .map(|i| sums(Category::WordActive(i)))
-                        .collect(),
-                ))
-            }
+            numeric_active,
+            press_active,
+            press,
+            color_active,
+            word_active,
         }
-        t
     }
 }
 
 /// A prompt's Fenwick trees as dense arrays, one per category: what stats
 /// and timelines are computed from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FenwickArrays {
     bins: Bins,
     arrays: HashMap<Category, Vec<i64>>,
@@ -271,10 +311,26 @@ mod tests {
             Category::WordActive(i) => vec![i, i + 1, i + 2],
             _ => vec![0, 1, 2],
         });
-        assert_eq!(
-            t.word_active,
-            Some(vec![vec![0, 1], vec![1, 2], vec![2, 3]])
-        );
+        let words = t.word_active.as_ref().unwrap();
+        assert_eq!((words.at(0), words.at(2)), (vec![0, 1], vec![2, 3]));
         assert_eq!(t.users, vec![0, 1, 2]);
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(v["word_active"], json!([[0, 1], [1, 2], [2, 3]]));
+        assert_eq!(v["numeric_active"], json!(null));
+        let n = Prompt::Numeric {
+            text: "t".into(),
+            min: 1,
+            max: 2,
+            step: 1,
+        };
+        let t = Timeline::assemble(&n, Bins::new(3), |c| match c {
+            Category::NumericActive(r) => vec![r, 10 * r, 100 * r],
+            _ => vec![0; 3],
+        });
+        let v = serde_json::to_value(&t).unwrap();
+        let first = json!({"1": 1, "2": 2});
+        assert_eq!(v["numeric_active"][0], first);
+        assert_eq!(v["numeric_active"][2], json!({"1": 100, "2": 200}));
+        assert_eq!(v["numeric_active"].as_array().unwrap().len(), 3);
     }
 }

@@ -148,7 +148,7 @@ impl<'r> ToResponse<'r> for TooManyRequests {
             .description(Some("Whole seconds to wait before retrying."))
             .build();
         let response = error_response(
-            "A rate limit (docs/operations.md, \"Limits\"): events per user or per session, sessions started per user, or requests per prompt token.",
+            "A rate limit (docs/operations.md, \"Limits\"): events per user or per session, sessions started per user, or reads per user.",
             &[kind::TOO_MANY_REQUESTS],
         )
         .header("Retry-After", retry_after)

@@ -143,13 +143,10 @@ impl FromRequestParts<AppState> for PromptGrant {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = authorization(&parts.headers)?;
-        let uid = state.auth.verify_prompt(token)?;
-        // Per token, once it is known to be ours (docs/operations.md, "Limits").
-        state
-            .limits
-            .reads
-            .take(token)
-            .map_err(|wait| super::rate_limit::refused("requests with this prompt token", wait))?;
-        Ok(PromptGrant(uid))
+        let grant = state.auth.verify_prompt_grant(token)?;
+        // Per user, once the token is known to be ours (docs/operations.md,
+        // "Limits").
+        state.limits.take_read(grant.user.as_deref(), token)?;
+        Ok(PromptGrant(grant.prompt_uid))
     }
 }

@@ -75,6 +75,7 @@ pub struct Pictures<'a> {
         (status = 404, response = SearchPromptNotFound),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     ))]
 pub async fn profile_pictures(
@@ -93,6 +94,7 @@ pub async fn profile_pictures(
         )));
     }
     s.auth.verify_prompt_for(&body.jwt, &body.uid)?;
+    s.limits.take_read(Some(&user.sub), &body.jwt)?;
     let not_found = || ApiError::not_found(kind::PROMPT_NOT_FOUND, "interactive prompt not found");
     let prompt = s
         .store

@@ -30,6 +30,7 @@ pub mod search_request;
 pub mod serve;
 pub mod state;
 pub mod stats;
+pub mod timeline_cache;
 pub mod users;
 pub mod web;
 

@@ -6,7 +6,10 @@
 //!   per session, charged only for events stored on it (which the event
 //!   rules allow its owner alone), so nobody can spend another's allowance;
 //! * `start_session`: per user;
-//! * stats, timeline and search: per prompt token.
+//! * reads (stats, timeline, search, who is here): per user — the user a
+//!   prompt token was minted for (its `usr`), so that the many tokens one
+//!   user can get by starting sessions share one allowance; a token naming
+//!   no user (the admin route's) has its own.
 //!
 //! Keys are kept as 64-bit keyed hashes (a long `sub` costs no more than a
 //! short one), in a table of bounded size: when it is full, buckets that
@@ -185,7 +188,7 @@ pub struct RateLimits {
     pub session_events: Buckets,
     /// Sessions started per user.
     pub session_starts: Buckets,
-    /// Stats, timeline and search requests per prompt token.
+    /// Reads per user (see [`RateLimits::take_read`]).
     pub reads: Buckets,
 }
 
@@ -198,8 +201,8 @@ pub struct RateSettings {
     pub user_event_rate: u32,
     /// Sessions started per minute per user (burst as many).
     pub session_start_rate: u32,
-    /// Stats, timeline and search requests per second per prompt token
-    /// (burst as many).
+    /// Stats, timeline, search and who-is-here requests per second per
+    /// user (burst as many).
     pub read_rate: u32,
 }
 
@@ -215,6 +218,19 @@ impl Default for RateSettings {
 }
 
 impl RateLimits {
+    /// Takes a read for the user `user` (a prompt token's `usr`, or the
+    /// `sub` of a user token), or, when it names none, for the prompt
+    /// token `token` itself: 429 when there is none left.
+    pub fn take_read(&self, user: Option<&str>, token: &str) -> Result<(), ApiError> {
+        let key = match user {
+            Some(user) => format!("u:{user}"),
+            None => format!("t:{token}"),
+        };
+        self.reads
+            .take(&key)
+            .map_err(|wait| refused("reads by this user", wait))
+    }
+
     /// The limits `settings` ask for.
     pub fn new(settings: &RateSettings) -> Self {
         RateLimits {

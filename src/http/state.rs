@@ -43,7 +43,7 @@ pub struct Shared {
     /// Stores, counts and publishes accepted events.
     pub ingest: Ingest,
     /// The rate limits: events per user and per session, sessions started
-    /// per user, reads per prompt token.
+    /// per user, reads per user.
     pub limits: Arc<RateLimits>,
     /// Whether dev-only routes are enabled.
     pub dev: bool,
@@ -53,4 +53,6 @@ pub struct Shared {
     pub embed: EmbedPage,
     /// This process's samples of who is here.
     pub faces: FacesCache,
+    /// This process's timeline bodies, by prompt.
+    pub timelines: super::timeline_cache::TimelineCache,
 }

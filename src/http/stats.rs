@@ -2,8 +2,10 @@
 //! "Stats and timeline").
 
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, Uri};
-use axum::response::Response;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -15,7 +17,7 @@ use super::state::AppState;
 use crate::auth::AuthError;
 use crate::domain::bins::Bins;
 use crate::domain::prompt::PromptRecord;
-use crate::domain::stats::{RatingCounts, Stats, Timeline};
+use crate::domain::stats::{PerBin, RatingCounts, Stats, Timeline};
 
 /// Query of the stats endpoint.
 #[derive(Deserialize, IntoParams)]
@@ -90,15 +92,15 @@ pub struct TimelineBody<'a> {
     users: &'a [i64],
     likes: &'a [i64],
     #[schema(value_type = Option<Vec<BTreeMap<String, i64>>>, required = true)]
-    numeric_active: Option<&'a [RatingCounts]>,
+    numeric_active: Option<&'a PerBin>,
     #[schema(required = true)]
     press_active: Option<&'a [i64]>,
     #[schema(required = true)]
     press: Option<&'a [i64]>,
     #[schema(value_type = Option<Vec<Vec<i64>>>, required = true)]
-    color_active: Option<&'a [Vec<i64>]>,
+    color_active: Option<&'a PerBin>,
     #[schema(value_type = Option<Vec<Vec<i64>>>, required = true)]
-    word_active: Option<&'a [Vec<i64>]>,
+    word_active: Option<&'a PerBin>,
 }
 
 impl<'a> From<&'a Timeline> for TimelineBody<'a> {
@@ -108,11 +110,11 @@ impl<'a> From<&'a Timeline> for TimelineBody<'a> {
             bins: t.bins,
             users: &t.users,
             likes: &t.likes,
-            numeric_active: t.numeric_active.as_deref(),
+            numeric_active: t.numeric_active.as_ref(),
             press_active: t.press_active.as_deref(),
             press: t.press.as_deref(),
-            color_active: t.color_active.as_deref(),
-            word_active: t.word_active.as_deref(),
+            color_active: t.color_active.as_ref(),
+            word_active: t.word_active.as_ref(),
         }
     }
 }
@@ -187,6 +189,9 @@ pub async fn stats(
 }
 
 /// The figures of every bin at once, as arrays indexed by bin.
+///
+/// Repeated requests between two changes of the prompt's figures are
+/// answered with the same bytes, kept by this process.
 #[utoipa::path(get, path = "/api/1/interactive_prompts/events/stats/timeline", tag = "stats",
     security(("prompt_token" = [])),
     params(TimelineQuery),
@@ -206,6 +211,31 @@ pub async fn timeline(
 ) -> Result<Response, ApiError> {
     let q: TimelineQuery = parse_query(&uri)?;
     let prompt = granted_prompt(&s, &grant, &q.uid).await?;
-    let timeline = s.store.timeline(&prompt).await?;
-    Ok(reply(StatusCode::OK, TimelineBody::from(&timeline)))
+    let counted = |result: &'static str| {
+        metrics::counter!(crate::metrics::TIMELINE_CACHE, "result" => result).increment(1);
+    };
+    if let Some(version) = s.store.figures_version(&prompt).await?
+        && let Some(body) = s.timelines.get(prompt.id, version)
+    {
+        counted("hit");
+        return Ok(json_bytes(body));
+    }
+    let (timeline, version) = s.store.timeline(&prompt).await?;
+    let body = Bytes::from(
+        serde_json::to_vec(&TimelineBody::from(&timeline)).expect("a timeline serializes"),
+    );
+    match version {
+        Some(version) => {
+            counted("miss");
+            s.timelines.put(prompt.id, version, body.clone());
+        }
+        None => counted("unversioned"),
+    }
+    Ok(json_bytes(body))
+}
+
+/// A 200 with a body that is JSON already.
+fn json_bytes(body: Bytes) -> Response {
+    let json = HeaderValue::from_static("application/json");
+    (StatusCode::OK, [(CONTENT_TYPE, json)], body).into_response()
 }

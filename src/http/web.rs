@@ -35,6 +35,8 @@ pub(super) const ASSETS: &[Asset] = &[
     asset("controls.js", JS, include_str!("../../web/controls.js")),
     asset("app.js", JS, include_str!("../../web/app.js")),
     asset("take.js", JS, include_str!("../../web/take.js")),
+    asset("take-view.js", JS, include_str!("../../web/take-view.js")),
+    asset("faces.js", JS, include_str!("../../web/faces.js")),
     asset("embed.js", JS, include_str!("../../web/embed.js")),
     asset("icon.svg", SVG, include_str!("../../web/icon.svg")),
     // The admin console's (`/admin`, src/http/console.rs).

@@ -216,9 +216,19 @@ impl Store {
         dispatch!(self, s => s.stats(prompt, bin).await)
     }
 
-    /// Stats of every bin of a prompt.
-    pub async fn timeline(&self, prompt: &PromptRecord) -> Result<Timeline, StorageError> {
-        dispatch!(self, s => s.timeline(prompt).await)
+    /// Every bin's stats, and the version of the in-memory figures (None: read from the database).
+    pub async fn timeline(
+        &self,
+        p: &PromptRecord,
+    ) -> Result<(Timeline, Option<u64>), StorageError> {
+        dispatch!(self, s => s.timeline(p).await)
+    }
+
+    /// The version of the figures [`Store::timeline`] would answer from now
+    /// (None: not in memory), changing with them, never reused in a process;
+    /// on PostgreSQL within the staleness bound, as stats.
+    pub async fn figures_version(&self, p: &PromptRecord) -> Result<Option<u64>, StorageError> {
+        dispatch!(self, s => s.figures_version(p).await)
     }
 
     /// Runs a search within one prompt.

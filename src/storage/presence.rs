@@ -4,7 +4,8 @@
 //!
 //! A sample starts at a random rank `r` and takes, from every node on the
 //! step's path ([`crate::domain::presence::path`]), the [`PER_NODE`]
-//! lowest ranks at or above `r`; merged, they give the sessions in the
+//! lowest ranks at or above `r` (more, [`PER_NODE_RETRY`], when that
+//! falls short); merged, they give the sessions in the
 //! room whose ranks follow `r`, and since ranks are drawn at random when
 //! rows are written, a random sample of them, read in a bounded number of
 //! rows whatever the prompt's number of sessions. When that run holds
@@ -22,8 +23,15 @@ use crate::domain::presence::{self, DEPTH};
 use crate::domain::prompt::PromptRecord;
 use crate::domain::user::ANONYMOUS;
 
-/// Rows read per node and direction.
-pub const PER_NODE: i64 = 32;
+/// Rows read per node and direction at first: when everyone in the room
+/// has a picture and one session, the [`KEPT`] lowest ranks of the union
+/// are among each node's [`KEPT`] lowest, so one more is plenty. Reading
+/// no more than that keeps a sample's cost flat as a prompt's sessions
+/// grow (BENCHMARKS.md, "Who is here").
+pub const PER_NODE: i64 = 12;
+/// Rows per node on the second try, when people without pictures or with
+/// several sessions left the first one short of [`KEPT`].
+pub const PER_NODE_RETRY: i64 = 64;
 /// People kept per sample: the largest `limit` (10) and the caller, who is
 /// left out of their own answer.
 pub const KEPT: usize = 11;
@@ -104,16 +112,39 @@ impl Store {
         use rand::Rng;
         let start = rand::rng().random_range(0..RANKS);
         let nodes: [i64; DEPTH] = presence::path(step);
+        let (faces, read) = self.draw_with(prompt, &nodes, start, PER_NODE).await?;
+        // Fewer rows than one node's share: no node was cut short, so
+        // nobody was missed.
+        if faces.len() >= KEPT || read < PER_NODE as usize {
+            return Ok(faces);
+        }
+        Ok(self
+            .draw_with(prompt, &nodes, start, PER_NODE_RETRY)
+            .await?
+            .0)
+    }
+
+    /// The sample from ranks `start` on (wrapping around when short),
+    /// reading at most `per_node` rows of each node and direction; and how
+    /// many rows were read.
+    async fn draw_with(
+        &self,
+        prompt: &PromptRecord,
+        nodes: &[i64],
+        start: i64,
+        per_node: i64,
+    ) -> Result<(Vec<Face>, usize), StorageError> {
         let mut rows = self
-            .presence_sample(prompt, &nodes, (start, RANKS), PER_NODE)
+            .presence_sample(prompt, nodes, (start, RANKS), per_node)
             .await?;
         if pick(rows.clone(), start).len() < KEPT && start > 0 {
             let below = self
-                .presence_sample(prompt, &nodes, (0, start), PER_NODE)
+                .presence_sample(prompt, nodes, (0, start), per_node)
                 .await?;
             rows.extend(below);
         }
-        Ok(pick(rows, start))
+        let read = rows.len();
+        Ok((pick(rows, start), read))
     }
 }
 

@@ -219,3 +219,97 @@ export async function aTokenInTheFragmentIsTakenAndRemoved(b, e) {
   assert.equal(await page.evaluate(() => location.href), `${e.chorus.base}/p/${uid}`);
   assert.equal(await page.locator('#flow li.me[data-evtype="join"]').getAttribute('data-sub'), e.host.user.sub);
 }
+
+/** The picture of the user who has one: a host the test answers for itself, so nothing leaves the machine. */
+const PICTURE = 'https://pictures.example/grace.svg';
+const PICTURE_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="#f2c14e"/><circle cx="32" cy="26" r="12" fill="#7a5c1e"/></svg>';
+
+/**
+ * Answers `page`'s requests for `url` with PICTURE_SVG (Playwright's
+ * routing in Chromium, puppeteer's interception in Firefox) → the
+ * `Referer` each request carried (null: none).
+ */
+async function servePicture(page, url) {
+  const referers = [];
+  if (page.raw) {
+    await page.raw.setRequestInterception(true);
+    page.raw.on('request', (r) => {
+      if (r.url() !== url) {
+        r.continue();
+        return;
+      }
+      referers.push(r.headers().referer ?? null);
+      r.respond({ status: 200, contentType: 'image/svg+xml', body: PICTURE_SVG });
+    });
+  } else {
+    await page.route(url, (route) => {
+      referers.push(route.request().headers().referer ?? null);
+      return route.fulfill({ status: 200, contentType: 'image/svg+xml', body: PICTURE_SVG });
+    });
+  }
+  return referers;
+}
+
+/** `user` takes prompt `uid` through the API (no page): `events` are `[route, prompt_time, data]`. */
+async function takeThroughApi(e, user, uid, events) {
+  const token = e.token(user);
+  const post = async (path, body) => {
+    const res = await fetch(new URL(path, e.chorus.base), {
+      method: 'POST', headers: { authorization: `bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
+    return res.json();
+  };
+  const s = await post('/api/1/interactive_prompts/start_session', { interactive_prompt_uid: uid });
+  for (const [route, promptTime, data = {}] of events) {
+    await post(`/api/1/interactive_prompts/events/${route}`, {
+      interactive_prompt_uid: uid, interactive_prompt_jwt: s.jwt, session_uid: s.session_uid, prompt_time: promptTime, data,
+    });
+  }
+}
+
+/** Waits until the image at `selector` in `page` has loaded. */
+function loaded(page, selector) {
+  return page.waitForFunction((sel) => {
+    const img = document.querySelector(sel);
+    return img && img.complete && img.naturalWidth > 0;
+  }, selector, { timeout: WAIT });
+}
+
+/**
+ * Faces in the room: Grace, whose token carries a `picture`, and Ben,
+ * whose token has none, took the prompt before; the page shows Grace's
+ * picture among the people here and at her events, loaded without a
+ * referrer, and Ben's initials in a circle of one colour at each of his.
+ */
+export async function facesInTheRoom(b, e) {
+  const t = await b.tab('faces');
+  const { page } = t;
+  const referers = await servePicture(page, PICTURE);
+  const uid = await e.prompt(30);
+  await takeThroughApi(e, { sub: 'grace-hopper', name: 'Grace Hopper', picture: PICTURE }, uid, [['join', 0.5]]);
+  await takeThroughApi(e, { sub: 'ben-okri', name: 'Ben Okri' }, uid, [['join', 0.7], ['respond_word_prompt', 1, { index: 2 }]]);
+  await page.goto(`${e.chorus.base}/p/${uid}#token=${e.token()}`);
+
+  // Who is here: Grace (Ben has no picture; the participant is never shown to themselves).
+  const face = `#faces img[src="${PICTURE}"]`;
+  await loaded(page, face);
+  assert.equal(await page.locator(face).getAttribute('referrerpolicy'), 'no-referrer');
+  assert.equal(await page.locator('#faces .avatar').count(), 1);
+
+  // Her events show her picture; Ben's, his initials, always in the same colour.
+  await loaded(page, '#flow li[data-sub="grace-hopper"] .avatar img');
+  assert.equal(await page.locator('#flow li[data-sub="grace-hopper"] .avatar img').getAttribute('src'), PICTURE);
+  await page.locator('#flow li[data-sub="ben-okri"][data-evtype="word_prompt_response"]').waitFor();
+  const ben = await page.evaluate(() => [...document.querySelectorAll('#flow li[data-sub="ben-okri"] .avatar')]
+    .map((a) => ({ text: a.textContent, color: a.style.background, img: a.querySelectorAll('img').length })));
+  assert.equal(ben.length, 2, 'his join and his answer');
+  for (const a of ben) assert.deepEqual(a, { text: 'BO', color: ben[0].color, img: 0 });
+  assert.notEqual(ben[0].color, '', 'a coloured circle');
+  // The participant's own events: their initials (the host's user is Ada).
+  assert.equal(await page.locator('#flow li.me[data-evtype="join"] .avatar').textContent(), 'A');
+  assert.ok(referers.length >= 1, 'the picture was fetched');
+  assert.deepEqual(referers.filter((r) => r !== null), [], 'without a referrer');
+  await t.shot('faces');
+  await page.goto('about:blank');
+}

@@ -1,14 +1,15 @@
 // The participant page of real deployments, embedded by a host app on
 // another origin (embed.mjs), in headless Chromium and Firefox: tokens by
 // postMessage from the allowed origin only, a fresh token asked for when
-// one has expired, `chorus:finished` at the end, and `#token=…` standalone.
+// one has expired, `chorus:finished` at the end, `#token=…` standalone, and
+// faces in the room (a picture from the token's claim, initials without).
 
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openBrowser } from './support.mjs';
 import { openFirefox } from './firefox.mjs';
 import {
-  aTokenInTheFragmentIsTakenAndRemoved, anExpiredTokenIsReplaced, foreignAndMalformedMessagesAreIgnored,
+  aTokenInTheFragmentIsTakenAndRemoved, anExpiredTokenIsReplaced, facesInTheRoom, foreignAndMalformedMessagesAreIgnored,
   hostTakesPromptToTheEnd, startEmbedding,
 } from './embed.mjs';
 
@@ -45,5 +46,11 @@ for (const [name, open] of [['chromium', () => openBrowser('embed')], ['firefox'
       await aTokenInTheFragmentIsTakenAndRemoved(b, e);
       assert.deepEqual(b.problems, []);
     });
+
+    test(`${name}: faces in the room — a user's picture (from the token's picture claim), another's initials`,
+      { timeout: 120_000 }, async () => {
+        await facesInTheRoom(b, e);
+        assert.deepEqual(b.problems, []);
+      });
   });
 }

@@ -1,8 +1,13 @@
 //! Rate limits keyed by who asks (docs/operations.md, "Limits"): nobody can
 //! spend another user's allowance, invented session uids cost their sender,
-//! `start_session` is limited per user, reads per prompt token. Each test
-//! sets its own limits (the suite's servers run without them).
+//! `start_session` is limited per user, and so are reads, whatever prompt
+//! tokens the user holds. Each test sets its own limits (the suite's
+//! servers run without them).
 
+use std::time::Instant;
+
+use futures::future::join_all;
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::*;
@@ -123,7 +128,7 @@ async fn sessions_started_are_limited_per_user() {
 }
 
 #[tokio::test]
-async fn reads_are_limited_per_prompt_token() {
+async fn reads_are_limited_per_user() {
     let app = spawn_app_with(&["--read-rate", "3"]).await;
     let prompt = app.create_prompt(numeric_prompt(), 60).await;
     let reader = app.start_session(&prompt, "reader").await;
@@ -135,13 +140,77 @@ async fn reads_are_limited_per_prompt_token() {
     assert_eq!(app.search(&reader, json!({})).await.0, 200);
     let (status, body) = app.stats(&reader, 0).await;
     assert_eq!(status, 429, "{body}");
+    assert_eq!(body["type"], "too_many_requests");
     assert_eq!(app.timeline(&reader).await.0, 429);
     assert_eq!(app.search(&reader, json!({})).await.0, 429);
-    // Another token is not affected, nor is an invalid one counted.
+    // Another user is not affected, nor is an invalid token counted.
     assert_eq!(app.stats(&other, 0).await.0, 200);
     let forged = Session {
         jwt: "not.a.token".into(),
         ..reader.clone()
     };
     assert_eq!(app.stats(&forged, 0).await.0, 403);
+    // Tokens of the admin route name no user: each has its own allowance.
+    for _ in 0..2 {
+        let url = app.url(&format!("/api/1/interactive_prompts/{prompt}/prompt_token"));
+        let (status, minted) = app.send(app.http.post(url).bearer_auth(ADMIN_TOKEN)).await;
+        assert_eq!(status, 200, "{minted}");
+        let admin = Session {
+            jwt: minted["jwt"].as_str().unwrap().into(),
+            ..reader.clone()
+        };
+        assert_eq!(app.stats(&admin, 0).await.0, 200);
+    }
+}
+
+/// One read of `kind` (stats, timeline, search, who is here) with `s`'s
+/// tokens; its status.
+async fn read(app: &TestApp, s: &Session, kind: usize) -> StatusCode {
+    match kind {
+        0 => app.stats(s, 0).await.0,
+        1 => app.timeline(s).await.0,
+        2 => app.search(s, json!({})).await.0,
+        _ => {
+            let body = json!({"uid": s.prompt_uid, "jwt": s.jwt, "prompt_time": 0, "limit": 3});
+            let url = app.url("/api/1/interactive_prompts/profile_pictures");
+            let req = app.http.post(url).bearer_auth(&s.user_token).json(&body);
+            app.send(req).await.0
+        }
+    }
+}
+
+#[tokio::test]
+async fn many_prompt_tokens_of_one_user_share_one_read_allowance() {
+    // One read a second per user, burst 1.
+    let app = spawn_app_with(&["--read-rate", "1"]).await;
+    let prompts = [
+        app.create_prompt(numeric_prompt(), 60).await,
+        app.create_prompt(press_prompt(), 60).await,
+    ];
+    // Every session started gives the user another prompt token.
+    let mut tokens = Vec::new();
+    for i in 0..8 {
+        tokens.push(app.start_session(&prompts[i % 2], "hoarder").await);
+    }
+    let started = Instant::now();
+    let on = &app;
+    let reads = tokens
+        .iter()
+        .flat_map(|s| (0..4).map(move |kind| read(on, s, kind)));
+    let statuses = join_all(reads).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let served = statuses.iter().filter(|s| **s == 200).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(served + limited, 32, "{statuses:?}");
+    // At most the burst and the refill while they ran: per token, each of
+    // the eight would have had its own burst.
+    println!("{served} of 32 reads served in {seconds:.2} s");
+    assert!(served >= 1, "{statuses:?}");
+    assert!(
+        served as f64 <= 1.0 + seconds.floor() + 1.0,
+        "{served} reads served in {seconds:.2} s at one a second"
+    );
+    // Another user still has theirs.
+    let calm = app.start_session(&prompts[0], "calm").await;
+    assert_eq!(read(&app, &calm, 3).await, 200);
 }

@@ -231,10 +231,11 @@ impl PostgresStore {
     ) -> Result<Arc<read_cache::Figures>, StorageError> {
         let (pool, prompt) = (self.pool.clone(), prompt.clone());
         let slot = self.cache.figures.slot(&prompt.id);
+        let held = slot.clone();
         slot.get(move || async move {
             metrics::counter!(crate::metrics::AGGREGATE_READS).increment(1);
             let arrays = reads::fenwick_arrays(&pool.get().await?, &prompt).await?;
-            Ok(read_cache::Figures::new(arrays))
+            Ok(read_cache::Figures::new(arrays, held.held().as_deref()))
         })
         .await
     }
@@ -249,8 +250,24 @@ impl PostgresStore {
     }
 
     /// See [`crate::storage::Store::timeline`]: from this process's cache.
-    pub async fn timeline(&self, prompt: &PromptRecord) -> Result<Timeline, StorageError> {
-        Ok((*self.figures(prompt).await?.timeline(prompt)).clone())
+    pub async fn timeline(
+        &self,
+        prompt: &PromptRecord,
+    ) -> Result<(Timeline, Option<u64>), StorageError> {
+        let figures = self.figures(prompt).await?;
+        Ok((
+            figures.arrays.timeline(&prompt.prompt),
+            Some(figures.version),
+        ))
+    }
+
+    /// See [`crate::storage::Store::figures_version`]: of the copy the
+    /// cache would serve now (read again first if past the staleness bound).
+    pub async fn figures_version(
+        &self,
+        prompt: &PromptRecord,
+    ) -> Result<Option<u64>, StorageError> {
+        Ok(Some(self.figures(prompt).await?.version))
     }
 
     /// Makes this process read a prompt's figures again before serving

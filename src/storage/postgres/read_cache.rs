@@ -21,13 +21,13 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::domain::aggregates::Category;
 use crate::domain::prompt::PromptRecord;
-use crate::domain::stats::{FenwickArrays, Timeline};
+use crate::domain::stats::FenwickArrays;
 use crate::storage::StorageError;
 use crate::storage::aggregates::PendingAggregates;
 
@@ -37,28 +37,32 @@ pub const STALENESS_BOUND: Duration = Duration::from_secs(1);
 /// Entries not used for this long are dropped.
 const IDLE: Duration = Duration::from_secs(60);
 
-/// A prompt's Fenwick arrays and, once asked for, its timeline.
+/// The last version given to figures in this process.
+static VERSIONS: AtomicU64 = AtomicU64::new(0);
+
+fn next_version() -> u64 {
+    VERSIONS.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// A prompt's Fenwick arrays and their version.
 #[derive(Clone)]
 pub struct Figures {
     /// The arrays.
     pub arrays: FenwickArrays,
-    timeline: OnceLock<Arc<Timeline>>,
+    /// Changes whenever the arrays do, and is never given to other
+    /// arrays: equal versions mean equal figures.
+    pub version: u64,
 }
 
 impl Figures {
-    /// Figures from `arrays`.
-    pub fn new(arrays: FenwickArrays) -> Self {
-        Figures {
-            arrays,
-            timeline: OnceLock::new(),
-        }
-    }
-
-    /// Every bin's stats (computed once per copy).
-    pub fn timeline(&self, prompt: &PromptRecord) -> Arc<Timeline> {
-        self.timeline
-            .get_or_init(|| Arc::new(self.arrays.timeline(&prompt.prompt)))
-            .clone()
+    /// Figures from `arrays` just read; they keep the version of the
+    /// copy held before, `held`, if they are the same.
+    pub fn new(arrays: FenwickArrays, held: Option<&Figures>) -> Self {
+        let version = match held {
+            Some(held) if held.arrays == arrays => held.version,
+            _ => next_version(),
+        };
+        Figures { arrays, version }
     }
 }
 
@@ -164,6 +168,11 @@ impl<T: Send + Sync + 'static> Slot<T> {
         Ok(value)
     }
 
+    /// The copy held, however old.
+    pub fn held(&self) -> Option<Arc<T>> {
+        Some(self.lock().cached.as_ref()?.value.clone())
+    }
+
     /// Whether it was used within `idle`, or may still be.
     fn in_use(&self, idle: Duration) -> bool {
         let state = self.lock();
@@ -191,7 +200,7 @@ impl Slot<Figures> {
         match deltas {
             Some(deltas) if cached.exact => {
                 let figures = Arc::make_mut(&mut cached.value);
-                figures.timeline = OnceLock::new();
+                figures.version = next_version();
                 for &(category, idx, delta) in deltas {
                     figures.arrays.add(category, idx, delta);
                 }

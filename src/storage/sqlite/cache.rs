@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::domain::aggregates::PromptAggregates;
 use crate::domain::bins::Bins;
@@ -76,12 +77,24 @@ impl WriterCache {
     }
 }
 
+/// A prompt's kept arrays.
+#[derive(Debug)]
+struct Trees {
+    /// Groups committed when its rows were read.
+    read_at: u64,
+    /// Changes whenever the arrays do, never reused ([`Hot::version`]).
+    version: u64,
+    arrays: FenwickArrays,
+}
+
 /// Memory shared by the writer and the readers.
 #[derive(Debug, Default)]
 pub struct Hot {
     prompts: RwLock<HashMap<String, PromptRecord>>,
-    /// Prompt id → (groups committed when its rows were read, arrays).
-    trees: RwLock<HashMap<i64, (u64, FenwickArrays)>>,
+    /// Prompt id → its arrays.
+    trees: RwLock<HashMap<i64, Trees>>,
+    /// The last version given to arrays.
+    versions: AtomicU64,
 }
 
 impl Hot {
@@ -117,11 +130,21 @@ impl Hot {
         }
         let arrays = FenwickArrays::from_rows(stored, bins);
         let mut trees = self.trees.write().expect("hot trees");
-        let held: usize = trees.values().map(|(_, a)| a.values()).sum();
+        let held: usize = trees.values().map(|t| t.arrays.values()).sum();
         if trees.len() >= MAX_HOT_TREES || held + arrays.values() > MAX_HOT_VALUES {
             trees.clear();
         }
-        trees.insert(prompt.id, (committed, arrays));
+        let version = self.next_version();
+        let kept = Trees {
+            read_at: committed,
+            version,
+            arrays,
+        };
+        trees.insert(prompt.id, kept);
+    }
+
+    fn next_version(&self) -> u64 {
+        self.versions.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Applies the deltas of the `seq`th committed group, now durable, to
@@ -132,11 +155,10 @@ impl Hot {
             return;
         }
         for (&(prompt_id, category, idx), &delta) in &agg.fenwick {
-            let read_before = trees
-                .get_mut(&prompt_id)
-                .filter(|(read_at, _)| *read_at < seq);
-            if let Some((_, t)) = read_before {
-                t.add(category, idx, delta);
+            let read_before = trees.get_mut(&prompt_id).filter(|t| t.read_at < seq);
+            if let Some(t) = read_before {
+                t.arrays.add(category, idx, delta);
+                t.version = self.next_version();
             }
         }
     }
@@ -144,13 +166,24 @@ impl Hot {
     /// Stats of `bin` from the kept arrays, if the prompt's are kept.
     pub fn stats(&self, prompt: &PromptRecord, bin: u32) -> Option<Stats> {
         let trees = self.trees.read().expect("hot trees");
-        Some(trees.get(&prompt.id)?.1.stats(&prompt.prompt, bin))
+        Some(trees.get(&prompt.id)?.arrays.stats(&prompt.prompt, bin))
     }
 
-    /// The timeline from the kept arrays, if the prompt's are kept.
-    pub fn timeline(&self, prompt: &PromptRecord) -> Option<Timeline> {
+    /// The version of a prompt's kept arrays, if they are kept: it changes
+    /// whenever they do (a group applied, a read from the database) and is
+    /// never given to other arrays, so an equal version means equal
+    /// figures.
+    pub fn version(&self, prompt_id: i64) -> Option<u64> {
         let trees = self.trees.read().expect("hot trees");
-        Some(trees.get(&prompt.id)?.1.timeline(&prompt.prompt))
+        Some(trees.get(&prompt_id)?.version)
+    }
+
+    /// The timeline from the kept arrays, with their version, if the
+    /// prompt's are kept.
+    pub fn timeline(&self, prompt: &PromptRecord) -> Option<(Timeline, u64)> {
+        let trees = self.trees.read().expect("hot trees");
+        let t = trees.get(&prompt.id)?;
+        Some((t.arrays.timeline(&prompt.prompt), t.version))
     }
 
     /// Forgets everything.

@@ -249,15 +249,28 @@ impl SqliteStore {
         self.read(move |c| reads::stats(c, &prompt, bin)).await
     }
 
-    /// See [`crate::storage::Store::timeline`].
-    pub async fn timeline(&self, prompt: &PromptRecord) -> Result<Timeline, StorageError> {
-        if let Some(timeline) = self.hot.timeline(prompt) {
-            return Ok(timeline);
+    /// See [`crate::storage::Store::timeline`]: from memory once the
+    /// prompt's arrays are kept (versioned), else from all its rows.
+    pub async fn timeline(
+        &self,
+        prompt: &PromptRecord,
+    ) -> Result<(Timeline, Option<u64>), StorageError> {
+        if let Some((timeline, version)) = self.hot.timeline(prompt) {
+            return Ok((timeline, Some(version)));
         }
         self.warm_trees(prompt);
         let prompt = prompt.clone();
         metrics::counter!(crate::metrics::AGGREGATE_READS).increment(1);
-        self.read(move |c| reads::timeline(c, &prompt)).await
+        let timeline = self.read(move |c| reads::timeline(c, &prompt)).await?;
+        Ok((timeline, None))
+    }
+
+    /// See [`crate::storage::Store::figures_version`].
+    pub async fn figures_version(
+        &self,
+        prompt: &PromptRecord,
+    ) -> Result<Option<u64>, StorageError> {
+        Ok(self.hot.version(prompt.id))
     }
 
     /// See [`crate::storage::Store::search`].

@@ -6,7 +6,7 @@ use crate::domain::bins::Bins;
 fn arrays(likes: i64) -> Figures {
     let mut arrays = FenwickArrays::from_rows(&Default::default(), Bins::new(8));
     arrays.add(Category::Likes, 0, likes);
-    Figures::new(arrays)
+    Figures::new(arrays, None)
 }
 
 fn likes(f: &Figures) -> i64 {
