@@ -24,12 +24,7 @@ export CHORUS_ADMIN_TOKEN=bench-admin-token CHORUS_USER_JWT_SECRET=bench-user \
   CHORUS_PROMPT_JWT_SECRET=bench-prompt RUST_LOG=error
 db=$dir/bench.db
 
-start() { # starts the server on $db; sets $server and $base
-  "$bin" serve --listen 127.0.0.1:0 --database "sqlite://$db" >"$dir/out" &
-  server=$!
-  until base=$(grep -o 'http://[0-9.:]*' "$dir/out" 2>/dev/null); do sleep 0.1; done
-}
-stop() { kill "$server" && wait "$server" || true; server=; }
+. scripts/bench-server.sh
 admin() { curl -fsS -H "Authorization: bearer $CHORUS_ADMIN_TOKEN" "$@"; }
 
 start

@@ -29,12 +29,7 @@ export CHORUS_ADMIN_TOKEN=bench-admin-token CHORUS_USER_JWT_SECRET=bench-user \
   CHORUS_USER_EVENT_RATE=0 CHORUS_SESSION_START_RATE=0 CHORUS_READ_RATE=0
 db=$dir/bench.db
 
-start() { # starts the server on $db; sets $server and $base
-  "$bin" serve --listen 127.0.0.1:0 --database "sqlite://$db" >"$dir/out" &
-  server=$!
-  until base=$(grep -o 'http://[0-9.:]*' "$dir/out" 2>/dev/null); do sleep 0.1; done
-}
-stop() { kill "$server" && wait "$server" || true; server=; }
+. scripts/bench-server.sh
 create() { # a 2-hour numeric prompt; prints its uid
   curl -fsS -H "Authorization: bearer $CHORUS_ADMIN_TOKEN" -H 'Content-Type: application/json' \
     "$base/api/1/interactive_prompts" -d '{"prompt": {"style": "numeric", "text": "Bench",
