@@ -60,6 +60,12 @@ if [[ "$only" == all || "$only" == postgres ]]; then
   . scripts/services.sh
   pg_admin="${CHORUS_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
   host_port() { sed -E 's|^[a-z]+://([^@/]*@)?([^/?]*).*|\2|' <<<"$1"; }
+  drop_bench_dbs() { # every scenario's database, this run's and earlier runs'
+    psql "$pg_admin" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'chorus_bench_%'" |
+      while read -r db; do psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null; done
+  }
+  drop_bench_dbs
+  trap drop_bench_dbs EXIT
   fresh_pg() { # a fresh database, its URL pointing at $1 (host:port)
     local name="chorus_bench_$RANDOM$RANDOM"
     psql "$pg_admin" -qc "CREATE DATABASE $name" >/dev/null
@@ -85,7 +91,7 @@ if [[ "$only" == all || "$only" == postgres ]]; then
   rtt="${BENCH_RTT_MS:-1}"
   if [[ $rtt != 0 ]]; then
     proxies=()
-    trap '((${#proxies[@]})) && kill "${proxies[@]}" 2>/dev/null' EXIT
+    trap '((${#proxies[@]})) && kill "${proxies[@]}" 2>/dev/null; drop_bench_dbs' EXIT
     proxy() { # variable, host:port: starts a proxy to host:port, sets the variable to its host:port
       local log="$out/proxy-${2//[:.]/_}.log"
       "$bin" loadgen proxy --to "$2" --delay-ms "$(python3 -c "print($rtt / 2)")" >"$log" 2>&1 &
