@@ -16,11 +16,12 @@
 //! a batch is tried again on a fresh connection for up to
 //! [`OUTAGE_PATIENCE`], then its requests are answered 503. A batch whose
 //! `COMMIT` was sent but whose answer was lost with the connection may or
-//! may not have committed: before anything else, the batcher looks for
-//! one of its rows on a fresh connection (waiting up to [`RESOLVE_PATIENCE`]
-//! for the database to return) and answers as committed if it is there, so
-//! a stored event is acknowledged and published, never refused as a
-//! duplicate of itself.
+//! may not have committed: before anything else, the batcher asks on a
+//! fresh connection for its transaction's status (`txid_status`, waiting
+//! while the old backend has not finished it, and up to
+//! [`RESOLVE_PATIENCE`] for the database to return) and answers as
+//! committed if it committed, so a stored event is acknowledged and
+//! published, never refused as a duplicate of itself.
 //!
 //! If a batch fails for any other reason than a rule or an outage (a
 //! storage error that retrying did not cure), its requests are run again
@@ -239,8 +240,17 @@ pub const RESOLVE_PATIENCE: Duration = Duration::from_secs(30);
 const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 
 /// A batch whose `COMMIT` was sent on a connection that was lost before
-/// its answer came: the results it would have, if it committed.
-struct CommitUnknown<T>(Vec<T>);
+/// its answer came: the results it would have, if it committed, and its
+/// transaction id.
+struct CommitUnknown<T>(Vec<T>, i64);
+
+/// The transaction's id, asked for beside its first writes (pipelined: no
+/// round trip of its own), to learn its fate if its commit answer is lost.
+const TXID: &str = "SELECT txid_current()";
+/// `committed`, `aborted` or `in progress` (NULL if too old to tell).
+const TXID_STATUS: &str = "SELECT txid_status($1)";
+/// Pause between asking whether a lost commit's transaction has ended.
+const SETTLE_PAUSE: Duration = Duration::from_millis(10);
 
 async fn transaction<W: BatchWrite>(
     ends: Ends<'_>,
@@ -250,10 +260,12 @@ async fn transaction<W: BatchWrite>(
     loop {
         let error = match retrying(W::NAME, || attempt::<W>(ends, items)).await {
             Ok(Ok(results)) => return Ok(results),
-            Ok(Err(CommitUnknown(results))) => match resolve::<W>(ends.pool, &results).await? {
-                true => return Ok(results),
-                false => StorageError::Unavailable("the connection was lost at commit".into()),
-            },
+            Ok(Err(CommitUnknown(results, xid))) => {
+                match resolve::<W>(ends.pool, &results, xid).await? {
+                    true => return Ok(results),
+                    false => StorageError::Unavailable("the connection was lost at commit".into()),
+                }
+            }
             Err(e) => e,
         };
         if !matches!(error, StorageError::Unavailable(_)) || started.elapsed() >= OUTAGE_PATIENCE {
@@ -272,7 +284,9 @@ async fn attempt<W: BatchWrite>(
     let mut client = ends.pool.get().await?;
     let tx = client.transaction().await?;
     let started = Instant::now();
-    let (results, pending) = W::write(&tx, items).await?;
+    let (xid, written) = tokio::join!(tx.query_one(TXID, &[]), W::write(&tx, items));
+    let xid: i64 = xid?.get(0);
+    let (results, pending) = written?;
     // The stats cache learns of the commit before it happens, and of its
     // deltas before any of its requests is answered (an unknown outcome
     // makes it read the prompt's figures again).
@@ -285,7 +299,7 @@ async fn attempt<W: BatchWrite>(
         Err(e) if !matches!(e, StorageError::Unavailable(_)) => return Err(e),
         Err(e) => {
             tracing::warn!(error = %e, operation = W::NAME, "the answer to a COMMIT was lost; checking whether it committed");
-            return Ok(Err(CommitUnknown(results)));
+            return Ok(Err(CommitUnknown(results, xid)));
         }
     }
     metrics::histogram!(crate::metrics::COMMIT_DURATION, "engine" => "postgres")
@@ -293,10 +307,18 @@ async fn attempt<W: BatchWrite>(
     Ok(Ok(results))
 }
 
-/// Whether a batch whose commit answer was lost committed: one of its rows
-/// is looked up (a transaction commits whole or not at all), on a fresh
-/// connection, for up to [`RESOLVE_PATIENCE`].
-async fn resolve<W: BatchWrite>(pool: &Pool, results: &[W::Output]) -> Result<bool, StorageError> {
+/// Whether a batch whose commit answer was lost committed, asked on a
+/// fresh connection for up to [`RESOLVE_PATIENCE`]. Its transaction's
+/// status is read with `txid_status`, waiting while it is still `in
+/// progress`: the lost connection's backend may not have run the `COMMIT`
+/// yet, and a look at the rows then would wrongly find nothing. (Should
+/// the status be unknown, one of its rows is looked up: a transaction
+/// commits whole or not at all.)
+async fn resolve<W: BatchWrite>(
+    pool: &Pool,
+    results: &[W::Output],
+    xid: i64,
+) -> Result<bool, StorageError> {
     let Some(uid) = W::written(results) else {
         // It wrote nothing the answers depend on.
         return Ok(true);
@@ -305,18 +327,29 @@ async fn resolve<W: BatchWrite>(pool: &Pool, results: &[W::Output]) -> Result<bo
     loop {
         let looked = async {
             let client = pool.get().await?;
-            let row = client.query_one(W::STORED, &[&uid]).await?;
-            Ok::<bool, StorageError>(row.get(0))
+            let status: Option<String> = client.query_one(TXID_STATUS, &[&xid]).await?.get(0);
+            let stored = match status.as_deref() {
+                Some("committed") => Some(true),
+                Some("aborted") => Some(false),
+                Some(_) => None,
+                None => Some(client.query_one(W::STORED, &[&uid]).await?.get(0)),
+            };
+            Ok::<Option<bool>, StorageError>(stored)
         };
-        match looked.await {
-            Ok(stored) => return Ok(stored),
-            Err(e) if Instant::now() >= deadline => {
-                tracing::error!(error = %e, operation = W::NAME, "could not learn whether a batch committed");
-                return Err(StorageError::Unavailable(format!(
-                    "the outcome of this write is unknown: {e}"
-                )));
-            }
-            Err(_) => tokio::time::sleep(RECONNECT_PAUSE).await,
+        let (pause, error) = match looked.await {
+            Ok(Some(stored)) => return Ok(stored),
+            Ok(None) => (
+                SETTLE_PAUSE,
+                "its transaction is still in progress".to_owned(),
+            ),
+            Err(e) => (RECONNECT_PAUSE, e.to_string()),
+        };
+        if Instant::now() >= deadline {
+            tracing::error!(error = %error, operation = W::NAME, "could not learn whether a batch committed");
+            return Err(StorageError::Unavailable(format!(
+                "the outcome of this write is unknown: {error}"
+            )));
         }
+        tokio::time::sleep(pause).await;
     }
 }
