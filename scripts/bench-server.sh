@@ -1,4 +1,4 @@
-# Sourced by the SQLite benchmark scripts (export-bench.sh, faces-bench.sh):
+# Sourced by the SQLite benchmark scripts (export-, faces-, timeline-bench.sh):
 # `start` runs `chorus serve` on a random port over $db (with $bin, logging
 # to $dir/out) and sets $server (its pid) and $base (its URL); `stop` ends it.
 start() {

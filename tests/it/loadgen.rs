@@ -18,6 +18,22 @@ use crate::support::{
     ADMIN_TOKEN, USER_SECRET, color_prompt, fresh_postgres_database, redis_url, spawn_app, spawn_on,
 };
 
+/// A premiere small enough for a test: 2 s, 10 viewers, 4 participants
+/// posting 20 events/s.
+const TINY_PREMIERE: &[&str] = &[
+    "premiere",
+    "--seconds",
+    "2",
+    "--viewers",
+    "10",
+    "--participants",
+    "4",
+    "--event-rate",
+    "20",
+    "--bandwidth",
+    "20",
+];
+
 /// Runs `chorus loadgen --url <app> <args…>` and returns its report.
 fn loadgen(base: &str, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_chorus"))
@@ -129,22 +145,7 @@ async fn stats_at_tiny_scale_answers_requests_without_errors() {
 #[tokio::test]
 async fn premiere_at_tiny_scale_delivers_live_events() {
     let app = spawn_app().await;
-    let report = loadgen(
-        &app.base,
-        &[
-            "premiere",
-            "--seconds",
-            "2",
-            "--viewers",
-            "10",
-            "--participants",
-            "4",
-            "--event-rate",
-            "20",
-            "--bandwidth",
-            "20",
-        ],
-    );
+    let report = loadgen(&app.base, TINY_PREMIERE);
     assert!(figure(&report, "posted events accepted") > 0.0, "{report}");
     assert!(figure(&report, "deliveries") > 0.0, "{report}");
     for latency in ["post→receive latency", "commit→receive latency"] {
@@ -401,23 +402,8 @@ async fn two_servers_work_through_delaying_proxies_to_postgres_and_redis() {
     assert!(got.iter().any(|r| r.event["uid"] == join["uid"]), "{got:?}");
 
     // The premiere scenario over both processes runs clean.
-    let report = loadgen(
-        &format!("{},{}", a.base, b.base),
-        &[
-            "--no-ceiling",
-            "premiere",
-            "--seconds",
-            "2",
-            "--viewers",
-            "10",
-            "--participants",
-            "4",
-            "--event-rate",
-            "20",
-            "--bandwidth",
-            "20",
-        ],
-    );
+    let args = [&["--no-ceiling"][..], TINY_PREMIERE].concat();
+    let report = loadgen(&format!("{},{}", a.base, b.base), &args);
     assert!(figure(&report, "posted events accepted") > 0.0, "{report}");
     assert!(figure(&report, "deliveries") > 0.0, "{report}");
     assert_clean(&report);
