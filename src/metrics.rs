@@ -18,6 +18,8 @@
 //! | `chorus_open_streams` | gauge | — |
 //! | `chorus_stream_events_delivered_total` | counter | `kind` (`near_live`, `replay`) |
 //! | `chorus_stream_events_thinned_total` | counter | `reason` (`replay_sample`, `late`, `overflow`, `lagged`) |
+//! | `chorus_stream_ticks_total` | counter | — (ticks of the viewers' connections, ten a second each when on time) |
+//! | `chorus_stream_batches_sent_total` | counter | — (`event_batch` frames sent) |
 //! | `chorus_jwks_fetches_total` | counter | `cause` (`start`, `scheduled`, `retry`, `unknown_kid`), `result` (`ok`, `unreachable`, `malformed`) |
 //! | `chorus_jwks_keys` | gauge | — (usable JWKS keys in force) |
 //! | `chorus_jwks_keys_refused` | gauge | — (keys of the last good JWKS that were refused) |
@@ -60,6 +62,11 @@ pub const OPEN_STREAMS: &str = "chorus_open_streams";
 pub const DELIVERED: &str = "chorus_stream_events_delivered_total";
 /// Events not delivered because of the bandwidth.
 pub const THINNED: &str = "chorus_stream_events_thinned_total";
+/// Ticks of the viewers' connections (what a viewer costs whether or not
+/// events come; the capacity model's unit).
+pub const STREAM_TICKS: &str = "chorus_stream_ticks_total";
+/// `event_batch` frames sent to viewers (a tick with events to send).
+pub const STREAM_BATCHES: &str = "chorus_stream_batches_sent_total";
 /// Redis subscriptions lost and established again.
 pub const PUBSUB_GAPS: &str = "chorus_pubsub_gaps_total";
 /// Events read back from storage after a gap in the subscription.
@@ -158,6 +165,11 @@ fn describe() {
     describe_gauge!(OPEN_STREAMS, "Live streams open on this process.");
     describe_counter!(DELIVERED, "Events delivered to stream viewers, by kind.");
     describe_counter!(THINNED, "Events not delivered to a viewer, by reason.");
+    describe_counter!(
+        STREAM_TICKS,
+        "Ticks of the viewers' stream connections (ten a second each when on time)."
+    );
+    describe_counter!(STREAM_BATCHES, "event_batch frames sent to viewers.");
     describe_counter!(
         JWKS_FETCHES,
         "Fetches of the identity provider's JWKS, by cause and result."

@@ -118,6 +118,10 @@ where
         end,
         wall_end: wall_end(now, end),
         token_end: token_end(now, grant.valid_until),
+        counted: Counted {
+            ticks: metrics::counter!(crate::metrics::STREAM_TICKS),
+            batches: metrics::counter!(crate::metrics::STREAM_BATCHES),
+        },
     };
     loop {
         // Published events are read at each tick rather than as they come:
@@ -156,6 +160,15 @@ struct Connection<'a> {
     wall_end: Instant,
     /// The instant its prompt token expires.
     token_end: Instant,
+    /// Counts this connection's ticks and the frames they send (held, so a
+    /// tick costs an atomic add, not a registry lookup).
+    counted: Counted,
+}
+
+/// The stream's counters of ticks and `event_batch` frames.
+struct Counted {
+    ticks: metrics::Counter,
+    batches: metrics::Counter,
 }
 
 impl Connection<'_> {
@@ -169,6 +182,7 @@ impl Connection<'_> {
         next_latency: &mut Instant,
     ) -> Step {
         let now = Instant::now();
+        self.counted.ticks.increment(1);
         let p = viewer.clock.at(now);
         if p > self.end || now >= self.wall_end {
             return Step::Close(1000, "prompt finished");
@@ -189,6 +203,7 @@ impl Connection<'_> {
         let batch = viewer.due_batch(now);
         if !batch.is_empty() {
             let packet = packets::event_batch(batch.iter().map(|e| &*e.json));
+            self.counted.batches.increment(1);
             if send(sink, packet).await.is_err() {
                 return Step::Stop;
             }

@@ -12,6 +12,14 @@
 //! commit per session was the next limit). Each request is answered only
 //! after its batch committed.
 //!
+//! A batch of events costs two round trips, whatever its size: its
+//! `BEGIN`, transaction id and reads (prompts, sessions locked, their
+//! histories) are sent at once, and once the rules have decided, its
+//! writes and its `COMMIT` are sent at once; PostgreSQL runs each
+//! statement after the one before, so the order of locks is the order
+//! sent. The aggregate upserts are sent last, so the hot rows are held
+//! only while the upserts and the commit's WAL flush run.
+//!
 //! While the database is away (a connection lost, PostgreSQL restarting),
 //! a batch is tried again on a fresh connection for up to
 //! [`OUTAGE_PATIENCE`], then its requests are answered 503. A batch whose
@@ -28,13 +36,14 @@
 //! one per transaction, so a failure stays with the request that caused it.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::{Client, Pool};
 use tokio::sync::{mpsc, oneshot};
 
-use super::events;
+use super::events::{self, Decided, EventStatements};
 use super::read_cache::ReadCache;
 use super::sessions::{self, NewSession};
 use super::{PostgresSettings, connect, retrying};
@@ -46,35 +55,65 @@ use crate::storage::{StartedSession, StorageError};
 /// Most requests committed together.
 pub const MAX_BATCH: usize = 512;
 
-/// A write that many requests can share one transaction for.
+/// A statement sent on a connection, its answer to come: the futures of a
+/// pipeline, each sending its statement at its first poll.
+pub type Sent<'a> = Pin<Box<dyn Future<Output = Result<u64, tokio_postgres::Error>> + Send + 'a>>;
+
+/// A write that many requests can share one transaction for, in two
+/// steps: its reads and decisions (sent right behind the `BEGIN`), then
+/// its writes (sent right before the `COMMIT`).
 pub trait BatchWrite: 'static {
     /// What one request asks for.
     type Item: Send + Sync + 'static;
     /// What it gets back once committed.
     type Output: Send + 'static;
+    /// Its statements, prepared once per connection.
+    type Statements: Send + Sync;
+    /// What a batch decided inside its transaction, left to write.
+    type Decided: Send + Sync;
     /// The operation, in retry metrics and logs.
     const NAME: &'static str;
     /// Finds whether a row this batch wrote, by uid, is stored.
     const STORED: &'static str;
     /// The uid of one row the batch wrote, if it wrote any.
     fn written(outputs: &[Self::Output]) -> Option<&str>;
-    /// Writes every item, in order, inside the open transaction `tx`;
-    /// returns each item's output and the aggregate deltas written.
-    fn write<'a>(
-        tx: &'a Transaction<'a>,
+    /// Prepares the statements on `c` (a cache lookup after the first time).
+    fn prepare(
+        c: &Client,
+    ) -> impl Future<Output = Result<Self::Statements, StorageError>> + Send + '_;
+    /// Reads and decides, in order, inside the open transaction: the
+    /// future sends its first statements at its first poll (pipelined
+    /// behind the `BEGIN`).
+    fn decide<'a>(
+        c: &'a Client,
+        s: &'a Self::Statements,
         items: &'a [&'a Self::Item],
-    ) -> impl Future<Output = Result<Written<Self::Output>, StorageError>> + Send + 'a;
+    ) -> impl Future<Output = Result<Self::Decided, StorageError>> + Send + 'a;
+    /// Each item's output and the aggregate deltas of what was decided.
+    fn outcome(decided: Self::Decided) -> Written<Self::Output>;
+    /// The deltas the batch is about to commit.
+    fn pending(decided: &Self::Decided) -> &PendingAggregates;
+    /// The writes left, each sent at its future's first poll, in the
+    /// order every transaction locks rows; the `COMMIT` is sent after them.
+    fn write<'a>(
+        c: &'a Client,
+        s: &'a Self::Statements,
+        decided: &'a Self::Decided,
+    ) -> Vec<Sent<'a>>;
 }
 
 /// What a batch wrote: each item's output, and the aggregate deltas.
 pub type Written<T> = (Vec<T>, PendingAggregates);
 
-/// Events: checked against the rules and stored ([`events::append_events`]).
+/// Events: checked against the rules and stored ([`events::decide`],
+/// [`events::write`]).
 pub struct Events;
 
 impl BatchWrite for Events {
     type Item = NewEvent;
     type Output = Result<StoredEvent, Violation>;
+    type Statements = EventStatements;
+    type Decided = Decided;
     const NAME: &'static str = "append_event";
     const STORED: &'static str =
         "SELECT EXISTS (SELECT 1 FROM interactive_prompt_events WHERE uid = $1)";
@@ -83,20 +122,38 @@ impl BatchWrite for Events {
             .iter()
             .find_map(|o| Some(o.as_ref().ok()?.uid.as_str()))
     }
-    fn write<'a>(
-        tx: &'a Transaction<'a>,
+    fn prepare(
+        c: &Client,
+    ) -> impl Future<Output = Result<EventStatements, StorageError>> + Send + '_ {
+        EventStatements::prepare(c)
+    }
+    fn decide<'a>(
+        c: &'a Client,
+        s: &'a EventStatements,
         items: &'a [&'a NewEvent],
-    ) -> impl Future<Output = Result<Written<Self::Output>, StorageError>> + Send + 'a {
-        events::append_events(tx, items)
+    ) -> impl Future<Output = Result<Decided, StorageError>> + Send + 'a {
+        events::decide(c, s, items)
+    }
+    fn outcome(decided: Decided) -> Written<Self::Output> {
+        (decided.results, decided.pending)
+    }
+    fn pending(decided: &Decided) -> &PendingAggregates {
+        &decided.pending
+    }
+    fn write<'a>(c: &'a Client, s: &'a EventStatements, d: &'a Decided) -> Vec<Sent<'a>> {
+        events::write(c, s, d)
     }
 }
 
-/// Sessions: started, with their users ([`sessions::start_sessions`]).
+/// Sessions: started, with their users ([`sessions::start_sessions`], all
+/// of it in the first step).
 pub struct Sessions;
 
 impl BatchWrite for Sessions {
     type Item = NewSession;
     type Output = Option<StartedSession>;
+    type Statements = ();
+    type Decided = Written<Option<StartedSession>>;
     const NAME: &'static str = "start_session";
     const STORED: &'static str =
         "SELECT EXISTS (SELECT 1 FROM interactive_prompt_sessions WHERE uid = $1)";
@@ -105,12 +162,25 @@ impl BatchWrite for Sessions {
             .iter()
             .find_map(|o| Some(o.as_ref()?.session_uid.as_str()))
     }
-    async fn write<'a>(
-        tx: &'a Transaction<'a>,
+    async fn prepare(_: &Client) -> Result<(), StorageError> {
+        Ok(())
+    }
+    async fn decide<'a>(
+        c: &'a Client,
+        _: &'a (),
         items: &'a [&'a NewSession],
-    ) -> Result<Written<Self::Output>, StorageError> {
-        let started = sessions::start_sessions(tx, items).await?;
+    ) -> Result<Self::Decided, StorageError> {
+        let started = sessions::start_sessions(c, items).await?;
         Ok((started, PendingAggregates::default()))
+    }
+    fn outcome(decided: Self::Decided) -> Written<Self::Output> {
+        decided
+    }
+    fn pending(decided: &Self::Decided) -> &PendingAggregates {
+        &decided.1
+    }
+    fn write<'a>(_: &'a Client, _: &'a (), _: &'a Self::Decided) -> Vec<Sent<'a>> {
+        Vec::new()
     }
 }
 
@@ -276,28 +346,63 @@ async fn transaction<W: BatchWrite>(
     }
 }
 
-/// One try: the batch's writes and its commit on a pooled connection.
+/// One try, on a pooled connection, in two round trips (more only where
+/// a batch's reads depend on one another, as for sessions): `BEGIN`, the
+/// transaction's id and the batch's reads sent at once; then, once the
+/// rules decided, the batch's writes and its `COMMIT` sent at once.
 async fn attempt<W: BatchWrite>(
     ends: Ends<'_>,
     items: &[&W::Item],
 ) -> Result<Result<Vec<W::Output>, CommitUnknown<W::Output>>, StorageError> {
-    let mut client = ends.pool.get().await?;
-    let tx = client.transaction().await?;
+    let client = ends.pool.get().await?;
+    let statements = W::prepare(&client).await?;
+    let txid = client.prepare_cached(TXID).await?;
     let started = Instant::now();
-    let (xid, written) = tokio::join!(tx.query_one(TXID, &[]), W::write(&tx, items));
-    let xid: i64 = xid?.get(0);
-    let (results, pending) = written?;
-    // The stats cache learns of the commit before it happens, and of its
+    let (begun, xid, decided) = tokio::join!(
+        biased;
+        client.batch_execute("BEGIN"),
+        client.query_one(&txid, &[]),
+        W::decide(&client, &statements, items),
+    );
+    let read = begun
+        .map_err(StorageError::from)
+        .and_then(|()| Ok(xid?.get::<_, i64>(0)))
+        .and_then(|xid| Ok((xid, decided?)));
+    let (xid, decided) = match read {
+        Ok(read) => read,
+        Err(e) => {
+            // Nothing was sent after the reads: end the transaction, or
+            // drop a connection that cannot.
+            if client.batch_execute("ROLLBACK").await.is_err() {
+                let _ = deadpool_postgres::Object::take(client);
+            }
+            return Err(e);
+        }
+    };
+    // The stats cache learns of the commit before it is sent, and of its
     // deltas before any of its requests is answered (an unknown outcome
     // makes it read the prompt's figures again).
-    let writing = ends.cache.begin(&pending);
-    let committed = tx.commit().await.map_err(StorageError::from);
-    writing.end(committed.is_ok());
-    match committed {
-        Ok(()) => {}
-        // The server refused the commit: nothing was written.
-        Err(e) if !matches!(e, StorageError::Unavailable(_)) => return Err(e),
-        Err(e) => {
+    let writing = ends.cache.begin(W::pending(&decided));
+    let mut sent = W::write(&client, &statements, &decided);
+    sent.push(Box::pin(async {
+        client.batch_execute("COMMIT").await.map(|()| 0)
+    }));
+    // Answers come in the order sent: the first error is the cause (after
+    // it, PostgreSQL refuses the rest of the transaction, and its COMMIT
+    // rolls back).
+    let failed = futures::future::join_all(sent)
+        .await
+        .into_iter()
+        .find_map(Result::err)
+        .map(StorageError::from);
+    writing.end(failed.is_none());
+    let (results, _) = W::outcome(decided);
+    match failed {
+        None => {}
+        // PostgreSQL refused a write or the commit: nothing was written.
+        Some(e) if !matches!(e, StorageError::Unavailable(_)) => return Err(e),
+        // The connection was lost with the COMMIT sent: it may have run.
+        Some(e) => {
             tracing::warn!(error = %e, operation = W::NAME, "the answer to a COMMIT was lost; checking whether it committed");
             return Ok(Err(CommitUnknown(results, xid)));
         }

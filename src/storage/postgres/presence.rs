@@ -3,6 +3,9 @@
 //! check` compares.
 
 use deadpool_postgres::GenericClient;
+use tokio_postgres::Statement;
+
+use super::writes::Params;
 
 use crate::storage::StorageError;
 use crate::storage::aggregates::PendingAggregates;
@@ -15,46 +18,74 @@ use crate::storage::presence::SampledRow;
 /// the rows of those that left removed, then every new row, each in one
 /// statement. Only the batch holding a session's lock writes its rows.
 pub async fn flush(c: &impl GenericClient, agg: &PendingAggregates) -> Result<(), StorageError> {
-    if agg.presence.is_empty() {
-        return Ok(());
+    let statements = PresenceStatements::prepare(c).await?;
+    let columns = PresenceColumns::of(agg);
+    for (statement, params) in columns.writes(&statements) {
+        c.execute_raw(statement, params).await?;
     }
-    let writes = agg.presence_writes();
-    let cleared: Vec<i64> = writes
-        .iter()
-        .filter(|(_, _, w)| w.clear)
-        .map(|(session, _, _)| *session)
-        .collect();
-    if !cleared.is_empty() {
-        let clear = c.prepare_cached(CLEAR_SESSIONS).await?;
-        c.execute(&clear, &[&cleared]).await?;
-    }
-    let (mut sessions, mut nodes, mut prompts, mut ranks) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (session, prompt, write) in &writes {
-        for &node in &write.nodes {
-            sessions.push(*session);
-            nodes.push(node);
-            prompts.push(*prompt);
-            ranks.push(random_rank());
-        }
-    }
-    insert_rows(c, &sessions, &nodes, &prompts, &ranks).await
+    Ok(())
 }
 
-async fn insert_rows(
-    c: &impl GenericClient,
-    sessions: &[i64],
-    nodes: &[i64],
-    prompts: &[i64],
-    ranks: &[i64],
-) -> Result<(), StorageError> {
-    if sessions.is_empty() {
-        return Ok(());
+/// The presence writes, prepared (once per connection).
+pub struct PresenceStatements {
+    clear: Statement,
+    insert: Statement,
+}
+
+impl PresenceStatements {
+    /// Prepares them on `c` (a cache lookup after the first time).
+    pub async fn prepare(c: &impl GenericClient) -> Result<Self, StorageError> {
+        Ok(PresenceStatements {
+            clear: c.prepare_cached(CLEAR_SESSIONS).await?,
+            insert: c.prepare_cached(INSERT_ROWS).await?,
+        })
     }
-    let insert = c.prepare_cached(INSERT_ROWS).await?;
-    c.execute(&insert, &[&sessions, &nodes, &prompts, &ranks])
-        .await?;
-    Ok(())
+}
+
+/// A batch's presence writes as column arrays.
+#[derive(Default)]
+pub struct PresenceColumns {
+    cleared: Vec<i64>,
+    sessions: Vec<i64>,
+    nodes: Vec<i64>,
+    prompts: Vec<i64>,
+    ranks: Vec<i64>,
+}
+
+impl PresenceColumns {
+    /// The rows to clear and to add for `agg`'s sessions (fresh ranks).
+    pub fn of(agg: &PendingAggregates) -> Self {
+        let mut columns = PresenceColumns::default();
+        if agg.presence.is_empty() {
+            return columns;
+        }
+        for (session, prompt, write) in agg.presence_writes() {
+            if write.clear {
+                columns.cleared.push(session);
+            }
+            for &node in &write.nodes {
+                columns.sessions.push(session);
+                columns.nodes.push(node);
+                columns.prompts.push(prompt);
+                columns.ranks.push(random_rank());
+            }
+        }
+        columns
+    }
+
+    /// The statements that have rows, with their parameters: the clearing
+    /// first, then the new rows.
+    pub fn writes<'a>(&'a self, s: &'a PresenceStatements) -> Vec<(&'a Statement, Params<'a>)> {
+        let mut out: Vec<(&Statement, Params<'a>)> = Vec::with_capacity(2);
+        if !self.cleared.is_empty() {
+            out.push((&s.clear, vec![&self.cleared]));
+        }
+        if !self.sessions.is_empty() {
+            let rows: Params<'a> = vec![&self.sessions, &self.nodes, &self.prompts, &self.ranks];
+            out.push((&s.insert, rows));
+        }
+        out
+    }
 }
 
 /// Removes the presence rows of many sessions (`$1` session ids).
@@ -87,7 +118,12 @@ pub async fn replace(
     let nodes: Vec<i64> = rows.iter().map(|r| r.1).collect();
     let prompts = vec![prompt_id; rows.len()];
     let ranks: Vec<i64> = rows.iter().map(|_| random_rank()).collect();
-    insert_rows(c, &sessions, &nodes, &prompts, &ranks).await
+    if !sessions.is_empty() {
+        let insert = c.prepare_cached(INSERT_ROWS).await?;
+        c.execute(&insert, &[&sessions, &nodes, &prompts, &ranks])
+            .await?;
+    }
+    Ok(())
 }
 
 /// The lowest-ranked `per_node` sessions in `[from, to)` of each node, with

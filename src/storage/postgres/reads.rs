@@ -28,7 +28,8 @@ pub fn text(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn prompt_from_row(row: &tokio_postgres::Row) -> Result<PromptRecord, StorageError> {
+/// A prompt from a row of [`PROMPT_COLUMNS`].
+pub fn prompt_from_row(row: &tokio_postgres::Row) -> Result<PromptRecord, StorageError> {
     decode_prompt(
         row.get(0),
         row.get(1),
@@ -37,6 +38,11 @@ fn prompt_from_row(row: &tokio_postgres::Row) -> Result<PromptRecord, StorageErr
         row.get(4),
         row.get(5),
     )
+}
+
+/// The prompts whose uids are in `$1` (a text array), deleted or not.
+pub fn prompts_by_uids_sql() -> String {
+    format!("SELECT {PROMPT_COLUMNS} FROM interactive_prompts WHERE uid = ANY($1)")
 }
 
 /// A prompt by uid, deleted or not.

@@ -3,6 +3,8 @@
 //! [`super::events`]).
 
 use deadpool_postgres::GenericClient;
+use tokio_postgres::Statement;
+use tokio_postgres::types::ToSql;
 
 use super::reads;
 use crate::domain::aggregates::PromptAggregates;
@@ -46,68 +48,100 @@ pub async fn delete_prompt(
 
 /// Writes aggregate deltas: one `UNNEST` upsert per kind of row, each in a
 /// stable row order (so concurrent transactions lock rows in the same
-/// order and never deadlock one another).
+/// order and never deadlock one another), one after another.
 pub async fn flush(c: &impl GenericClient, agg: &PendingAggregates) -> Result<(), StorageError> {
-    let (mut valued, mut null) = (FenwickColumns::default(), FenwickColumns::default());
-    for (prompt_id, category, idx, delta) in agg.fenwick_rows() {
-        let columns = if category.value().is_some() {
-            &mut valued
-        } else {
-            &mut null
-        };
-        columns.prompt_id.push(prompt_id);
-        columns.category.push(category.name());
-        columns.value.extend(category.value());
-        columns.idx.push(i64::from(idx));
-        columns.delta.push(delta);
-    }
-    if !valued.prompt_id.is_empty() {
-        let FenwickColumns {
-            prompt_id,
-            category,
-            value,
-            idx,
-            delta,
-        } = &valued;
-        let upsert = c.prepare_cached(UPSERT_FENWICK_VALUED_ROWS).await?;
-        c.execute(&upsert, &[prompt_id, category, value, idx, delta])
-            .await?;
-    }
-    if !null.prompt_id.is_empty() {
-        let FenwickColumns {
-            prompt_id,
-            category,
-            idx,
-            delta,
-            ..
-        } = &null;
-        let upsert = c.prepare_cached(UPSERT_FENWICK_NULL_ROWS).await?;
-        c.execute(&upsert, &[prompt_id, category, idx, delta])
-            .await?;
-    }
-    let counts = agg.count_rows();
-    if !counts.is_empty() {
-        let columns: (Vec<i64>, Vec<i64>, Vec<i64>) = (
-            counts.iter().map(|r| r.0).collect(),
-            counts.iter().map(|r| r.1).collect(),
-            counts.iter().map(|r| r.2).collect(),
-        );
-        let upsert = c.prepare_cached(UPSERT_COUNT_ROWS).await?;
-        c.execute(&upsert, &[&columns.0, &columns.1, &columns.2])
-            .await?;
-    }
-    let totals = agg.total_rows();
-    if !totals.is_empty() {
-        let columns: (Vec<i64>, Vec<i64>, Vec<i64>) = (
-            totals.iter().map(|r| r.0).collect(),
-            totals.iter().map(|r| r.1).collect(),
-            totals.iter().map(|r| r.2).collect(),
-        );
-        let upsert = c.prepare_cached(UPSERT_TOTAL_ROWS).await?;
-        c.execute(&upsert, &[&columns.0, &columns.1, &columns.2])
-            .await?;
+    let statements = UpsertStatements::prepare(c).await?;
+    let columns = AggregateColumns::of(agg);
+    for (statement, params) in columns.upserts(&statements) {
+        c.execute_raw(statement, params).await?;
     }
     super::presence::flush(c, agg).await
+}
+
+/// The aggregate upserts, prepared (once per connection).
+pub struct UpsertStatements {
+    valued: Statement,
+    null: Statement,
+    counts: Statement,
+    totals: Statement,
+}
+
+impl UpsertStatements {
+    /// Prepares them on `c` (a cache lookup after the first time).
+    pub async fn prepare(c: &impl GenericClient) -> Result<Self, StorageError> {
+        Ok(UpsertStatements {
+            valued: c.prepare_cached(UPSERT_FENWICK_VALUED_ROWS).await?,
+            null: c.prepare_cached(UPSERT_FENWICK_NULL_ROWS).await?,
+            counts: c.prepare_cached(UPSERT_COUNT_ROWS).await?,
+            totals: c.prepare_cached(UPSERT_TOTAL_ROWS).await?,
+        })
+    }
+}
+
+/// A statement's parameters, borrowed from the columns that hold them.
+pub type Params<'a> = Vec<&'a (dyn ToSql + Sync)>;
+
+/// Aggregate deltas as column arrays, one `UNNEST` upsert per kind of row.
+#[derive(Default)]
+pub struct AggregateColumns {
+    valued: FenwickColumns,
+    null: FenwickColumns,
+    counts: [Vec<i64>; 3],
+    totals: [Vec<i64>; 3],
+}
+
+impl AggregateColumns {
+    /// The columns of `agg`'s rows, each kind in its stable row order.
+    pub fn of(agg: &PendingAggregates) -> Self {
+        let mut columns = AggregateColumns::default();
+        for (prompt_id, category, idx, delta) in agg.fenwick_rows() {
+            let fenwick = if category.value().is_some() {
+                &mut columns.valued
+            } else {
+                &mut columns.null
+            };
+            fenwick.prompt_id.push(prompt_id);
+            fenwick.category.push(category.name());
+            fenwick.value.extend(category.value());
+            fenwick.idx.push(i64::from(idx));
+            fenwick.delta.push(delta);
+        }
+        for (rows, into) in [
+            (agg.count_rows(), &mut columns.counts),
+            (agg.total_rows(), &mut columns.totals),
+        ] {
+            for (a, b, c) in rows {
+                into[0].push(a);
+                into[1].push(b);
+                into[2].push(c);
+            }
+        }
+        columns
+    }
+
+    /// Each upsert that has rows, with its parameters, in the order every
+    /// transaction locks aggregate rows: valued Fenwick rows, null ones,
+    /// count rows, totals.
+    pub fn upserts<'a>(&'a self, s: &'a UpsertStatements) -> Vec<(&'a Statement, Params<'a>)> {
+        let mut out: Vec<(&Statement, Params<'a>)> = Vec::with_capacity(4);
+        let f = &self.valued;
+        if !f.prompt_id.is_empty() {
+            out.push((
+                &s.valued,
+                vec![&f.prompt_id, &f.category, &f.value, &f.idx, &f.delta],
+            ));
+        }
+        let f = &self.null;
+        if !f.prompt_id.is_empty() {
+            out.push((&s.null, vec![&f.prompt_id, &f.category, &f.idx, &f.delta]));
+        }
+        for (columns, statement) in [(&self.counts, &s.counts), (&self.totals, &s.totals)] {
+            if !columns[0].is_empty() {
+                out.push((statement, vec![&columns[0], &columns[1], &columns[2]]));
+            }
+        }
+        out
+    }
 }
 
 /// Adds to prompts' totals (column arrays: prompt id, sessions, events).
