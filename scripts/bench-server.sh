@@ -1,9 +1,9 @@
 # Sourced by the SQLite benchmark scripts (export-, faces-, timeline-bench.sh):
-# `start` runs `chorus serve` on a random port over $db (with $bin, logging
-# to $dir/out) and sets $server (its pid) and $base (its URL); `stop` ends it.
+# `start` runs `chorus serve` on a random port over $db, or over the
+# database URL $url when it is set (with $bin, logging to $dir/out) and sets $server (its pid) and $base (its URL); `stop` ends it.
 start() {
   rm -f "$dir/out" # else the last server's address may be read before the new one writes
-  "$bin" serve --listen 127.0.0.1:0 --database "sqlite://$db" >"$dir/out" &
+  "$bin" serve --listen 127.0.0.1:0 --database "${url:-sqlite://$db}" >"$dir/out" &
   server=$!
   until base=$(grep -o 'http://[0-9.:]*' "$dir/out" 2>/dev/null); do sleep 0.1; done
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Export and listing at scale (BENCHMARKS.md, "Export and listing"), on
-# SQLite. Setup, not measured: a fresh database holding one numeric prompt
+# SQLite (or PostgreSQL, below). Setup, not measured: a fresh database holding one numeric prompt
 # of EVENTS events (default 1,000,000) over 2,000 sessions, and 10,000
 # more prompts, written straight in SQL. Then, against `chorus serve`:
 #  * the big prompt exported as CSV and as JSON lines with curl, twice
@@ -8,18 +8,27 @@
 #    (peak sampled every 20 ms, minus the figure before the export);
 #  * the whole listing (10,001 prompts, 500 a page) read 10 times over:
 #    p50, p99 and max per page (curl's total time).
-# Needs sqlite3, curl and jq. Linux only (/proc).
+# With CHORUS_BENCH_POSTGRES set to a PostgreSQL URL, the same on a fresh
+# database beside that one (created, filled with psql, dropped at the end).
+# Needs sqlite3 (or psql), curl and jq. Linux only (/proc).
 #
 #   bash scripts/export-bench.sh [EVENTS]
 #   CHORUS_BIN=target/debug/chorus bash scripts/export-bench.sh 100000
+#   CHORUS_BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/test bash scripts/export-bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${CHORUS_BIN:-target/release/chorus}
 [[ -x $bin ]] || cargo build --release --locked --bin chorus
 events=${1:-1000000}
 dir=$(mktemp -d)
-server=
-trap '[[ -n $server ]] && kill $server 2>/dev/null; rm -rf "$dir"' EXIT
+server= url= pg_admin=${CHORUS_BENCH_POSTGRES:-}
+if [[ -n $pg_admin ]]; then
+  name=chorus_bench_export_$$
+  psql "$pg_admin" -qc "CREATE DATABASE $name" >/dev/null
+  url=${pg_admin%/*}/$name
+fi
+trap '[[ -n $server ]] && kill $server 2>/dev/null; wait; rm -rf "$dir"
+  [[ -n $url ]] && psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null' EXIT
 export CHORUS_ADMIN_TOKEN=bench-admin-token CHORUS_USER_JWT_SECRET=bench-user \
   CHORUS_PROMPT_JWT_SECRET=bench-prompt RUST_LOG=error
 db=$dir/bench.db
@@ -33,26 +42,36 @@ uid=$(admin -H 'Content-Type: application/json' "$base/api/1/interactive_prompts
   jq -r .uid)
 stop
 echo "filling $uid with $events events and 10,000 more prompts (setup)"
-sqlite3 "$db" <<SQL
-PRAGMA journal_mode = WAL;
+# n(i) for i in 1..$1, in each engine's words.
+if [[ -n $url ]]; then
+  numbers() { echo "n(i) AS (SELECT generate_series(1, $1))"; }
+  event_uid="'ipe_' || lpad(i::text, 22, '0')"
+  fill() { psql "$url" -q -v ON_ERROR_STOP=1; }
+else
+  numbers() { echo "RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)"; }
+  event_uid="printf('ipe_%022d', i)"
+  fill() { (echo 'PRAGMA journal_mode = WAL;' && cat) | sqlite3 "$db" >/dev/null; }
+fi
+fill <<SQL
 BEGIN;
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+WITH $(numbers 2000)
 INSERT INTO users(sub, given_name, created_at) SELECT 'bench-' || i, 'Bench ' || i, 0 FROM n;
 INSERT INTO interactive_prompt_sessions(interactive_prompt_id, user_id, uid)
 SELECT p.id, u.id, 'ips_bench' || u.id FROM interactive_prompts p, users u WHERE p.uid = '$uid';
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $events)
+WITH $(numbers "$events")
 INSERT INTO interactive_prompt_events
   (uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at, interactive_prompt_id)
-SELECT printf('ipe_%022d', i), (SELECT MIN(id) FROM interactive_prompt_sessions) + i % 2000,
+SELECT $event_uid, (SELECT MIN(id) FROM interactive_prompt_sessions) + i % 2000,
   CASE WHEN i % 3 = 0 THEN 'like' ELSE 'numeric_prompt_response' END,
   CASE WHEN i % 3 = 0 THEN '{}' ELSE '{"rating":' || (1 + i % 10) || '}' END,
   (i * 599.0) / $events, 1800000000 + i / 1000.0, p.id
 FROM n, interactive_prompts p WHERE p.uid = '$uid';
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
+WITH $(numbers 10000)
 INSERT INTO interactive_prompts(uid, prompt, duration_seconds, created_at)
 SELECT 'ip_bench' || i, p.prompt, 60, 1800000000 + i FROM n, interactive_prompts p WHERE p.uid = '$uid';
 COMMIT;
 SQL
+[[ -n $url ]] && psql "$url" -qc 'ANALYZE' >/dev/null
 start
 rss() { awk '/RssAnon/ {print $2}' /proc/"$server"/status; }
 cpu() { awk '{print $14 + $15}' /proc/"$server"/stat; } # clock ticks, every thread

@@ -2,12 +2,15 @@
 //! "Data ownership"): every event of a prompt, deleted or not, as CSV or
 //! JSON lines, streamed from the database a page at a time.
 //!
-//! A producer task reads a page through the per-prompt index, encodes it
-//! and hands the chunk to the response body over a channel of
+//! A producer task reads a page through the per-prompt index, encoded by
+//! the engine as it reads it (with [`Format`]'s [`ExportEncoder`]), and
+//! hands the chunk to the response body over a channel of
 //! [`CHUNKS_AHEAD`] chunks: the server holds at most a few pages of one
 //! export whatever the prompt's size, the next page is read while the
 //! previous one is sent, and a client that stops reading (or goes away)
 //! stops the reads.
+
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
@@ -26,6 +29,7 @@ use super::extract::Admin;
 use super::state::AppState;
 use crate::domain::event::StoredEvent;
 use crate::domain::prompt::PromptRecord;
+use crate::storage::export::ExportEncoder;
 use crate::storage::{StorageError, Store};
 
 /// Events read from the database at a time.
@@ -89,17 +93,19 @@ impl Format {
             Format::Jsonl => Bytes::new(),
         }
     }
+}
 
-    /// One page of events, encoded.
-    pub fn encode(self, events: &[StoredEvent]) -> Bytes {
-        let mut out = Vec::with_capacity(events.len() * 200);
+/// Each page is encoded by the engine on the thread that reads it
+/// ([`crate::storage::export`]).
+impl ExportEncoder for Format {
+    fn encode(&self, events: &mut dyn Iterator<Item = StoredEvent>, out: &mut Vec<u8>) {
         match self {
             Format::Csv => {
                 let mut w = csv::WriterBuilder::new()
                     .terminator(csv::Terminator::CRLF)
-                    .from_writer(&mut out);
+                    .from_writer(out);
                 for e in events {
-                    let row = ExportedEvent::from(e);
+                    let row = ExportedEvent::from(&e);
                     let record = [
                         row.uid,
                         row.session_uid,
@@ -115,13 +121,12 @@ impl Format {
             }
             Format::Jsonl => {
                 for e in events {
-                    serde_json::to_writer(&mut out, &ExportedEvent::from(e))
+                    serde_json::to_writer(&mut *out, &ExportedEvent::from(&e))
                         .expect("an event serializes");
                     out.push(b'\n');
                 }
             }
         }
-        Bytes::from(out)
     }
 }
 
@@ -227,10 +232,14 @@ fn stream(store: Store, prompt: PromptRecord, format: Format) -> Body {
         if !preamble.is_empty() && tx.send(Ok(preamble)).await.is_err() {
             return;
         }
+        let encoder: Arc<dyn ExportEncoder> = Arc::new(format);
         let mut after = None;
         loop {
-            let page = match store.export_page(&prompt, after.take(), PAGE_EVENTS).await {
-                Ok(page) => page,
+            let chunk = store
+                .export_chunk(&prompt, after.take(), PAGE_EVENTS, encoder.clone())
+                .await;
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
                 Err(e) => {
                     // The status is sent: the client sees the body cut short.
                     tracing::warn!(prompt = %prompt.uid, error = %e, "export failed midway");
@@ -238,10 +247,12 @@ fn stream(store: Store, prompt: PromptRecord, format: Format) -> Body {
                     return;
                 }
             };
-            let Some(last) = page.last() else { return };
-            after = Some((last.prompt_time, last.uid.clone()));
-            let done = page.len() < PAGE_EVENTS;
-            if tx.send(Ok(format.encode(&page))).await.is_err() || done {
+            if chunk.events == 0 {
+                return;
+            }
+            let done = chunk.events < PAGE_EVENTS;
+            after = chunk.last;
+            if tx.send(Ok(Bytes::from(chunk.bytes))).await.is_err() || done {
                 return; // the client went away, or that was the last page
             }
         }
@@ -254,6 +265,12 @@ fn stream(store: Store, prompt: PromptRecord, format: Format) -> Body {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn encoded(format: Format, events: &[StoredEvent]) -> Vec<u8> {
+        let mut out = Vec::new();
+        format.encode(&mut events.iter().cloned(), &mut out);
+        out
+    }
 
     #[test]
     fn numbers_are_written_as_json_writes_them() {
@@ -293,7 +310,7 @@ mod tests {
             ),
         ];
         let mut text = Format::Csv.preamble().to_vec();
-        text.extend_from_slice(&Format::Csv.encode(&events));
+        text.extend_from_slice(&encoded(Format::Csv, &events));
         let mut reader = csv::Reader::from_reader(text.as_slice());
         assert_eq!(reader.headers().unwrap(), COLUMNS.as_slice());
         let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -303,7 +320,7 @@ mod tests {
         assert_eq!(data["name"], name);
         assert_eq!(&rows[1][4], r#"{"rating":7}"#);
         assert_eq!(&rows[1][5], "3.0");
-        let lines = Format::Jsonl.encode(&events);
+        let lines = encoded(Format::Jsonl, &events);
         let lines: Vec<Value> = std::str::from_utf8(&lines)
             .unwrap()
             .lines()

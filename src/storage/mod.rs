@@ -9,6 +9,7 @@ pub mod aggregates;
 mod audit;
 pub mod dialect;
 pub mod erasure;
+pub mod export;
 pub mod listing;
 mod migration3;
 pub mod migration4;
@@ -250,16 +251,15 @@ impl Store {
         dispatch!(self, s => s.bucket_events(prompt, bucket).await)
     }
 
-    /// Up to `limit` events of a prompt in `(prompt_time, uid)` order, from
-    /// the first or strictly after `after`: one page of an export, read
-    /// through the per-prompt index ([`search_sql::export_page`]).
-    pub async fn export_page(
+    /// One page of an export ([`search_sql::export_page`]), encoded as read ([`export`]).
+    pub async fn export_chunk(
         &self,
         prompt: &PromptRecord,
         after: Option<search_sql::ExportCursor>,
         limit: usize,
-    ) -> Result<Vec<StoredEvent>, StorageError> {
-        dispatch!(self, s => s.export_page(prompt, after, limit).await)
+        encoder: std::sync::Arc<dyn export::ExportEncoder>,
+    ) -> Result<export::ExportChunk, StorageError> {
+        dispatch!(self, s => s.export_chunk(prompt, after, limit, encoder).await)
     }
 
     /// The newest `limit` events of a prompt stored at or after `since`

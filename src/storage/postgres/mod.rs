@@ -31,6 +31,7 @@ use crate::domain::stats::{Stats, Timeline};
 use crate::domain::user::UserIdentity;
 use crate::storage::audit::{Mode, audit};
 use crate::storage::dialect::Dialect;
+use crate::storage::export::{self, ExportChunk, ExportEncoder};
 use crate::storage::listing::{ListQuery, PromptPage};
 use crate::storage::schema;
 use crate::storage::{
@@ -315,15 +316,19 @@ impl PostgresStore {
         presence::sample(&client, prompt_id, nodes, range, per_node).await
     }
 
-    /// See [`crate::storage::Store::export_page`].
-    pub async fn export_page(
+    /// See [`crate::storage::Store::export_chunk`]. The rows are encoded
+    /// one at a time as they are decoded, on the task that received them.
+    pub async fn export_chunk(
         &self,
         prompt: &PromptRecord,
         after: Option<search_sql::ExportCursor>,
         limit: usize,
-    ) -> Result<Vec<StoredEvent>, StorageError> {
+        encoder: std::sync::Arc<dyn ExportEncoder>,
+    ) -> Result<ExportChunk, StorageError> {
         let (sql, params) = search_sql::export_page(prompt.id, after.as_ref(), limit);
-        reads::query_events(&self.pool.get().await?, &sql, params, &prompt.uid).await
+        let rows = reads::query_rows(&self.pool.get().await?, &sql, params).await?;
+        let events = rows.iter().map(|r| reads::event_from_row(r, &prompt.uid));
+        export::encode_rows(events, limit, &*encoder)
     }
 
     /// See [`crate::storage::Store::explain`].

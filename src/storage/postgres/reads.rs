@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::domain::aggregates::Category;
@@ -141,29 +142,40 @@ pub async fn query_events(
     params: Vec<SqlParam>,
     prompt_uid: &str,
 ) -> Result<Vec<StoredEvent>, StorageError> {
+    let rows = query_rows(c, sql, params).await?;
+    rows.iter().map(|r| event_from_row(r, prompt_uid)).collect()
+}
+
+/// The rows of a rendered query selecting
+/// [`crate::storage::search_sql::EVENT_COLUMNS`], undecoded.
+pub async fn query_rows(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Vec<SqlParam>,
+) -> Result<Vec<Row>, StorageError> {
     let boxed = boxed(params);
     let refs: Vec<&(dyn ToSql + Sync)> =
         boxed.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
     let stmt = c.prepare_cached(sql).await?;
-    let rows = c.query(&stmt, &refs).await?;
-    rows.iter()
-        .map(|r| {
-            let kind = decode_kind(r.get::<_, &str>(3), r.get::<_, &str>(4))?;
-            Ok(StoredEvent::new(
-                r.get(0),
-                r.get(1),
-                r.get(2),
-                prompt_uid.to_owned(),
-                kind,
-                Shown {
-                    name: r.get(7),
-                    picture: r.get(8),
-                },
-                r.get(5),
-                r.get(6),
-            ))
-        })
-        .collect()
+    Ok(c.query(&stmt, &refs).await?)
+}
+
+/// Decodes a row selected with [`crate::storage::search_sql::EVENT_COLUMNS`].
+pub fn event_from_row(r: &Row, prompt_uid: &str) -> Result<StoredEvent, StorageError> {
+    let kind = decode_kind(r.get::<_, &str>(3), r.get::<_, &str>(4))?;
+    Ok(StoredEvent::new(
+        r.get(0),
+        r.get(1),
+        r.get(2),
+        prompt_uid.to_owned(),
+        kind,
+        Shown {
+            name: r.get(7),
+            picture: r.get(8),
+        },
+        r.get(5),
+        r.get(6),
+    ))
 }
 
 /// The count row of one bucket (0 when missing).

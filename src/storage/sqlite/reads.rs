@@ -102,7 +102,8 @@ pub fn event_from_row(row: &Row, prompt_uid: &str) -> Result<StoredEvent, Storag
     ))
 }
 
-fn values(params: Vec<SqlParam>) -> impl Iterator<Item = rusqlite::types::Value> {
+/// The parameters, as SQLite takes them.
+pub fn values(params: Vec<SqlParam>) -> impl Iterator<Item = rusqlite::types::Value> {
     params.into_iter().map(|p| match p {
         SqlParam::Int(i) => rusqlite::types::Value::Integer(i),
         SqlParam::Real(r) => rusqlite::types::Value::Real(r),
