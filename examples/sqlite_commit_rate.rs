@@ -2,15 +2,17 @@
 //! events into the real schema (src/storage/schema.rs) in group commits, with the WAL
 //! fsynced after each commit, once per set of event indexes — none, the
 //! `uid` unique index, the seed's two indexes, and the per-prompt
-//! `(interactive_prompt_id, prompt_time, uid)` — on an empty database or
+//! `(interactive_prompt_id, prompt_time, uid)` covering the range reads'
+//! other columns (migration 6) — on an empty database or
 //! one already holding `--history` events; then the whole schema once more
 //! with the older, fully random uids instead of time-ordered ones
 //! (docs/api.md, "Uids"), to show what a random `uid` index costs, and once
-//! with the global `(prompt_time, uid)` index the per-prompt one replaced.
+//! with the global `(prompt_time, uid)` index the per-prompt one replaced,
+//! and once with the per-prompt index of migration 3, covering nothing.
 //! No HTTP, no rules, no aggregates: the floor under the server's writer.
 //!
 //! ```sh
-//! cargo run --release --example sqlite_commit_rate -- [--events N] [--batch B] [--history H]
+//! cargo run --release --example sqlite_commit_rate -- [--events N] [--batch B] [--history H] [--only V]
 //! ```
 //!
 //! Prints events/s, CPU µs per event (the whole process: inserts, commits,
@@ -46,9 +48,12 @@ enum Variant {
     SchemaRandom,
     /// The schema plus the global `(prompt_time, uid)` index it replaced.
     SchemaGlobal,
+    /// The schema with migration 3's per-prompt index, not covering the
+    /// range reads (before migration 6).
+    SchemaUncovered,
 }
 
-const PER_PROMPT: &str = "DROP INDEX interactive_prompt_events_ip_id_prompt_time_uid_idx;";
+const PER_PROMPT: &str = "DROP INDEX interactive_prompt_events_ip_id_prompt_time_uid_covering_idx;";
 const SEED: &str = "DROP INDEX interactive_prompt_events_ips_id_prompt_time_idx;
      DROP INDEX interactive_prompt_events_created_at_session_idx;";
 const UID: &str = "DROP INDEX interactive_prompt_events_uid_idx;";
@@ -59,9 +64,10 @@ impl Variant {
             Variant::None => "no index (rowid only)",
             Variant::Uid => "+ uid UNIQUE",
             Variant::Seed => "+ the seed's two indexes",
-            Variant::Schema => "+ per-prompt: the schema",
+            Variant::Schema => "+ per-prompt, covering: the schema",
             Variant::SchemaRandom => "the schema, random uids",
             Variant::SchemaGlobal => "the schema + (prompt_time, uid)",
+            Variant::SchemaUncovered => "the schema, per-prompt not covering",
         }
     }
 
@@ -72,6 +78,12 @@ impl Variant {
             Variant::SchemaGlobal => "CREATE INDEX interactive_prompt_events_prompt_time_uid_idx
                 ON interactive_prompt_events(prompt_time, uid);"
                 .into(),
+            Variant::SchemaUncovered => [
+                PER_PROMPT,
+                "CREATE INDEX interactive_prompt_events_ip_id_prompt_time_uid_idx
+                ON interactive_prompt_events(interactive_prompt_id, prompt_time, uid);",
+            ]
+            .concat(),
             Variant::Seed => PER_PROMPT.into(),
             Variant::Uid => [PER_PROMPT, SEED].concat(),
             Variant::None => [PER_PROMPT, SEED, UID].concat(),
@@ -83,6 +95,8 @@ struct Args {
     events: u64,
     batch: u64,
     history: u64,
+    /// Only the variant of this number (0 = rowid only, in the printed order).
+    only: Option<u64>,
 }
 
 fn parse_args() -> Args {
@@ -90,10 +104,15 @@ fn parse_args() -> Args {
         events: 200_000,
         batch: 64,
         history: 0,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value: Option<u64> = it.next().and_then(|v| v.parse().ok());
+        if flag == "--only" {
+            args.only = Some(value.unwrap_or_else(|| usage(&flag)));
+            continue;
+        }
         let (slot, least) = match flag.as_str() {
             "--events" => (&mut args.events, 1),
             "--batch" => (&mut args.batch, 1),
@@ -108,7 +127,9 @@ fn parse_args() -> Args {
 }
 
 fn usage(flag: &str) -> ! {
-    eprintln!("bad or unknown argument {flag}; usage: [--events N] [--batch B] [--history H]");
+    eprintln!(
+        "bad or unknown argument {flag}; usage: [--events N] [--batch B] [--history H] [--only V]"
+    );
     std::process::exit(2);
 }
 
@@ -130,8 +151,12 @@ fn main() -> Result<(), Box<dyn Error>> {
         Variant::Schema,
         Variant::SchemaRandom,
         Variant::SchemaGlobal,
+        Variant::SchemaUncovered,
     ];
     for (n, variant) in variants.into_iter().enumerate() {
+        if args.only.is_some_and(|only| only != n as u64) {
+            continue;
+        }
         let path = dir.path().join(format!("rate-{n}.db"));
         let conn = open(&path, variant)?;
         let wal = std::fs::OpenOptions::new()

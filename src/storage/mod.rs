@@ -1,9 +1,8 @@
 //! Storage engines behind one narrow interface.
 //!
-//! [`Store`] is chosen by the `--database` URL: embedded SQLite (the
-//! default, one server process) or PostgreSQL (any number of processes).
-//! Both check events with [`crate::domain::rules::check`] and keep the
-//! aggregates with [`aggregates::PendingAggregates`], so they agree.
+//! [`Store`] is chosen by the `--database` URL: embedded SQLite (the default, one server process)
+//! or PostgreSQL (any number of processes). Both check events with [`crate::domain::rules::check`]
+//! and keep the aggregates with [`aggregates::PendingAggregates`], so they agree.
 
 pub mod aggregates;
 mod audit;
@@ -14,6 +13,7 @@ pub mod listing;
 mod migration3;
 pub mod migration4;
 pub mod migration5;
+pub mod migration6;
 pub mod named;
 pub mod postgres;
 pub mod presence;
