@@ -7,6 +7,7 @@
 
 mod audit;
 mod batch;
+mod batch_kinds;
 mod connect;
 mod erase;
 mod events;
