@@ -1,14 +1,16 @@
 //! Pending aggregate row deltas of a write batch, shared by the engines.
 //! (What a row's delta is comes from the domain: [`crate::domain::aggregates`].)
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::domain::aggregates::{Category, Effects, PromptAggregates};
 use crate::domain::fenwick;
 use crate::domain::presence::PresenceWrite;
 
 /// Row deltas accumulated over a write batch, merged per row so that a
-/// batch writes each touched row once.
+/// batch writes each touched row once. The maps hash with FxHash: an event
+/// adds a delta per Fenwick position, and their keys are the server's own
+/// small integers, not a client's choice.
 #[derive(Debug, Default)]
 pub struct PendingAggregates {
     /// `(prompt id, category, position) → delta`.
@@ -112,8 +114,8 @@ impl PendingAggregates {
                 .iter()
                 .map(|(&b, &t)| ((prompt_id, b), t))
                 .collect(),
-            totals: HashMap::new(),
-            presence: HashMap::new(),
+            totals: HashMap::default(),
+            presence: HashMap::default(),
         }
     }
 

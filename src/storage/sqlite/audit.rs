@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 
-use super::{presence, reads, writes};
+use super::{flush, presence, reads};
 use crate::domain::aggregates::PromptAggregates;
 use crate::domain::event::EventKind;
 use crate::domain::prompt::PromptRecord;
@@ -40,7 +40,7 @@ impl AuditSource for Audit<'_> {
         prompt_id: i64,
         rows: &PromptAggregates,
     ) -> Result<(), StorageError> {
-        writes::replace_aggregates(self.0, prompt_id, rows)
+        flush::replace_aggregates(self.0, prompt_id, rows)
     }
 
     async fn presence(&mut self, prompt_id: i64) -> Result<Vec<(i64, i64)>, StorageError> {

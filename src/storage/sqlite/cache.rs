@@ -3,7 +3,8 @@
 //!
 //! * [`WriterCache`] — private to the writer thread: sessions with their
 //!   rule state and users (row id, display name, picture), so checking an event
-//!   costs no query and a returning user's session costs one insert.
+//!   costs no query and a returning user's session costs one insert; and
+//!   the Fenwick rows' ids ([`FenwickRowIds`]).
 //! * [`Hot`] — shared with readers: prompts by uid, and the dense Fenwick
 //!   arrays of prompts whose stats are being read, so a stats request
 //!   costs a few additions instead of a pool hop and two queries. Each
@@ -11,14 +12,20 @@
 //!   before anyone is answered ([`super::durability`]), so a client that
 //!   saw its `201` sees its event, and nothing a client was refused shows.
 //!
+//! The maps hash with FxHash: they are looked up a few times per event, by
+//! keys the server made (uids, row ids) or the identity provider did (a
+//! user's `sub`); a uid a client sends is looked up, never inserted.
+//!
 //! Every cache is dropped whenever the writer cannot vouch for it: a group
 //! that failed to commit, a rebuild, or another connection having written
 //! the file (`PRAGMA data_version`).
 
-use std::collections::HashMap;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
+use rustc_hash::FxHashMap as HashMap;
+
+use super::flush::FenwickRowIds;
 use crate::domain::aggregates::PromptAggregates;
 use crate::domain::bins::Bins;
 use crate::domain::prompt::PromptRecord;
@@ -57,6 +64,8 @@ pub struct WriterCache {
     pub sessions: HashMap<String, Session>,
     /// User sub → user row.
     pub users: HashMap<String, CachedUser>,
+    /// The ids of the Fenwick rows written.
+    pub fenwick_ids: FenwickRowIds,
 }
 
 impl WriterCache {
@@ -74,6 +83,7 @@ impl WriterCache {
     pub fn clear(&mut self) {
         self.sessions.clear();
         self.users.clear();
+        self.fenwick_ids.clear();
     }
 }
 
@@ -90,7 +100,8 @@ struct Trees {
 /// Memory shared by the writer and the readers.
 #[derive(Debug, Default)]
 pub struct Hot {
-    prompts: RwLock<HashMap<String, PromptRecord>>,
+    /// Shared, so that the writer's lookup per event copies no strings.
+    prompts: RwLock<HashMap<String, Arc<PromptRecord>>>,
     /// Prompt id → its arrays.
     trees: RwLock<HashMap<i64, Trees>>,
     /// The last version given to arrays.
@@ -99,17 +110,17 @@ pub struct Hot {
 
 impl Hot {
     /// A prompt by uid, if remembered.
-    pub fn prompt(&self, uid: &str) -> Option<PromptRecord> {
+    pub fn prompt(&self, uid: &str) -> Option<Arc<PromptRecord>> {
         self.prompts.read().expect("hot prompts").get(uid).cloned()
     }
 
     /// Remembers a prompt as the writer read or wrote it.
-    pub fn remember_prompt(&self, prompt: &PromptRecord) {
+    pub fn remember_prompt(&self, prompt: Arc<PromptRecord>) {
         let mut prompts = self.prompts.write().expect("hot prompts");
         if prompts.len() >= 100_000 {
             prompts.clear();
         }
-        prompts.insert(prompt.uid.clone(), prompt.clone());
+        prompts.insert(prompt.uid.clone(), prompt);
     }
 
     /// Whether a prompt's arrays are kept.

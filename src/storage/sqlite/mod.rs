@@ -11,6 +11,7 @@ mod connection;
 mod durability;
 mod erase;
 mod export;
+pub mod flush;
 mod job;
 mod named;
 mod presence;
@@ -19,6 +20,7 @@ mod writer;
 mod writes;
 
 pub use self::connection::{CACHE_PRAGMAS, PRAGMAS};
+pub use self::writes::{INSERT_EVENT, INSERT_SESSION};
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -180,7 +182,7 @@ impl SqliteStore {
     /// to remember them.
     pub async fn prompt(&self, uid: &str) -> Result<Option<PromptRecord>, StorageError> {
         if let Some(p) = self.hot.prompt(uid) {
-            return Ok(Some(p));
+            return Ok(Some(PromptRecord::clone(&p)));
         }
         let uid = uid.to_owned();
         let found = {
@@ -219,9 +221,9 @@ impl SqliteStore {
         &self,
         event: NewEvent,
     ) -> Result<Result<StoredEvent, Violation>, StorageError> {
-        self.writer
-            .run_single_write(move |c, ctx| writes::append_event(c, ctx, &event))
-            .await
+        let job = writes::append_job(event);
+        let done = self.writer.run_single_write(job).await?;
+        Ok(done.map(writes::Appended::into_stored))
     }
 
     /// Asks the writer to keep `prompt`'s Fenwick arrays in memory.

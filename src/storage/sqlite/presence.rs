@@ -1,6 +1,6 @@
 //! Who is here on SQLite (docs/api.md, "Who is here"): reading a step's
 //! sample, and the rows `chorus check` compares. (A group's rows are
-//! written with its aggregates: [`super::writes::flush`].)
+//! written with its aggregates: [`super::flush::flush`].)
 
 use std::collections::HashSet;
 

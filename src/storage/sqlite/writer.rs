@@ -292,7 +292,9 @@ fn commit_group(conn: &Connection, jobs: &mut VecDeque<Job>, state: &mut State) 
             }
         }
     }
-    if let Err(e) = super::writes::flush(conn, &agg).and_then(|()| exec(conn, "COMMIT")) {
+    if let Err(e) = super::flush::flush(conn, &agg, &mut state.cache.fenwick_ids)
+        .and_then(|()| exec(conn, "COMMIT"))
+    {
         abandon(conn, state);
         return Err((e, completions));
     }

@@ -1,11 +1,12 @@
 //! Writes, run by the writer thread inside its open transaction.
 
+use std::sync::Arc;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::cache::CachedUser;
 use super::job::JobCtx;
 use super::reads;
-use crate::domain::aggregates::PromptAggregates;
 use crate::domain::clock::now;
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::presence;
@@ -14,8 +15,15 @@ use crate::domain::rules::{self, Accepted, Violation};
 use crate::domain::session::{Session, SessionOwner, SessionState};
 use crate::domain::uid;
 use crate::domain::user::{Shown, UserIdentity};
-use crate::storage::aggregates::PendingAggregates;
 use crate::storage::{StartedSession, StorageError};
+
+/// Inserts a session (`$1` prompt id, `$2` user id, `$3` uid).
+pub const INSERT_SESSION: &str = "INSERT INTO interactive_prompt_sessions(interactive_prompt_id, user_id, uid) VALUES ($1, $2, $3)";
+
+/// Inserts an event (`$1` uid, `$2` session id, `$3` type, `$4` stored
+/// data, `$5` prompt time, `$6` created at, `$7` prompt id).
+pub const INSERT_EVENT: &str = "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at, interactive_prompt_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 /// Inserts a prompt.
 pub fn create_prompt(
@@ -40,7 +48,7 @@ pub fn prompt_by_uid(
     conn: &Connection,
     ctx: &JobCtx<'_>,
     uid: &str,
-) -> Result<Option<PromptRecord>, StorageError> {
+) -> Result<Option<Arc<PromptRecord>>, StorageError> {
     if let Some(p) = ctx.hot.prompt(uid) {
         return Ok(Some(p));
     }
@@ -52,10 +60,10 @@ fn read_prompt(
     conn: &Connection,
     ctx: &JobCtx<'_>,
     uid: &str,
-) -> Result<Option<PromptRecord>, StorageError> {
-    let prompt = reads::prompt_by_uid(conn, uid)?;
+) -> Result<Option<Arc<PromptRecord>>, StorageError> {
+    let prompt = reads::prompt_by_uid(conn, uid)?.map(Arc::new);
     if let Some(p) = &prompt {
-        ctx.hot.remember_prompt(p);
+        ctx.hot.remember_prompt(p.clone());
     }
     Ok(prompt)
 }
@@ -70,7 +78,7 @@ pub fn delete_prompt(
         "UPDATE interactive_prompts SET deleted_at = $1 WHERE uid = $2 AND deleted_at IS NULL",
     )?
     .execute(params![now(), uid])?;
-    read_prompt(conn, ctx, uid)
+    Ok(read_prompt(conn, ctx, uid)?.map(Arc::unwrap_or_clone))
 }
 
 /// Creates or refreshes the user, then a session of a live prompt. A
@@ -97,7 +105,7 @@ pub fn start_session(
         .cloned();
     let session_uid = uid::generate(uid::SESSION);
     let insert_session = |user_id: i64| -> Result<i64, StorageError> {
-        conn.prepare_cached("INSERT INTO interactive_prompt_sessions(interactive_prompt_id, user_id, uid) VALUES ($1, $2, $3)")?
+        conn.prepare_cached(INSERT_SESSION)?
             .execute(params![prompt.id, user_id, session_uid])?;
         Ok(conn.last_insert_rowid())
     };
@@ -120,7 +128,7 @@ pub fn start_session(
     };
     ctx.cache.remember(&session_uid, session, stored_user);
     Ok(Some(StartedSession {
-        prompt,
+        prompt: Arc::unwrap_or_clone(prompt),
         session_uid,
     }))
 }
@@ -230,15 +238,69 @@ fn session_state(conn: &Connection, session_id: i64) -> Result<SessionState, Sto
     Ok(state)
 }
 
+/// An accepted event as the writer stored it: what it added to the
+/// posted event. The answer ([`Appended::into_stored`]) is built by the
+/// caller, off the writer thread.
+pub struct Appended {
+    event: NewEvent,
+    uid: String,
+    created_at: f64,
+    /// The user's display name, for the types whose data carries it.
+    name: Option<String>,
+    picture: Option<String>,
+}
+
+impl Appended {
+    /// The stored event as it leaves the server.
+    pub fn into_stored(self) -> StoredEvent {
+        let Appended {
+            event,
+            uid,
+            created_at,
+            name,
+            picture,
+        } = self;
+        let shown = Shown {
+            name: name.as_deref(),
+            picture: picture.as_deref(),
+        };
+        StoredEvent::new(
+            uid,
+            event.user_sub,
+            event.session_uid,
+            // The prompt was found by this uid.
+            event.prompt_uid,
+            event.kind,
+            shown,
+            event.prompt_time,
+            created_at,
+        )
+    }
+}
+
+/// The writer's job for [`append_event`], with the event's stored data
+/// serialized now, by the caller, so that the writer thread (the serial
+/// part) need not.
+pub fn append_job(
+    ev: NewEvent,
+) -> impl FnOnce(&Connection, &mut JobCtx<'_>) -> Result<Result<Appended, Violation>, StorageError>
++ Send
++ 'static {
+    let data = ev.kind.stored_data().to_string();
+    move |conn, ctx| append_event(conn, ctx, ev, &data)
+}
+
 /// Checks an event against the rules and stores it if accepted, adding its
 /// aggregate deltas to the job's (flushed by the writer before commit).
 /// The prompt, the session and its state come from the writer's caches,
-/// so an accepted event costs one insert.
+/// so an accepted event costs one insert. `data` is the event's stored
+/// data (`EventKind::stored_data`), serialized by the caller.
 pub fn append_event(
     conn: &Connection,
     ctx: &mut JobCtx<'_>,
-    ev: &NewEvent,
-) -> Result<Result<StoredEvent, Violation>, StorageError> {
+    ev: NewEvent,
+    data: &str,
+) -> Result<Result<Appended, Violation>, StorageError> {
     let prompt = prompt_by_uid(conn, ctx, &ev.prompt_uid)?;
     let session = session(conn, ctx, &ev.session_uid)?;
     let accepted = match rules::check(prompt, session, &ev.user_sub, ev.kind, ev.prompt_time) {
@@ -252,23 +314,18 @@ pub fn append_event(
     } = accepted;
     // Everything that can fail comes before the insert: this job runs
     // without a savepoint (see `Writer::run_single_write`).
-    let (name, picture): (Option<String>, Option<String>) = match ctx.cache.users.get(&ev.user_sub)
-    {
-        Some(user) => (user.name.clone(), user.picture.clone()),
-        None => conn
-            .prepare_cached("SELECT given_name, picture FROM users WHERE sub = $1")?
-            .query_row(params![ev.user_sub], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?
-            .unwrap_or_default(),
-    };
+    let (name, picture) = shown_user(conn, ctx, &ev)?;
     let event_uid = uid::event();
     let created_at = now();
-    let data = ev.kind.stored_data().to_string();
-    conn.prepare_cached(
-        "INSERT INTO interactive_prompt_events(uid, interactive_prompt_session_id, evtype, data, prompt_time, created_at, interactive_prompt_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )?
-    .execute(params![event_uid, session_id, ev.kind.event_type().as_str(), data, ev.prompt_time, created_at, prompt.id])?;
+    conn.prepare_cached(INSERT_EVENT)?.execute(params![
+        event_uid,
+        session_id,
+        ev.kind.event_type().as_str(),
+        data,
+        ev.prompt_time,
+        created_at,
+        prompt.id
+    ])?;
     if let Some(session) = ctx.cache.sessions.get_mut(&ev.session_uid) {
         session.state.apply(ev.kind, ev.prompt_time);
     }
@@ -277,82 +334,32 @@ pub fn append_event(
     if let Some(write) = presence {
         ctx.agg.add_presence(session_id, prompt.id, write);
     }
-
-    Ok(Ok(StoredEvent::new(
-        event_uid,
-        ev.user_sub.clone(),
-        ev.session_uid.clone(),
-        prompt.uid,
-        ev.kind,
-        Shown {
-            name: name.as_deref(),
-            picture: picture.as_deref(),
-        },
-        ev.prompt_time,
+    Ok(Ok(Appended {
+        event: ev,
+        uid: event_uid,
         created_at,
-    )))
+        name,
+        picture,
+    }))
 }
 
-/// Replaces a prompt's aggregate rows with `expected`.
-pub fn replace_aggregates(
+/// The poster's display name (only for the event types whose data carries
+/// it) and picture, from the writer's cache or the database.
+fn shown_user(
     conn: &Connection,
-    prompt_id: i64,
-    expected: &PromptAggregates,
-) -> Result<(), StorageError> {
-    conn.execute(
-        "DELETE FROM interactive_prompt_event_fenwick_trees WHERE interactive_prompt_id = $1",
-        params![prompt_id],
-    )?;
-    conn.execute(
-        "DELETE FROM interactive_prompt_event_counts WHERE interactive_prompt_id = $1",
-        params![prompt_id],
-    )?;
-    let pending = PendingAggregates::from_rows(prompt_id, expected);
-    flush(conn, &pending)
-}
-
-/// Writes merged aggregate deltas (inside the open transaction).
-pub fn flush(conn: &Connection, agg: &PendingAggregates) -> Result<(), StorageError> {
-    use crate::storage::schema::{UPSERT_COUNT, UPSERT_FENWICK_NULL, UPSERT_FENWICK_VALUED};
-    if agg.is_empty() {
-        return Ok(());
-    }
-    let mut valued = conn.prepare_cached(UPSERT_FENWICK_VALUED)?;
-    let mut null = conn.prepare_cached(UPSERT_FENWICK_NULL)?;
-    for (prompt_id, category, idx, delta) in agg.fenwick_rows() {
-        match category.value() {
-            Some(v) => {
-                valued.execute(rusqlite::params![prompt_id, category.name(), v, idx, delta])?
-            }
-            None => null.execute(rusqlite::params![prompt_id, category.name(), idx, delta])?,
-        };
-    }
-    let mut counts = conn.prepare_cached(UPSERT_COUNT)?;
-    for (prompt_id, bucket, delta) in agg.count_rows() {
-        counts.execute(rusqlite::params![prompt_id, bucket, delta])?;
-    }
-    let mut totals = conn.prepare_cached(crate::storage::migration5::UPSERT_TOTALS)?;
-    for (prompt_id, sessions, events) in agg.total_rows() {
-        totals.execute(rusqlite::params![prompt_id, sessions, events])?;
-    }
-    flush_presence(conn, agg)
-}
-
-/// Writes the presence rows of the sessions that joined or left.
-fn flush_presence(conn: &Connection, agg: &PendingAggregates) -> Result<(), StorageError> {
-    use crate::storage::migration4::{CLEAR_PRESENCE, INSERT_PRESENCE, random_rank};
-    if agg.presence.is_empty() {
-        return Ok(());
-    }
-    let mut clear = conn.prepare_cached(CLEAR_PRESENCE)?;
-    let mut insert = conn.prepare_cached(INSERT_PRESENCE)?;
-    for (session_id, prompt_id, write) in agg.presence_writes() {
-        if write.clear {
-            clear.execute(params![session_id])?;
+    ctx: &JobCtx<'_>,
+    ev: &NewEvent,
+) -> Result<(Option<String>, Option<String>), StorageError> {
+    let (name, picture) = match ctx.cache.users.get(&ev.user_sub) {
+        Some(user) => (user.name.as_ref(), user.picture.clone()),
+        None => {
+            return Ok(conn
+                .prepare_cached("SELECT given_name, picture FROM users WHERE sub = $1")?
+                .query_row(params![ev.user_sub], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .unwrap_or_default());
         }
-        for &node in &write.nodes {
-            insert.execute(params![session_id, node, prompt_id, random_rank()])?;
-        }
-    }
-    Ok(())
+    };
+    let carries_name = ev.kind.event_type().carries_name();
+    Ok((name.filter(|_| carries_name).cloned(), picture))
 }
