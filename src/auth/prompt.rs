@@ -82,8 +82,25 @@ impl Auth {
             usr: user.map(str::to_owned),
             jti: format!("{:032x}", rand::random::<u128>()),
         };
-        encode(&Header::new(HS256), &claims, &self.prompt_encoding)
-            .expect("HS256 signing cannot fail")
+        let token = encode(&Header::new(HS256), &claims, &self.prompt_encoding)
+            .expect("HS256 signing cannot fail");
+        // Known valid: its first use (the session's first event) need not
+        // check the signature just made (one HMAC-SHA256 check per session).
+        let valid_until = claims.exp.saturating_add(self.prompt_validation.leeway);
+        let grant = PromptGrant {
+            prompt_uid: claims.sub,
+            user: claims.usr,
+            valid_until,
+        };
+        self.verified_prompts.insert(
+            token.clone(),
+            Verified {
+                grants: grant,
+                valid_until,
+                generation: 0,
+            },
+        );
+        token
     }
 
     /// Verifies a prompt token, returning the prompt uid it grants.
