@@ -11,9 +11,22 @@
 //! and once with the per-prompt index of migration 3, covering nothing.
 //! No HTTP, no rules, no aggregates: the floor under the server's writer.
 //!
+//! Last, the schema **as the server writes it**: the same group commits
+//! holding, beside the events, what the writer thread writes with them —
+//! a session insert for every 7 events (each participant's session is
+//! join, rating, like, rating, like, rating, leave, checked by the domain's
+//! rules), and each group's aggregate upserts (Fenwick rows, counts,
+//! totals, presence), through the server's own statements and
+//! [`PendingAggregates`]: SQLite's share of the writer thread.
+//!
 //! ```sh
 //! cargo run --release --example sqlite_commit_rate -- [--events N] [--batch B] [--history H] [--only V]
 //! ```
+//!
+//! `--only V` runs one row (0 = rowid only, in the printed order), e.g.
+//! under callgrind: `valgrind --tool=callgrind
+//! target/release/examples/sqlite_commit_rate --events 12000 --batch 32 --only 7`
+//! (the same with `--events 4000`: the difference is the events' cost).
 //!
 //! Prints events/s, CPU µs per event (the whole process: inserts, commits,
 //! SQLite's own checkpoints, fsyncs) and bytes written per event.
@@ -23,10 +36,15 @@ use std::path::Path;
 use std::time::Instant;
 
 use chorus::domain::clock::now;
-use chorus::domain::uid;
+use chorus::domain::event::EventKind;
+use chorus::domain::prompt::{Prompt, PromptRecord};
+use chorus::domain::session::{Session, SessionOwner};
+use chorus::domain::{presence, rules, uid};
+use chorus::storage::aggregates::PendingAggregates;
 use chorus::storage::dialect::Dialect;
 use chorus::storage::schema::migrations;
-use chorus::storage::sqlite::{CACHE_PRAGMAS, PRAGMAS};
+use chorus::storage::sqlite::flush::{FenwickRowIds, flush as write_aggregates};
+use chorus::storage::sqlite::{CACHE_PRAGMAS, INSERT_EVENT, INSERT_SESSION, PRAGMAS};
 use rand::Rng;
 use rusqlite::{Connection, params};
 
@@ -51,6 +69,8 @@ enum Variant {
     /// The schema with migration 3's per-prompt index, not covering the
     /// range reads (before migration 6).
     SchemaUncovered,
+    /// The schema with sessions and aggregates, as the server writes it.
+    Server,
 }
 
 const PER_PROMPT: &str = "DROP INDEX interactive_prompt_events_ip_id_prompt_time_uid_covering_idx;";
@@ -68,13 +88,14 @@ impl Variant {
             Variant::SchemaRandom => "the schema, random uids",
             Variant::SchemaGlobal => "the schema + (prompt_time, uid)",
             Variant::SchemaUncovered => "the schema, per-prompt not covering",
+            Variant::Server => "the schema as the server writes it",
         }
     }
 
     /// Statements that take the full schema to these indexes.
     fn reduce(self) -> String {
         match self {
-            Variant::Schema | Variant::SchemaRandom => String::new(),
+            Variant::Schema | Variant::SchemaRandom | Variant::Server => String::new(),
             Variant::SchemaGlobal => "CREATE INDEX interactive_prompt_events_prompt_time_uid_idx
                 ON interactive_prompt_events(prompt_time, uid);"
                 .into(),
@@ -152,6 +173,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         Variant::SchemaRandom,
         Variant::SchemaGlobal,
         Variant::SchemaUncovered,
+        Variant::Server,
     ];
     for (n, variant) in variants.into_iter().enumerate() {
         if args.only.is_some_and(|only| only != n as u64) {
@@ -184,7 +206,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         };
         // Prompt time advances through 20 s like a premiere's; each event
         // lands up to 2 s after the clock, as participants answer.
-        measured.run(&conn, |i| 60.0 + 20.0 * i as f64 / args.events as f64)?;
+        let clock = |i| 60.0 + 20.0 * i as f64 / args.events as f64;
+        match variant {
+            Variant::Server => Crowd::new(SESSIONS + 1).run(&conn, &measured, clock)?,
+            _ => measured.run(&conn, clock)?,
+        }
         let (wall, cpu) = (started.elapsed().as_secs_f64(), cpu_seconds()? - cpu0);
         let written = bytes_written()? - written0;
         let per = |x: f64| x / args.events as f64;
@@ -264,6 +290,124 @@ impl Insert<'_> {
             if let Some(wal) = self.wal {
                 wal.sync_data()?;
             }
+        }
+        Ok(())
+    }
+}
+
+/// Participants taking the prompt as the server's writer sees them: each
+/// user's session with its rule state, started when its last one ended.
+struct Crowd {
+    prompt: PromptRecord,
+    /// `(user id, session)` of each participant.
+    users: Vec<(i64, Option<Session>)>,
+}
+
+impl Crowd {
+    /// [`SESSIONS`] participants, users `first_user..`, none in a session yet.
+    fn new(first_user: i64) -> Self {
+        let prompt = Prompt::Numeric {
+            text: "How do you feel?".into(),
+            min: 1,
+            max: 10,
+            step: 1,
+        };
+        let mut prompt = PromptRecord::unsaved(prompt, DURATION as i64, now());
+        prompt.id = 1;
+        let users = (first_user..first_user + SESSIONS).map(|u| (u, None));
+        Crowd {
+            prompt,
+            users: users.collect(),
+        }
+    }
+
+    /// `run.count` events of random participants in commits of
+    /// `run.batch`, with their session starts and aggregate rows.
+    fn run(
+        &mut self,
+        conn: &Connection,
+        run: &Insert<'_>,
+        time: impl Fn(u64) -> f64,
+    ) -> Result<(), Box<dyn Error>> {
+        let mut rng = rand::rng();
+        let mut ids = FenwickRowIds::default();
+        for start in (0..run.count).step_by(run.batch as usize) {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let mut agg = PendingAggregates::default();
+            for i in start..(start + run.batch).min(run.count) {
+                let who = rng.random_range(0..self.users.len());
+                let t = time(i) + rng.random_range(0.0..2.0);
+                self.post(conn, &mut agg, who, t)?;
+            }
+            write_aggregates(conn, &agg, &mut ids)?;
+            conn.execute_batch("COMMIT")?;
+            if let Some(wal) = run.wal {
+                wal.sync_data()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Participant `who`'s next event at about prompt time `t` (starting
+    /// its session first if it has none), as `writes::append_event` stores it.
+    fn post(
+        &mut self,
+        conn: &Connection,
+        agg: &mut PendingAggregates,
+        who: usize,
+        t: f64,
+    ) -> Result<(), Box<dyn Error>> {
+        let prompt = &self.prompt;
+        let (user_id, session) = &mut self.users[who];
+        let session = match session {
+            Some(s) => s,
+            None => {
+                let session_uid = uid::generate(uid::SESSION);
+                conn.prepare_cached(INSERT_SESSION)?.execute(params![
+                    prompt.id,
+                    *user_id,
+                    session_uid
+                ])?;
+                agg.add_sessions(prompt.id, 1);
+                let owner = SessionOwner {
+                    prompt_id: prompt.id,
+                    user_sub: format!("user-{user_id}"),
+                };
+                let state = Default::default();
+                let id = conn.last_insert_rowid();
+                session.insert(Session { id, owner, state })
+            }
+        };
+        let kind = match session.state.events {
+            0 => EventKind::Join,
+            6 => EventKind::Leave,
+            n if n % 2 == 1 => EventKind::Numeric {
+                rating: rand::random_range(1..=10),
+            },
+            _ => EventKind::Like,
+        };
+        let t = t.max(session.state.last_time + 0.001).min(DURATION);
+        let sub = session.owner.user_sub.clone();
+        let effects = rules::check(Some(prompt), Some(&*session), &sub, kind, t)?.effects;
+        let joined = session.state.joined_at;
+        let data = kind.stored_data().to_string();
+        let row = params![
+            uid::event(),
+            session.id,
+            kind.event_type().as_str(),
+            data,
+            t,
+            now(),
+            prompt.id
+        ];
+        conn.prepare_cached(INSERT_EVENT)?.execute(row)?;
+        session.state.apply(kind, t);
+        agg.add(prompt.id, &effects);
+        if let Some(write) = presence::write_for(kind, t, joined, prompt.duration_seconds) {
+            agg.add_presence(session.id, prompt.id, write);
+        }
+        if kind == EventKind::Leave {
+            self.users[who].1 = None;
         }
         Ok(())
     }
