@@ -17,6 +17,7 @@ the machine during each window is recorded with it.
     python3 scripts/capacity-costs.py                  # measure, print JSON
     python3 scripts/capacity-costs.py --out docs/capacity-costs.json
     python3 scripts/capacity-costs.py --phases check   # only the check point
+    python3 scripts/capacity-costs.py --phases saturated   # ingest at saturation
 
 Linux only; needs target/release/chorus (or --bin), psql, redis-server, ss.
 Python 3 standard library only.
@@ -49,17 +50,38 @@ def phases(viewers):
                  "--participants", str(participants), "--bandwidth", bw],
                 "deliveries")
 
+    def ingest(rate, users):
+        # (sessions are started at the same rate first: few users at a low rate)
+        return (f"accepted events, no viewers (open loop, {rate:,} requests/s)",
+                ["ingest", "--connections", "64", "--users", str(users), "--rate", str(rate)],
+                "events")
+
     return {
-        "ingest": ("accepted events, no viewers (open loop)",
-                   ["ingest", "--connections", "64", "--users", "4096", "--rate", "1500"],
-                   "events"),
+        # Two ingest rates: what a transaction costs apart from its events
+        # (at 300 requests/s nearly every event is a transaction of its
+        # own; at 1,500 they hold several each).
+        "ingest_slow": ingest(300, 512),
+        "ingest": ingest(1500, 4096),
         "stats": ("stats requests (closed loop)",
                   ["stats", "--connections", "32", "--clients", "1024"],
                   "stats"),
-        "premiere": premiere(1000, 200),
+        # Three premiere phases: what a viewer's tick, a frame and an event
+        # in a frame cost (the quiet one sends few frames, the busy one one
+        # per tick with ten events in it).
+        "quiet": premiere(2, 2),
         "low": premiere(20, 20),
+        "premiere": premiere(1000, 200),
         "check": premiere(50, 20),
+        # Not in the model (not run by default): ingest at saturation, the
+        # scenario of BENCHMARKS.md, for what an event costs every process
+        # when batches are as large as they get.
+        "saturated": ("accepted events, no viewers (closed loop, saturation)",
+                      ["ingest", "--connections", "256", "--users", "8192"],
+                      "events"),
     }
+
+
+DEFAULT_PHASES = "ingest_slow,ingest,stats,quiet,low,premiere,check"
 
 
 def ticks(pid):
@@ -116,7 +138,7 @@ def scrape(port):
     """events accepted, stats requests answered, deliveries, open streams."""
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     got = {"events": 0.0, "stats": 0.0, "deliveries": 0.0, "streams": 0.0, "batches": 0.0,
-           "commit_seconds": 0.0}
+           "commit_seconds": 0.0, "sessions": 0.0, "ticks": 0.0, "frames": 0.0}
     for line in text.splitlines():
         if line.startswith("#") or " " not in line:
             continue
@@ -126,6 +148,12 @@ def scrape(port):
             got["events"] += value
         elif name.startswith("chorus_http_requests_total") and 'route="/api/1/interactive_prompts/events/stats"' in name:
             got["stats"] += value
+        elif name.startswith("chorus_http_requests_total") and 'route="/api/1/interactive_prompts/start_session"' in name:
+            got["sessions"] += value
+        elif name.startswith("chorus_stream_ticks_total"):
+            got["ticks"] += value
+        elif name.startswith("chorus_stream_batches_sent_total"):
+            got["frames"] += value
         elif name.startswith("chorus_stream_events_delivered_total"):
             got["deliveries"] += value
         elif name.startswith("chorus_open_streams"):
@@ -243,7 +271,8 @@ def run_phase(name, args, redis, admin):
         except subprocess.CalledProcessError:
             pass
     elapsed = t2 - t1
-    work = {k: sum(b[k] for b in b2) - sum(b[k] for b in b1) for k in ("events", "stats", "deliveries", "batches", "commit_seconds")}
+    work = {k: sum(b[k] for b in b2) - sum(b[k] for b in b1)
+            for k in ("events", "sessions", "stats", "deliveries", "ticks", "frames", "batches", "commit_seconds")}
     cpu = spent(c1, c2)
     busy = (m2[0] - m1[0]) / (m2[1] - m1[1]) * os.cpu_count()
     result = {
@@ -266,7 +295,7 @@ def run_phase(name, args, redis, admin):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default="target/release/chorus")
-    ap.add_argument("--phases", default=",".join(phases(0)), help="comma-separated, of: " + ", ".join(phases(0)))
+    ap.add_argument("--phases", default=DEFAULT_PHASES, help="comma-separated, of: " + ", ".join(phases(0)))
     ap.add_argument("--viewers", type=int, default=2000, help="viewers of the premiere phases")
     ap.add_argument("--warmup", type=float, default=4.0, help="seconds of steady load before the window")
     ap.add_argument("--window", type=float, default=12.0, help="seconds sampled")

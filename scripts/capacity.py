@@ -5,26 +5,42 @@ docs/capacity-costs.json (made by scripts/capacity-costs.py).
     python3 scripts/capacity.py           # the unit costs and the table of needs (Markdown)
     python3 scripts/capacity.py --check   # the check point: predicted against measured
 
-The unit costs, in CPU-µs (one core busy for a microsecond), all from
-two-process runs on PostgreSQL + Redis:
+Every unit cost is in CPU-µs (one core busy for a microsecond) and is
+fitted to the units of work the servers themselves counted on /metrics
+during each phase's window, never to the rates the phases asked for (a
+server short of CPU ticks less often than ten times a second, and so
+costs less per viewer-second):
 
-* server, per accepted event (the ingest phase: its session starts, HTTP,
-  rules, the batch's round trips, publishing), per stats request (the stats
-  phase), per delivered event and per viewer-second (the two premiere
-  phases, solved together after taking the events' own cost out);
+* server: per HTTP request (an event or a session start) and per
+  transaction (a batch's round trips on the batcher thread), from the two
+  ingest phases (batches grow with the rate); per stats request (the
+  stats phase); per viewer tick (ten a second each: read the feed, clock,
+  nothing to send), per `event_batch` frame sent and per event in a
+  frame, from the three premiere phases (quiet, low, busy) after taking
+  their events' own cost out;
 * PostgreSQL (the backends of the run's database; the cluster's shared
-  background processes apart), per transaction and per event (the two
-  premiere phases: about one event per transaction in the low one, many in
-  the busy one), and how long a transaction takes;
-* Redis, per published event (the ingest phase: no one subscribed) and per
-  message sent to a subscribed process (the premiere phases).
+  background processes apart): a constant of a premiere's two processes
+  (replay buckets read, health checks), per transaction and per event,
+  from the three premiere phases; the ingest phases' own figures apart,
+  for ingest (session starts add rows and transactions);
+* Redis: a constant (the processes' health checks), per pipeline (a
+  batch's events are published in one; Redis's cost is its passes of the
+  event loop, reading the pipeline and writing each subscribed process)
+  and per message to a subscribed process (below what the runs resolve:
+  the table takes it as 0 when the fit is negative), from the three
+  premiere phases.
 
-The model: a server process costs events × per event + stats requests × per
-request + deliveries × per delivery + viewers × per viewer-second;
-PostgreSQL transactions × per transaction + events × per event, where a
-process makes min(its events, one per commit time) transactions a second;
-Redis events × (per publish + processes subscribed × per message). A viewer receives min(event rate of its prompt,
-its bandwidth) events a second. Python 3 standard library only.
+The model: a server process costs requests × per request + transactions
+× per transaction + stats × per stats request + ticks × per tick + frames
+× per frame + deliveries × per delivery, where a viewer ticks ten times a
+second, a tick sends a frame when an event came in its 100 ms (1 −
+e^(−rate/10) of ticks for events arriving at random) and a viewer
+receives min(event rate of its prompt, its bandwidth) events a second;
+PostgreSQL transactions × per transaction + events × per event (+ the
+premiere constant), where a process makes min(its events, one per commit
+time) transactions a second; Redis transactions × per pipeline (× processes
+÷ 2 beyond two subscribed processes: an upper bound) + events × processes
+subscribed × per message. Python 3 standard library only.
 """
 
 import argparse
@@ -53,47 +69,74 @@ SCENARIOS = [  # viewers, prompts they are spread over
 ]
 
 
+TICKS_PER_SECOND = 10  # a viewer's connection ticks every 100 ms
+
+
+def solve(rows, ys):
+    """Least squares (exact for a square system): the x with rows · x ≈ ys."""
+    n = len(rows[0])
+    a = [[sum(r[i] * r[j] for r in rows) for j in range(n)] for i in range(n)]
+    b = [sum(r[i] * y for r, y in zip(rows, ys)) for i in range(n)]
+    for col in range(n):  # Gaussian elimination with partial pivoting
+        piv = max(range(col, n), key=lambda r: abs(a[r][col]))
+        a[col], a[piv], b[col], b[piv] = a[piv], a[col], b[piv], b[col]
+        for r in range(n):
+            if r != col and a[col][col]:
+                f = a[r][col] / a[col][col]
+                a[r] = [x - f * y for x, y in zip(a[r], a[col])]
+                b[r] -= f * b[col]
+    return [b[i] / a[i][i] for i in range(n)]
+
+
+def frame_share(rate):
+    """Of a viewer's ticks, those with an event to send: events arriving at
+    random at `rate` a second, a tick every 1/10 s."""
+    return 1 - math.exp(-rate / TICKS_PER_SECOND)
+
+
 def unit_costs(costs):
     """The unit costs in CPU-µs, from the measured phases."""
     ph = costs["phases"]
 
-    def rate(p, k):
+    def n(p, k):  # units of work a second, as the servers counted them
         return ph[p]["per_second"][k]
 
     def cpu(p, g):
         return ph[p]["cpu_cores"][g] * 1e6  # CPU-µs a second
 
-    viewers = costs["viewers"]
+    def requests(p):
+        return n(p, "events") + n(p, "sessions")
+
+    ingest, premiere = ("ingest_slow", "ingest"), ("quiet", "low", "premiere")
     u = {}
-    u["server_event"] = cpu("ingest", "servers") / rate("ingest", "events")
-    u["server_stats"] = cpu("stats", "servers") / rate("stats", "stats")
-    # Two premiere phases, busy and low: what the servers spent beyond
-    # their events' own cost is deliveries × d + viewers × v.
-    rest = {p: cpu(p, "servers") - rate(p, "events") * u["server_event"] for p in ("premiere", "low")}
-    d_busy, d_low = rate("premiere", "deliveries"), rate("low", "deliveries")
-    u["server_delivery"] = (rest["premiere"] - rest["low"]) / (d_busy - d_low)
-    u["server_viewer_second"] = (rest["low"] - d_low * u["server_delivery"]) / viewers
-    # PostgreSQL: a cost per transaction (a process commits the events
-    # waiting as one) and one per event, solved from the two premiere
-    # phases (about one event per transaction in the low one, several in
-    # the busy one).
-    tx = {p: rate(p, "batches") for p in ("premiere", "low")}
-    ev = {p: rate(p, "events") for p in ("premiere", "low")}
-    pg = {p: cpu(p, "postgres") for p in ("premiere", "low")}
-    det = tx["low"] * ev["premiere"] - tx["premiere"] * ev["low"]
-    u["pg_transaction"] = (pg["low"] * ev["premiere"] - pg["premiere"] * ev["low"]) / det
-    u["pg_event"] = (tx["low"] * pg["premiere"] - tx["premiere"] * pg["low"]) / det
-    # How long a process's transaction takes (the premiere phase): events
+    u["server_request"], u["server_transaction"] = solve(
+        [[requests(p), n(p, "batches")] for p in ingest], [cpu(p, "servers") for p in ingest])
+    u["server_stats"] = cpu("stats", "servers") / n("stats", "stats")
+    # The premiere phases: what the servers spent beyond their requests and
+    # transactions is ticks × t + frames × f + deliveries × d.
+    rest = [cpu(p, "servers") - requests(p) * u["server_request"]
+            - n(p, "batches") * u["server_transaction"] for p in premiere]
+    u["server_tick"], u["server_frame"], u["server_delivery"] = solve(
+        [[n(p, "ticks"), n(p, "frames"), n(p, "deliveries")] for p in premiere], rest)
+    # PostgreSQL, a premiere: a constant (the two processes' reads of
+    # replay buckets and health checks), per transaction, per event.
+    u["pg_constant"], u["pg_transaction"], u["pg_event"] = solve(
+        [[1.0, n(p, "batches"), n(p, "events")] for p in premiere], [cpu(p, "postgres") for p in premiere])
+    # PostgreSQL, ingest (sessions started beside the events): apart.
+    u["pg_ingest_transaction"], u["pg_ingest_event"] = solve(
+        [[n(p, "batches"), n(p, "events")] for p in ingest], [cpu(p, "postgres") for p in ingest])
+    # How long a process's transaction takes (the busy premiere): events
     # arriving meanwhile wait for the next one.
-    u["commit_ms"] = rate("premiere", "commit_seconds") / tx["premiere"] * 1e3
-    de = ev["premiere"] - ev["low"]
-    u["redis_publish"] = cpu("ingest", "redis") / rate("ingest", "events")  # no one subscribed
-    per_event = (cpu("premiere", "redis") - cpu("low", "redis")) / de
-    # What the busy phase's events added per event, all counted as the
-    # messages to the subscribed processes: an upper bound per message (the
-    # publishes themselves cost less in pipelines than alone).
+    u["commit_ms"] = n("premiere", "commit_seconds") / n("premiere", "batches") * 1e3
+    # Redis works per pipeline, not per message: a batch's events are
+    # published in one pipeline, and Redis writes each subscribed process
+    # what a pass of its event loop gathered. A constant (the processes'
+    # health checks), per pipeline (one per transaction, with its writes
+    # to the two subscribed processes) and per message to a subscribed
+    # process, from the three premiere phases.
+    u["redis_constant"], u["redis_pipeline"], per_event = solve(
+        [[1.0, n(p, "batches"), n(p, "events")] for p in premiere], [cpu(p, "redis") for p in premiere])
     u["redis_message"] = per_event / costs["processes"]
-    u["redis_constant"] = cpu("low", "redis") - rate("low", "events") * per_event
     return u
 
 
@@ -104,14 +147,30 @@ def transactions(u, events, processes):
     return min(events, processes * 1e3 / u["commit_ms"])
 
 
-def predict(u, events, viewers, deliveries, stats, processes, constant=False):
-    """CPU cores of the servers, PostgreSQL and Redis (with `constant`,
-    Redis's part that is there without events: two processes' health
-    checks)."""
-    servers = (events * u["server_event"] + stats * u["server_stats"]
-               + deliveries * u["server_delivery"] + viewers * u["server_viewer_second"]) / 1e6
-    pg = (transactions(u, events, processes) * u["pg_transaction"] + events * u["pg_event"]) / 1e6
-    redis = (events * (u["redis_publish"] + processes * u["redis_message"])
+def workload(u, events, viewers, prompt_rate, stats, processes):
+    """The units of work a second the model expects (what the servers
+    would count): events arriving at `prompt_rate` a second per prompt."""
+    ticks = viewers * TICKS_PER_SECOND
+    return {
+        "requests": events, "transactions": transactions(u, events, processes), "events": events,
+        "stats": stats, "ticks": ticks, "frames": ticks * frame_share(prompt_rate),
+        "deliveries": viewers * min(prompt_rate, BANDWIDTH),
+    }
+
+
+def predict(u, w, processes, constant=False):
+    """CPU cores of the servers, PostgreSQL and Redis for the work `w`
+    (with `constant`, the parts that are there without events: a
+    premiere's reads of replay buckets, the processes' health checks)."""
+    servers = (w["requests"] * u["server_request"] + w["transactions"] * u["server_transaction"]
+               + w["stats"] * u["server_stats"] + w["ticks"] * u["server_tick"]
+               + w["frames"] * u["server_frame"] + w["deliveries"] * u["server_delivery"]) / 1e6
+    pg = (w["transactions"] * u["pg_transaction"] + w["events"] * u["pg_event"]
+          + (u["pg_constant"] if constant else 0)) / 1e6
+    # The pipeline's cost was measured with two subscribed processes: with
+    # more, its writes to them are counted in proportion (an upper bound).
+    redis = (w["transactions"] * u["redis_pipeline"] * max(1.0, processes / 2)
+             + w["events"] * processes * max(0.0, u["redis_message"])
              + (u["redis_constant"] if constant else 0)) / 1e6
     return servers, pg, redis
 
@@ -126,15 +185,19 @@ def table(u):
         per_prompt = viewers / prompts
         events = POSTING_SHARE * viewers
         prompt_rate = events / prompts
-        deliveries = viewers * min(prompt_rate, BANDWIDTH)
         stats = STATS_PER_VIEWER * viewers
         # Processes: by CPU, or by streams per process, whichever needs more;
         # each prompt's viewers are spread over all of them.
-        servers, _, _ = predict(u, events, viewers, deliveries, stats, 1)
+        servers, _, _ = predict(u, workload(u, events, viewers, prompt_rate, stats, 1), 1)
         by_cpu = math.ceil(servers / (CORES_PER_PROCESS * TARGET_BUSY))
         by_streams = math.ceil(viewers / STREAMS_PER_PROCESS)
         processes = max(by_cpu, by_streams, 2)
-        _, pg, redis = predict(u, events, viewers, deliveries, stats, processes)
+        w = workload(u, events, viewers, prompt_rate, stats, processes)
+        deliveries = w["deliveries"]
+        _, pg, redis = predict(u, w, processes)
+        # Each process with viewers of a prompt reads its replay buckets:
+        # the premiere constant was two processes' worth.
+        pg += u["pg_constant"] / 1e6 * processes * prompts / 2
         redis_per_prompt = redis / prompts
         rows.append({
             "viewers": viewers, "prompts": prompts, "per_prompt": per_prompt,
@@ -168,26 +231,33 @@ def print_table(u):
 
 
 def check(costs, u):
-    """The check phase: predicted from the unit costs against measured."""
+    """The check phase: predicted from the unit costs against measured,
+    from the work the model expects and from the work the servers counted."""
     ph = costs["phases"]["check"]
     viewers, processes = costs["viewers"], costs["processes"]
-    events = ph["per_second"]["events"]
-    deliveries = viewers * min(events, costs["bandwidth"])
-    servers, pg, redis = predict(u, events, viewers, deliveries, 0, processes, constant=True)
+    got = ph["per_second"]
+    events = got["events"]
+    expected = workload(u, events, viewers, events, 0, processes)
+    counted = {"requests": events + got["sessions"], "transactions": got["batches"],
+               "events": events, "stats": 0, "ticks": got["ticks"], "frames": got["frames"],
+               "deliveries": got["deliveries"]}
+    by_model = predict(u, expected, processes, constant=True)
+    by_count = predict(u, counted, processes, constant=True)
     m = ph["cpu_cores"]
     print(f"Check point: {ph['what']}; measured {events:.0f} events/s accepted.")
     print(f"`{ph['command']}`")
     print()
-    print("| figure | predicted | measured | measured ÷ predicted |")
-    print("|---|---|---|---|")
-    for name, p, got in [
-        ("deliveries/s", deliveries, ph["per_second"]["deliveries"]),
-        ("PostgreSQL transactions/s", transactions(u, events, processes), ph["per_second"]["batches"]),
-        ("server CPU, cores (both processes)", servers, m["servers"]),
-        ("PostgreSQL CPU, cores (its backends)", pg, m["postgres"]),
-        ("Redis CPU, cores", redis, m["redis"]),
-    ]:
-        print(f"| {name} | {p:,.3f} | {got:,.3f} | {got / p:.2f} |")
+    print("| figure | predicted | measured | measured ÷ predicted | predicted from the counted work | ÷ |")
+    print("|---|---|---|---|---|---|")
+    rows = [(f"{k}/s", expected[k], counted[k], None) for k in ("ticks", "frames", "deliveries", "transactions")]
+    rows += [(name, p, m[g], c) for name, p, g, c in [
+        ("server CPU, cores (both processes)", by_model[0], "servers", by_count[0]),
+        ("PostgreSQL CPU, cores (its backends)", by_model[1], "postgres", by_count[1]),
+        ("Redis CPU, cores", by_model[2], "redis", by_count[2]),
+    ]]
+    for name, p, measured, c in rows:
+        tail = f"{c:,.3f} | {measured / c:.2f}" if c is not None else "— | —"
+        print(f"| {name} | {p:,.3f} | {measured:,.3f} | {measured / p:.2f} | {tail} |")
     mach = ph["machine"]
     print()
     print(f"Machine during the window: {mach['busy_cores']} of {mach['cores']} cores busy, "
