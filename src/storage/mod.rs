@@ -13,7 +13,6 @@ pub mod listing;
 mod migration3;
 pub mod migration4;
 pub mod migration5;
-pub mod migration6;
 pub mod named;
 pub mod postgres;
 pub mod presence;

@@ -19,7 +19,6 @@ pub fn migrations(dialect: Dialect) -> Vec<(i64, String)> {
         (3, super::migration3::statements(dialect)),
         (4, super::migration4::statements(dialect)),
         (5, super::migration5::programme(dialect)),
-        (6, super::migration6::statements(dialect)),
     ]
 }
 
