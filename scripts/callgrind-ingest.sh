@@ -53,9 +53,10 @@ echo "events accepted: $events; jobs per group: ${batch:-?}"
 # Each thread's profile, named by the function that identifies its thread.
 for f in "$out"/callgrind.out.*; do
   total=$(awk '/^(summary|totals):/ {print $2; exit}' "$f")
-  case $(grep -m1 -oE 'writer::run|durability::run|connection::checkpointer|multi_thread::worker::run' "$f" || true) in
+  # (the sync thread's loop may be inlined: it alone applies groups to the kept arrays)
+  case $(grep -m1 -oE 'writer::run|durability::run|cache::Hot::apply|connection::checkpointer|multi_thread::worker::run' "$f" || true) in
     writer::run) group=writer ;;
-    durability::run) group=sync ;;
+    durability::run | cache::Hot::apply) group=sync ;;
     connection::checkpointer) group=checkpoint ;;
     multi_thread::worker::run) group=workers ;;
     *) group=other ;;
