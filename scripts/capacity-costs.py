@@ -10,8 +10,9 @@ PostgreSQL backends serving the phase's database (and, apart, the
 cluster's shared background processes), of a private redis-server started
 for the run (so no one else's use of Redis counts), and of the load
 generator, and divides by the work the servers counted meanwhile on their
-/metrics: events accepted, stats requests answered, events delivered to
-viewers. CPU per unit of work holds on a machine others share; the load of
+/metrics: events accepted, sessions started, transactions, stats requests
+answered, the viewers' ticks, the event_batch frames sent and the events
+delivered in them. CPU per unit of work holds on a machine others share; the load of
 the machine during each window is recorded with it.
 
     python3 scripts/capacity-costs.py                  # measure, print JSON
