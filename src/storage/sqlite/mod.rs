@@ -15,6 +15,7 @@ pub mod flush;
 mod job;
 mod named;
 mod presence;
+mod read_pool;
 mod reads;
 mod writer;
 mod writes;
@@ -23,13 +24,13 @@ pub use self::connection::{CACHE_PRAGMAS, PRAGMAS};
 pub use self::writes::{INSERT_EVENT, INSERT_SESSION};
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rusqlite::Connection;
-use tokio::sync::Semaphore;
 
 use self::audit::Audit;
 use self::cache::Hot;
+use self::read_pool::ReadPool;
 use self::writer::Writer;
 use crate::domain::event::{NewEvent, StoredEvent};
 use crate::domain::prompt::{Prompt, PromptRecord};
@@ -74,9 +75,6 @@ impl Default for SqliteSettings {
     }
 }
 
-/// Most read-only connections open at once.
-const READERS: usize = 8;
-
 /// The SQLite engine; cheap to clone.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -85,12 +83,6 @@ pub struct SqliteStore {
     hot: Arc<Hot>,
     /// The checkpointer stops once every clone of the store is gone.
     _alive: Arc<()>,
-}
-
-struct ReadPool {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
-    permits: Semaphore,
 }
 
 impl SqliteStore {
@@ -102,12 +94,7 @@ impl SqliteStore {
             let (mut conn, readers) = match &location {
                 Location::File(path) => {
                     let conn = connection::open(path)?;
-                    let pool = ReadPool {
-                        path: path.clone(),
-                        idle: Mutex::new(Vec::new()),
-                        permits: Semaphore::new(READERS),
-                    };
-                    (conn, Some(Arc::new(pool)))
+                    (conn, Some(Arc::new(ReadPool::new(path.clone()))))
                 }
                 Location::Memory => (connection::open_memory()?, None),
             };
@@ -143,27 +130,10 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
     {
-        let Some(pool) = self.readers.clone() else {
-            return self.writer.run(move |conn, _| f(conn)).await;
-        };
-        let _permit = pool
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| StorageError::Stopped)?;
-        let pool = pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool.idle.lock().expect("reader pool").pop();
-            let conn = match conn {
-                Some(c) => c,
-                None => connection::open_reader(&pool.path)?,
-            };
-            let result = f(&conn);
-            pool.idle.lock().expect("reader pool").push(conn);
-            result
-        })
-        .await
-        .map_err(|_| StorageError::Stopped)?
+        match &self.readers {
+            Some(pool) => pool.run(f).await,
+            None => self.writer.run(move |conn, _| f(conn)).await,
+        }
     }
 
     /// See [`crate::storage::Store::create_prompt`].
