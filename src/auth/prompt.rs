@@ -86,6 +86,13 @@ impl Auth {
             .expect("HS256 signing cannot fail");
         // Known valid: its first use (the session's first event) need not
         // check the signature just made (one HMAC-SHA256 check per session).
+        self.remember_verified(token.clone(), claims);
+        token
+    }
+
+    /// Remembers `token` as verified, with what its `claims` grant, and
+    /// returns the grant.
+    fn remember_verified(&self, token: String, claims: PromptClaims) -> PromptGrant {
         let valid_until = claims.exp.saturating_add(self.prompt_validation.leeway);
         let grant = PromptGrant {
             prompt_uid: claims.sub,
@@ -93,14 +100,14 @@ impl Auth {
             valid_until,
         };
         self.verified_prompts.insert(
-            token.clone(),
+            token,
             Verified {
-                grants: grant,
+                grants: grant.clone(),
                 valid_until,
                 generation: 0,
             },
         );
-        token
+        grant
     }
 
     /// Verifies a prompt token, returning the prompt uid it grants.
@@ -116,21 +123,7 @@ impl Auth {
         let claims = decode::<PromptClaims>(token, &self.prompt_decoding, &self.prompt_validation)
             .map_err(|_| AuthError::Invalid)?
             .claims;
-        let valid_until = claims.exp.saturating_add(self.prompt_validation.leeway);
-        let grant = PromptGrant {
-            prompt_uid: claims.sub,
-            user: claims.usr,
-            valid_until,
-        };
-        self.verified_prompts.insert(
-            token.to_owned(),
-            Verified {
-                grants: grant.clone(),
-                valid_until,
-                generation: 0,
-            },
-        );
-        Ok(grant)
+        Ok(self.remember_verified(token.to_owned(), claims))
     }
 
     /// Verifies a prompt token for exactly `prompt_uid`.

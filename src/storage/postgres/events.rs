@@ -176,7 +176,7 @@ pub fn write<'a>(c: &'a Client, s: &'a EventStatements, d: &'a Decided) -> Vec<S
         return sent;
     }
     let r = &d.rows;
-    let insert: super::writes::Params<'a> = vec![
+    let insert: super::params::Params<'a> = vec![
         &r.uid,
         &r.session_id,
         &r.evtype,

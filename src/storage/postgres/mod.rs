@@ -12,6 +12,7 @@ mod connect;
 mod erase;
 mod events;
 mod named;
+mod params;
 mod presence;
 mod read_cache;
 mod reads;

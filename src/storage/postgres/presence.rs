@@ -5,7 +5,7 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Statement;
 
-use super::writes::Params;
+use super::params::Params;
 
 use crate::storage::StorageError;
 use crate::storage::aggregates::PendingAggregates;

@@ -4,8 +4,8 @@
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Statement;
-use tokio_postgres::types::ToSql;
 
+use super::params::Params;
 use super::reads;
 use crate::domain::aggregates::PromptAggregates;
 use crate::domain::clock::now;
@@ -77,9 +77,6 @@ impl UpsertStatements {
         })
     }
 }
-
-/// A statement's parameters, borrowed from the columns that hold them.
-pub type Params<'a> = Vec<&'a (dyn ToSql + Sync)>;
 
 /// Aggregate deltas as column arrays, one `UNNEST` upsert per kind of row.
 #[derive(Default)]
