@@ -29,9 +29,7 @@ rm -f "$out"/callgrind.out.*
 dir=$(mktemp -d)
 server=
 trap '[[ -n $server ]] && kill $server 2>/dev/null; rm -rf "$dir"' EXIT
-export CHORUS_ADMIN_TOKEN=bench-admin-token CHORUS_USER_JWT_SECRET=bench-user \
-  CHORUS_PROMPT_JWT_SECRET=bench-prompt RUST_LOG=error \
-  CHORUS_USER_EVENT_RATE=0 CHORUS_SESSION_START_RATE=0 CHORUS_READ_RATE=0
+. scripts/bench-server.sh # the secrets and rate limits only: the server runs under valgrind
 
 valgrind --tool=callgrind --separate-threads=yes --dump-instr=no \
   --callgrind-out-file="$out/callgrind.out.%p" \

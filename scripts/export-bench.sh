@@ -29,8 +29,6 @@ if [[ -n $pg_admin ]]; then
 fi
 trap '[[ -n $server ]] && kill $server 2>/dev/null; wait; rm -rf "$dir"
   [[ -n $url ]] && psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null' EXIT
-export CHORUS_ADMIN_TOKEN=bench-admin-token CHORUS_USER_JWT_SECRET=bench-user \
-  CHORUS_PROMPT_JWT_SECRET=bench-prompt RUST_LOG=error
 db=$dir/bench.db
 
 . scripts/bench-server.sh

@@ -24,9 +24,6 @@ large=${2:-100000}
 dir=$(mktemp -d)
 server=
 trap '[[ -n $server ]] && kill $server 2>/dev/null; rm -rf "$dir"' EXIT
-export CHORUS_ADMIN_TOKEN=bench-admin-token CHORUS_USER_JWT_SECRET=bench-user \
-  CHORUS_PROMPT_JWT_SECRET=bench-prompt RUST_LOG=error \
-  CHORUS_USER_EVENT_RATE=0 CHORUS_SESSION_START_RATE=0 CHORUS_READ_RATE=0
 db=$dir/bench.db
 
 . scripts/bench-server.sh
